@@ -1,0 +1,65 @@
+import {DEFAULT_LOCAL_URL, ProfileStore} from '../config/profiles.js'
+import {resolveTarget, type Target} from '../config/session.js'
+import {HttpTransport} from './http.js'
+import {PortClient} from './port-client.js'
+import {TokenProvider, type TokenCache} from './token.js'
+
+export interface ConnectOptions {
+  configDir: string
+  apiUrl?: string | undefined
+  profile?: string | undefined
+  env?: NodeJS.ProcessEnv
+  userAgent: string
+  /** Where IDP_DEBUG=http traces go (stderr in the CLI). */
+  trace?: (line: string) => void
+}
+
+export interface Connection {
+  client: PortClient
+  target: Target
+  store: ProfileStore
+}
+
+export function hints(apiUrl: string): {login: string; unreachable: string} {
+  const local = apiUrl === DEFAULT_LOCAL_URL || /^https?:\/\/(127\.0\.0\.1|localhost|\[::1\])/.test(apiUrl)
+  const login = local
+    ? 'Start the embedded portal with `idp portal serve` (it saves the `local` profile), or log in with `idp login --api-url URL`.'
+    : `Run \`idp login --api-url ${apiUrl}\`, or set IDP_CLIENT_ID and IDP_CLIENT_SECRET.`
+  const unreachable = local
+    ? `Start the embedded portal with \`idp portal serve\`, or log in to Port with \`idp login --api-url https://api.getport.io\`.`
+    : 'Check the URL and your network, or pass another with --api-url.'
+  return {login, unreachable}
+}
+
+export async function createTransport(apiUrl: string, options: Pick<ConnectOptions, 'trace' | 'userAgent'>) {
+  return HttpTransport.create({baseUrl: apiUrl, trace: options.trace, userAgent: options.userAgent})
+}
+
+/** Resolve the target portal and credentials, and build the API client for it. */
+export async function connect(options: ConnectOptions): Promise<Connection> {
+  const env = options.env ?? process.env
+  const store = await ProfileStore.open(options.configDir)
+  const target = resolveTarget(store, {apiUrl: options.apiUrl, env, profile: options.profile})
+  const transport = await createTransport(target.apiUrl, options)
+  const {login, unreachable} = hints(target.apiUrl)
+  const cache: TokenCache | undefined =
+    target.profile && target.credentials?.source === 'profile'
+      ? {
+          load: () => target.profile?.token,
+          save(token) {
+            const latest = store.get(target.profileName)
+            if (latest) store.set(target.profileName, {...latest, token})
+          },
+        }
+      : undefined
+  const tokens = new TokenProvider({
+    apiUrl: target.apiUrl,
+    cache,
+    credentials: target.credentials,
+    loginHint: login,
+    transport,
+    unreachableHint: unreachable,
+  })
+  const client = new PortClient({apiUrl: target.apiUrl, tokens, transport, unreachableHint: unreachable})
+  return {client, store, target}
+}

@@ -1,0 +1,32 @@
+import {ExitCode, IdpError} from '../errors.js'
+
+/** A non-2xx answer from the portal, carrying Port's `error` code and `message`. */
+export class ApiError extends IdpError {
+  constructor(
+    readonly status: number,
+    readonly portError: string,
+    message: string,
+    readonly method: string,
+    readonly url: string,
+    details?: unknown,
+  ) {
+    super(message, {code: portError, details, exitCode: exitCodeForStatus(status)})
+  }
+
+  override toJSON(): Record<string, unknown> {
+    return {...super.toJSON(), status: this.status}
+  }
+}
+
+export function exitCodeForStatus(status: number): ExitCode {
+  if (status === 401 || status === 403) return ExitCode.AUTH
+  if (status === 404) return ExitCode.NOT_FOUND
+  if (status === 400 || status === 413 || status === 422) return ExitCode.VALIDATION
+  return ExitCode.API
+}
+
+export class UnreachableError extends IdpError {
+  constructor(url: string, reason: string, hint: string) {
+    super(`Cannot reach the portal at ${url} (${reason}).`, {code: 'unreachable', exitCode: ExitCode.UNREACHABLE, hint})
+  }
+}

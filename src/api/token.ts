@@ -1,0 +1,71 @@
+import {authError} from '../errors.js'
+import type {CachedToken} from '../config/profiles.js'
+import type {Credentials} from '../config/session.js'
+import {NetworkError, type HttpTransport} from './http.js'
+import {toApiError, unreachable} from './port-client.js'
+
+export interface TokenCache {
+  load(): CachedToken | undefined
+  save(token: CachedToken): void
+}
+
+/** Refresh this long before expiry so a token never runs out mid-command. */
+const REFRESH_MARGIN_MS = 60_000
+
+export interface TokenProviderOptions {
+  transport: HttpTransport
+  apiUrl: string
+  credentials: Credentials | undefined
+  cache?: TokenCache | undefined
+  /** Shown when there are no credentials at all. */
+  loginHint: string
+  unreachableHint: string
+  now?: () => number
+}
+
+/** Exchanges client credentials for an access token (`POST /v1/auth/access_token`) and caches it. */
+export class TokenProvider {
+  private current: CachedToken | undefined
+
+  constructor(private readonly options: TokenProviderOptions) {
+    this.current = options.cache?.load()
+  }
+
+  async token({force = false} = {}): Promise<string> {
+    const now = (this.options.now ?? Date.now)()
+    if (!force && this.current && this.current.expiresAt - REFRESH_MARGIN_MS > now) return this.current.accessToken
+    this.current = await fetchToken(this.options)
+    this.options.cache?.save(this.current)
+    return this.current.accessToken
+  }
+}
+
+export async function fetchToken(options: TokenProviderOptions): Promise<CachedToken> {
+  const {apiUrl, credentials} = options
+  if (!credentials) throw authError(`Not logged in to ${apiUrl}.`, options.loginHint)
+  const request = {
+    body: {clientId: credentials.clientId, clientSecret: credentials.clientSecret},
+    idempotent: true,
+    method: 'POST',
+    path: '/v1/auth/access_token',
+  } as const
+  const started = (options.now ?? Date.now)()
+  let response
+  try {
+    response = await options.transport.send(request)
+  } catch (error) {
+    if (error instanceof NetworkError) throw unreachable(apiUrl, error, options.unreachableHint)
+    throw error
+  }
+  if (response.status === 401 || response.status === 403) {
+    const where =
+      credentials.source === 'profile' ? 'the saved profile' : `${credentials.source.slice(4)}_CLIENT_ID/SECRET`
+    throw authError(
+      `The portal at ${apiUrl} rejected the client credentials from ${where}.`,
+      'Check the client id and secret, then run `idp login` again.',
+    )
+  }
+  if (response.status >= 300) throw toApiError(request, response, apiUrl)
+  const body = response.body as {accessToken: string; expiresIn: number}
+  return {accessToken: body.accessToken, expiresAt: started + body.expiresIn * 1000}
+}

@@ -1,0 +1,126 @@
+import {Command, Flags, type Interfaces} from '@oclif/core'
+
+import type {Connection} from './api/connect.js'
+import {ExitCode, IdpError} from './errors.js'
+import {systemIO, type IO} from './io/output.js'
+
+export type CommandFlags<T extends typeof Command> = Interfaces.InferredFlags<
+  (typeof BaseCommand)['baseFlags'] & T['flags']
+>
+export type CommandArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
+
+/**
+ * Every idp command extends this. It owns the global flags, the IO streams, the `--json`
+ * contract (a result object on stdout; errors as `{"error": {...}}` with the same exit code)
+ * and the mapping of every failure to a documented exit code.
+ */
+export abstract class BaseCommand<T extends typeof Command> extends Command {
+  static override baseFlags = {
+    'api-url': Flags.string({
+      env: 'IDP_API_URL',
+      helpGroup: 'GLOBAL',
+      summary: 'Portal API base URL (Port: https://api.getport.io or https://api.us.getport.io).',
+    }),
+    profile: Flags.string({env: 'IDP_PROFILE', helpGroup: 'GLOBAL', summary: 'Named profile to use.'}),
+    json: Flags.boolean({helpGroup: 'GLOBAL', summary: 'Print a JSON object to stdout instead of text.'}),
+    'no-input': Flags.boolean({
+      helpGroup: 'GLOBAL',
+      summary: 'Never prompt; a missing value is a usage error. Implied without a TTY or when CI is set.',
+    }),
+  }
+
+  protected flags!: CommandFlags<T>
+  protected args!: CommandArgs<T>
+  protected io!: IO
+  /** Every positional argument, for commands that take a variable number (`static strict = false`). */
+  protected positional: string[] = []
+  private connection: Connection | undefined
+
+  public override async init(): Promise<void> {
+    await super.init()
+    this.io = systemIO()
+    const {args, argv, flags} = await this.parse({
+      args: this.ctor.args,
+      baseFlags: (this.ctor as unknown as typeof BaseCommand).baseFlags,
+      flags: this.ctor.flags,
+      strict: this.ctor.strict,
+    })
+    this.flags = flags as CommandFlags<T>
+    this.args = args as CommandArgs<T>
+    this.positional = argv.map(String)
+    this.io = systemIO({noInput: this.flags['no-input']})
+  }
+
+  /** The API client for the target portal, built on first use (undici and conf load only then). */
+  protected async connect(): Promise<Connection> {
+    if (!this.connection) {
+      const {connect} = await import('./api/connect.js')
+      const tracing = (process.env.IDP_DEBUG ?? '').split(',').includes('http')
+      this.connection = await connect({
+        apiUrl: this.flags['api-url'],
+        configDir: this.config.configDir,
+        profile: this.flags.profile,
+        trace: tracing ? (line) => this.io.err(line) : undefined,
+        userAgent: `idp/${this.config.version}`,
+      })
+    }
+    return this.connection
+  }
+
+  public override async finally(error: Error | undefined): Promise<void> {
+    await this.connection?.client.close()
+    await super.finally(error)
+  }
+
+  /** Print `result` as JSON with --json, otherwise let `human` render it. */
+  protected async emit<R>(result: R, human: (result: R) => void | Promise<void>): Promise<R> {
+    if (this.jsonOutput) this.io.out(JSON.stringify(result, null, 2))
+    else await human(result)
+    return result
+  }
+
+  /** Progress and notes for people; silent with --json so stderr stays quiet for scripts. */
+  protected note(text: string): void {
+    if (!this.jsonOutput) this.io.err(text)
+  }
+
+  protected get jsonOutput(): boolean {
+    return (
+      this.flags?.json ??
+      (this.argv.includes('--json') && !this.argv.slice(0, this.argv.indexOf('--json')).includes('--'))
+    )
+  }
+
+  public override async catch(caught: Error & {oclif?: {exit?: number}}): Promise<never> {
+    this.io ??= systemIO()
+    const error = toIdpError(caught)
+    process.exitCode = error.exitCode
+    if (this.jsonOutput) {
+      this.io.out(JSON.stringify({error: error.toJSON()}, null, 2))
+    } else {
+      const {color} = this.io
+      this.io.err(`${color.red('Error:')} ${error.message}`)
+      if (error.hint) this.io.err(color.dim(error.hint))
+      if (error.exitCode === ExitCode.INTERNAL && caught.stack && process.env.IDP_DEBUG) this.io.err(caught.stack)
+    }
+    throw error
+  }
+}
+
+/** oclif's parser errors carry exit 2; anything we did not anticipate is an internal error (exit 1). */
+export function toIdpError(error: Error & {oclif?: {exit?: number}}): IdpError {
+  if (error instanceof IdpError) return error
+  if (error.oclif?.exit === ExitCode.USAGE) {
+    return new IdpError(error.message.replace(/\n\s*See more help with --help\s*$/, ''), {
+      code: 'usage',
+      exitCode: ExitCode.USAGE,
+      hint: 'See --help for usage.',
+    })
+  }
+  return new IdpError(error.message || String(error), {
+    code: 'internal',
+    exitCode: ExitCode.INTERNAL,
+    hint: 'This is a bug in idp. Set IDP_DEBUG=1 for a stack trace.',
+    cause: error,
+  })
+}

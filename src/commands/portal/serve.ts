@@ -1,0 +1,90 @@
+import {join} from 'node:path'
+
+import {Flags} from '@oclif/core'
+
+import {BaseCommand} from '../../base-command.js'
+import {LOCAL_PROFILE, ProfileStore} from '../../config/profiles.js'
+import {ExitCode, IdpError} from '../../errors.js'
+
+export interface ServeResult {
+  url: string
+  dataDir: string
+  profile: string
+  createdAdmin: boolean
+}
+
+export default class PortalServe extends BaseCommand<typeof PortalServe> {
+  static override summary = 'Run the embedded Port-compatible portal.'
+  static override description = `Serves Port's REST API (blueprints, entities, search) from SQLite in --data-dir, so idp works with no account.
+On the first start of a data directory it creates admin credentials, prints them once, and saves them as the CLI profile "local"; later starts update that profile's URL.
+Stops cleanly on Ctrl-C or SIGTERM. With --json it prints one line when ready: {"url", "dataDir", "profile", "createdAdmin"}.`
+  static override examples = [
+    '<%= config.bin %> <%= command.id %>',
+    '<%= config.bin %> <%= command.id %> --port 0 --data-dir ./portal-data --json',
+  ]
+  static override flags = {
+    'data-dir': Flags.string({
+      env: 'IDP_PORTAL_DATA_DIR',
+      summary: 'Where the SQLite database lives. [default: <data dir>/portal]',
+    }),
+    host: Flags.string({default: '127.0.0.1', summary: 'Address to listen on.'}),
+    port: Flags.integer({
+      default: 5480,
+      env: 'IDP_PORTAL_PORT',
+      max: 65_535,
+      min: 0,
+      summary: 'Port to listen on (0 picks a free one).',
+    }),
+    'token-ttl': Flags.integer({default: 10_800, hidden: true, min: 1, summary: 'Access-token lifetime in seconds.'}),
+  }
+
+  async run(): Promise<ServeResult> {
+    const dataDir = this.flags['data-dir'] ?? join(this.config.dataDir, 'portal')
+    const {startPortal} = await import('../../portal/server.js')
+    const portal = await startPortal({
+      dataDir,
+      host: this.flags.host,
+      onError: (error) => this.io.err(`portal: unexpected error: ${(error as Error).stack ?? String(error)}`),
+      port: this.flags.port,
+      tokenTtlSeconds: this.flags['token-ttl'],
+    }).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EADDRINUSE') throw error
+      throw new IdpError(`${this.flags.host}:${this.flags.port} is already in use.`, {
+        code: 'address_in_use',
+        exitCode: ExitCode.USAGE,
+        hint: 'Stop the other process or pass another --port (0 picks a free one).',
+      })
+    })
+
+    const profiles = await ProfileStore.open(this.config.configDir)
+    const saved = profiles.get(LOCAL_PROFILE)
+    if (portal.createdAdmin) {
+      profiles.set(LOCAL_PROFILE, {apiUrl: portal.url, ...portal.createdAdmin})
+    } else if (saved?.clientId && (await portal.store.getCredential(saved.clientId))) {
+      profiles.set(LOCAL_PROFILE, {...saved, apiUrl: portal.url})
+    }
+
+    const result = {createdAdmin: Boolean(portal.createdAdmin), dataDir, profile: LOCAL_PROFILE, url: portal.url}
+    if (this.jsonOutput) {
+      this.io.out(JSON.stringify(result))
+    } else {
+      const {bold, dim} = this.io.color
+      this.io.out(`Portal listening on ${bold(portal.url)} (data: ${dataDir})`)
+      if (portal.createdAdmin) {
+        this.io.out(`Admin credentials, shown this once and saved as profile "${LOCAL_PROFILE}":`)
+        this.io.out(`  client id:     ${portal.createdAdmin.clientId}`)
+        this.io.out(`  client secret: ${portal.createdAdmin.clientSecret}`)
+      }
+      this.io.out(dim(`From another terminal: idp blueprint list  (or idp login --api-url ${portal.url})`))
+      this.io.out(dim('Press Ctrl-C to stop.'))
+    }
+
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve)
+      process.once('SIGTERM', resolve)
+    })
+    await portal.close()
+    this.note('Portal stopped.')
+    return result
+  }
+}

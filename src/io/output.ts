@@ -1,0 +1,53 @@
+import {Chalk, type ChalkInstance} from 'chalk'
+
+/**
+ * Where a command writes. Data goes to stdout; prompts, progress and diagnostics go to stderr,
+ * so `idp ... --json | jq` and `idp ... > file` always get clean output.
+ */
+export interface IO {
+  out(text: string): void
+  err(text: string): void
+  readonly stdoutIsTTY: boolean
+  readonly stderrIsTTY: boolean
+  /** True only on an interactive terminal without CI, --no-input or --json on a non-TTY. */
+  readonly canPrompt: boolean
+  readonly color: ChalkInstance
+}
+
+export interface IOOptions {
+  noInput?: boolean
+  env?: NodeJS.ProcessEnv
+  stdout?: NodeJS.WriteStream
+  stderr?: NodeJS.WriteStream
+  stdin?: NodeJS.ReadStream
+}
+
+/** `NO_COLOR` (any value) wins; `FORCE_COLOR` forces; otherwise colour only on a TTY. */
+export function colorLevel(env: NodeJS.ProcessEnv, isTTY: boolean): 0 | 1 {
+  if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return 0
+  if (env.FORCE_COLOR !== undefined) return env.FORCE_COLOR === '0' ? 0 : 1
+  return isTTY && env.TERM !== 'dumb' ? 1 : 0
+}
+
+export function isCI(env: NodeJS.ProcessEnv): boolean {
+  const ci = env.CI
+  return ci !== undefined && ci !== '' && ci !== '0' && ci.toLowerCase() !== 'false'
+}
+
+export function systemIO(options: IOOptions = {}): IO {
+  const env = options.env ?? process.env
+  const stdout = options.stdout ?? process.stdout
+  const stderr = options.stderr ?? process.stderr
+  const stdin = options.stdin ?? process.stdin
+  const stdoutIsTTY = Boolean(stdout.isTTY)
+  const stderrIsTTY = Boolean(stderr.isTTY)
+  const canPrompt = Boolean(stdin.isTTY) && stderrIsTTY && !isCI(env) && !options.noInput
+  return {
+    out: (text) => stdout.write(text.endsWith('\n') ? text : text + '\n'),
+    err: (text) => stderr.write(text.endsWith('\n') ? text : text + '\n'),
+    stdoutIsTTY,
+    stderrIsTTY,
+    canPrompt,
+    color: new Chalk({level: colorLevel(env, stdoutIsTTY)}),
+  }
+}

@@ -1,0 +1,160 @@
+import type {Blueprint, Relation} from '../api/types.js'
+import {checkBlueprintRules} from '../catalog/entity-rules.js'
+import {pointer, schemas, type SchemaIssue} from '../schemas/registry.js'
+import {conflict, invalid, notFound} from './http.js'
+import {relationTargetsOf} from './entities-service.js'
+import type {Store} from './store/store.js'
+
+const MAPS = ['relations', 'mirrorProperties', 'calculationProperties', 'aggregationProperties'] as const
+
+/** Blueprint writes with Port's rules; callers wrap them in a transaction. */
+export class BlueprintsService {
+  constructor(private readonly store: Store) {}
+
+  async get(identifier: string): Promise<Blueprint> {
+    const blueprint = await this.store.getBlueprint(identifier)
+    if (!blueprint) throw notFound(`Blueprint "${identifier}" was not found`)
+    return blueprint
+  }
+
+  async create(input: unknown, audit: Audit): Promise<Blueprint> {
+    const candidate = await this.check(input)
+    if (await this.store.getBlueprint(candidate.identifier)) {
+      throw conflict(`A blueprint with identifier "${candidate.identifier}" already exists`)
+    }
+    const blueprint = normalize(candidate, undefined, audit)
+    await this.store.putBlueprint(blueprint)
+    return blueprint
+  }
+
+  async replace(identifier: string, input: unknown, audit: Audit): Promise<Blueprint> {
+    const existing = await this.get(identifier)
+    const body = isObject(input) ? {...input, identifier: input.identifier ?? identifier} : input
+    const candidate = await this.check(body, existing)
+    return this.save(existing, normalize(candidate, existing, audit))
+  }
+
+  async patch(identifier: string, input: unknown, audit: Audit): Promise<Blueprint> {
+    const existing = await this.get(identifier)
+    if (!isObject(input)) throw invalid('Invalid blueprint', [{message: 'must be object', pointer: ''}])
+    const merged: Record<string, unknown> = {...existing, ...input, identifier}
+    if (isObject(input.schema)) {
+      merged.schema = {
+        properties: {...existing.schema.properties, ...(input.schema.properties as object)},
+        required: input.schema.required ?? existing.schema.required ?? [],
+      }
+    }
+    for (const map of MAPS) {
+      if (isObject(input[map])) merged[map] = {...(existing[map] as object), ...input[map]}
+    }
+    const candidate = await this.check(merged, existing)
+    return this.save(existing, normalize(candidate, existing, audit))
+  }
+
+  async delete(identifier: string): Promise<void> {
+    await this.get(identifier)
+    const count = await this.store.countEntities(identifier)
+    if (count > 0) {
+      throw conflict(`Blueprint "${identifier}" still has ${count} entities; delete them first`)
+    }
+    const referrers = (await this.store.listBlueprints()).filter(
+      (other) =>
+        other.identifier !== identifier && Object.values(other.relations ?? {}).some((r) => r.target === identifier),
+    )
+    if (referrers.length > 0) {
+      const names = referrers.map((other) => `"${other.identifier}"`).join(', ')
+      throw conflict(`Blueprint "${identifier}" is the target of relations in ${names}; remove those relations first`)
+    }
+    await this.store.deleteBlueprint(identifier)
+  }
+
+  /** Schema, Port's extra rules, relation targets and (on update) property types. */
+  private async check(input: unknown, existing?: Blueprint): Promise<Blueprint> {
+    const shape = schemas().validate('idp:blueprint', input)
+    if (!shape.ok) throw invalid('Invalid blueprint', shape.issues)
+    const blueprint = input as Blueprint
+    const issues: SchemaIssue[] = [...checkBlueprintRules(blueprint)]
+    for (const [name, relation] of Object.entries(blueprint.relations ?? {})) {
+      if (relation.target === blueprint.identifier || (await this.store.getBlueprint(relation.target))) continue
+      issues.push({
+        message: `targets blueprint "${relation.target}", which does not exist`,
+        pointer: pointer('relations', name, 'target'),
+      })
+    }
+    for (const [name, property] of Object.entries(existing?.schema.properties ?? {})) {
+      const next = blueprint.schema.properties[name]
+      if (next && next.type !== property.type) {
+        issues.push({
+          message: `cannot change type from "${property.type}" to "${next.type}"; add a new property instead`,
+          pointer: pointer('schema', 'properties', name, 'type'),
+        })
+      }
+    }
+    if (issues.length > 0) throw invalid(`Invalid blueprint "${blueprint.identifier}"`, issues)
+    return blueprint
+  }
+
+  /** Stores the new version; values of removed properties and relations go with them. */
+  private async save(existing: Blueprint, blueprint: Blueprint): Promise<Blueprint> {
+    if (existing.identifier !== blueprint.identifier) {
+      throw invalid('Invalid blueprint', [
+        {message: `must be "${existing.identifier}" (identifiers cannot change)`, pointer: '/identifier'},
+      ])
+    }
+    await this.store.putBlueprint(blueprint)
+    const removedProperties = Object.keys(existing.schema.properties).filter(
+      (name) => !(name in blueprint.schema.properties),
+    )
+    const removedRelations = Object.keys(existing.relations ?? {}).filter(
+      (name) => !(name in (blueprint.relations ?? {})),
+    )
+    if (removedProperties.length > 0 || removedRelations.length > 0) {
+      for (let page = await this.store.scanEntities({blueprint: blueprint.identifier, limit: 500}); page.length > 0;) {
+        for (const {entity} of page) {
+          for (const name of removedProperties) delete entity.properties[name]
+          for (const name of removedRelations) delete entity.relations[name]
+          await this.store.putEntity(entity, relationTargetsOf(blueprint))
+        }
+        page = await this.store.scanEntities({after: page.at(-1)!.seq, blueprint: blueprint.identifier, limit: 500})
+      }
+    }
+    return blueprint
+  }
+}
+
+export interface Audit {
+  actor: string
+  now: Date
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value)
+
+/** Port's stored form: every map present, relation flags explicit, audit fields set. */
+function normalize(input: Blueprint, existing: Blueprint | undefined, audit: Audit): Blueprint {
+  const now = audit.now.toISOString()
+  const relations: Record<string, Relation> = {}
+  for (const [name, relation] of Object.entries(input.relations ?? {})) {
+    relations[name] = {...relation, many: relation.many ?? false, required: relation.required ?? false}
+  }
+  const ownership =
+    input.ownership ??
+    (input.teamInheritance ? {path: (input.teamInheritance as {path: string}).path, type: 'Inherited'} : undefined)
+  return {
+    identifier: input.identifier,
+    title: input.title,
+    ...(input.description === undefined ? {} : {description: input.description}),
+    ...(input.icon === undefined ? {} : {icon: input.icon}),
+    ...(ownership ? {ownership} : {}),
+    schema: {properties: input.schema.properties, required: input.schema.required ?? []},
+    relations,
+    mirrorProperties: input.mirrorProperties ?? {},
+    calculationProperties: input.calculationProperties ?? {},
+    aggregationProperties: input.aggregationProperties ?? {},
+    ...(input.changelogDestination ? {changelogDestination: input.changelogDestination} : {}),
+    createdAt: existing?.createdAt ?? now,
+    createdBy: existing?.createdBy ?? audit.actor,
+    updatedAt: now,
+    updatedBy: audit.actor,
+  }
+}

@@ -1,0 +1,217 @@
+import type {Blueprint, EntityInput, RelationValue} from '../api/types.js'
+import {checkEntity, relationTargets, withoutNulls} from '../catalog/entity-rules.js'
+import {conflict, invalid, notFound, PortalError} from './http.js'
+import {generateId} from './ids.js'
+import type {Store, StoredEntity} from './store/store.js'
+
+export type WriteMode =
+  /** POST without upsert: 409 if it exists. */
+  | 'create'
+  /** POST upsert=true: create or overwrite. */
+  | 'upsert'
+  /** POST upsert=true&merge=true: create or change only the fields sent. */
+  | 'merge'
+  /** PUT: overwrite; 404 if missing. */
+  | 'replace'
+  /** PATCH: change only the fields sent; 404 if missing. */
+  | 'patch'
+
+export interface WriteOptions {
+  mode: WriteMode
+  createMissingRelated?: boolean
+  validationOnly?: boolean
+  actor: string
+  now: Date
+}
+
+export const relationTargetsOf = (blueprint: Blueprint): Record<string, string> =>
+  Object.fromEntries(Object.entries(blueprint.relations ?? {}).map(([name, relation]) => [name, relation.target]))
+
+/** StoredEntity writes with Port's semantics; callers wrap them in a transaction. */
+export class EntitiesService {
+  constructor(private readonly store: Store) {}
+
+  async blueprint(identifier: string): Promise<Blueprint> {
+    const blueprint = await this.store.getBlueprint(identifier)
+    if (!blueprint) throw notFound(`Blueprint "${identifier}" was not found`)
+    return blueprint
+  }
+
+  async write(
+    blueprint: Blueprint,
+    input: EntityInput,
+    options: WriteOptions,
+  ): Promise<{entity: StoredEntity; created: boolean}> {
+    if (input === null || typeof input !== 'object' || Array.isArray(input)) {
+      throw new PortalError(422, 'invalid_request', 'The entity must be a JSON object')
+    }
+    if (typeof input.identifier === 'object' && input.identifier !== null) {
+      throw new PortalError(422, 'invalid_request', 'Search-query identifiers are not supported by the embedded portal')
+    }
+    const identifier = input.identifier ?? generateId('e')
+    const existing = await this.store.getEntity(blueprint.identifier, identifier)
+    const {mode} = options
+    if (existing && mode === 'create') {
+      throw conflict(`An entity with identifier "${identifier}" already exists in blueprint "${blueprint.identifier}"`)
+    }
+    if (!existing && (mode === 'replace' || mode === 'patch')) {
+      throw notFound(`StoredEntity "${identifier}" of blueprint "${blueprint.identifier}" was not found`)
+    }
+
+    const merging = existing && (mode === 'merge' || mode === 'patch')
+    const candidate: EntityInput = merging ? mergeInto(existing, input) : withDefaults(blueprint, {...input})
+    candidate.identifier = identifier
+    delete candidate.blueprint
+    const issues = checkEntity(candidate, blueprint)
+    if (issues.length > 0)
+      throw invalid(`StoredEntity "${identifier}" does not match blueprint "${blueprint.identifier}"`, issues)
+
+    const entity = normalize(blueprint, candidate as EntityInput & {identifier: string}, existing, options)
+    await this.ensureTargets(blueprint, entity, options)
+    if (!options.validationOnly) await this.store.putEntity(entity, relationTargetsOf(blueprint))
+    return {created: !existing, entity}
+  }
+
+  /** Deletes an entity. Dependents through a required relation block it unless `deleteDependents`. */
+  async delete(
+    blueprint: string,
+    identifier: string,
+    {deleteDependents = false, now, actor}: {deleteDependents?: boolean; now: Date; actor: string},
+  ): Promise<string[]> {
+    if (!(await this.store.getEntity(blueprint, identifier))) {
+      throw notFound(`StoredEntity "${identifier}" of blueprint "${blueprint}" was not found`)
+    }
+    const deleted: string[] = []
+    await this.deleteCascade(blueprint, identifier, deleteDependents, {actor, now}, deleted, new Set())
+    return deleted
+  }
+
+  private async deleteCascade(
+    blueprint: string,
+    identifier: string,
+    cascade: boolean,
+    audit: {now: Date; actor: string},
+    deleted: string[],
+    visiting: Set<string>,
+  ): Promise<void> {
+    const key = `${blueprint}\u0000${identifier}`
+    if (visiting.has(key)) return
+    visiting.add(key)
+    for (const dependent of await this.store.dependents({blueprint, identifier})) {
+      if (dependent.blueprint === blueprint && dependent.identifier === identifier) continue
+      const owner = await this.store.getBlueprint(dependent.blueprint)
+      const relation = owner?.relations?.[dependent.relation]
+      if (relation?.required) {
+        if (!cascade) {
+          throw new PortalError(
+            422,
+            'has_dependents',
+            `StoredEntity "${identifier}" of blueprint "${blueprint}" is required by "${dependent.identifier}" (${dependent.blueprint}.${dependent.relation}); delete it first or pass delete_dependents=true`,
+          )
+        }
+        await this.deleteCascade(dependent.blueprint, dependent.identifier, cascade, audit, deleted, visiting)
+      } else if (owner) {
+        await this.unlink(owner, dependent.identifier, dependent.relation, identifier, audit)
+      }
+    }
+    await this.store.deleteEntity(blueprint, identifier)
+    deleted.push(identifier)
+  }
+
+  /** A deleted target leaves an optional relation empty, as in Port. */
+  private async unlink(
+    owner: Blueprint,
+    identifier: string,
+    relation: string,
+    target: string,
+    audit: {now: Date; actor: string},
+  ) {
+    const entity = await this.store.getEntity(owner.identifier, identifier)
+    if (!entity) return
+    const value = entity.relations[relation]
+    const kept = relationTargets(value).filter((id) => id !== target)
+    const relations = {...entity.relations}
+    if (kept.length === 0) delete relations[relation]
+    else relations[relation] = Array.isArray(value) ? kept : kept[0]!
+    const updated = {...entity, relations, updatedAt: audit.now.toISOString(), updatedBy: audit.actor}
+    await this.store.putEntity(updated, relationTargetsOf(owner))
+  }
+
+  private async ensureTargets(blueprint: Blueprint, entity: StoredEntity, options: WriteOptions): Promise<void> {
+    for (const [name, value] of Object.entries(entity.relations)) {
+      const target = blueprint.relations?.[name]?.target
+      if (!target) continue
+      const wanted = relationTargets(value).filter(
+        (id) => !(target === blueprint.identifier && id === entity.identifier),
+      )
+      const existing = await this.store.existingEntities(target, wanted)
+      const missing = wanted.filter((id) => !existing.has(id))
+      if (missing.length === 0) continue
+      if (!options.createMissingRelated) {
+        throw new PortalError(
+          404,
+          'not_found',
+          `Relation "${name}" of entity "${entity.identifier}" points at ${missing.map((id) => `"${id}"`).join(', ')}, which ${missing.length === 1 ? 'does' : 'do'} not exist in blueprint "${target}"`,
+        )
+      }
+      if (options.validationOnly) continue
+      const targetBlueprint = await this.store.getBlueprint(target)
+      for (const id of missing) {
+        const stub = normalize(targetBlueprint!, {identifier: id}, undefined, options)
+        await this.store.putEntity(stub, relationTargetsOf(targetBlueprint!))
+      }
+    }
+  }
+}
+
+function mergeInto(existing: StoredEntity, input: EntityInput): EntityInput {
+  const merged: EntityInput = {
+    identifier: existing.identifier,
+    properties: {...existing.properties, ...input.properties},
+    relations: {...existing.relations, ...input.relations},
+    team: existing.team ?? [],
+  }
+  for (const key of ['title', 'icon', 'team'] as const) {
+    if (key in input) merged[key] = input[key] as never
+    else if (existing[key] !== undefined) merged[key] = existing[key] as never
+  }
+  return merged
+}
+
+function withDefaults(blueprint: Blueprint, input: EntityInput): EntityInput {
+  const properties = {...input.properties}
+  for (const [name, property] of Object.entries(blueprint.schema.properties ?? {})) {
+    if (properties[name] === undefined && property.default !== undefined) properties[name] = property.default
+  }
+  return {...input, properties}
+}
+
+/** The stored form: nulls and empty relations dropped, team always an array, audit fields set. */
+function normalize(
+  blueprint: Blueprint,
+  input: EntityInput & {identifier: string},
+  existing: StoredEntity | undefined,
+  options: Pick<WriteOptions, 'actor' | 'now'>,
+): StoredEntity {
+  const relations: Record<string, RelationValue> = {}
+  for (const [name, value] of Object.entries(input.relations ?? {})) {
+    if (value === null || (Array.isArray(value) && value.length === 0)) continue
+    relations[name] = Array.isArray(value) ? [...new Set(value)] : value
+  }
+  const team =
+    input.team === undefined || input.team === null ? [] : Array.isArray(input.team) ? input.team : [input.team]
+  const now = options.now.toISOString()
+  return {
+    identifier: input.identifier,
+    ...(typeof input.title === 'string' ? {title: input.title} : {}),
+    ...(typeof input.icon === 'string' ? {icon: input.icon} : {}),
+    blueprint: blueprint.identifier,
+    team,
+    properties: withoutNulls(input.properties ?? {}),
+    relations,
+    createdAt: existing?.createdAt ?? now,
+    createdBy: existing?.createdBy ?? options.actor,
+    updatedAt: now,
+    updatedBy: options.actor,
+  }
+}

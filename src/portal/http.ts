@@ -1,0 +1,131 @@
+import type {IncomingMessage, ServerResponse} from 'node:http'
+
+import type {SchemaIssue} from '../schemas/registry.js'
+import type {Credential} from './store/store.js'
+
+export const MAX_BODY_BYTES = 1024 * 1024
+
+/** A failure answered with Port's envelope: `{ok: false, error, message}`. */
+export class PortalError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message)
+  }
+}
+
+export const notFound = (message: string) => new PortalError(404, 'not_found', message)
+export const conflict = (message: string) => new PortalError(409, 'conflict', message)
+
+/**
+ * 422 listing every issue as `<JSON pointer> <problem>` in the message: Port's error envelope
+ * has no other field for them (its spec allows only ok, error and message).
+ */
+export function invalid(what: string, issues: SchemaIssue[], code = 'invalid_request'): PortalError {
+  const listed = issues.map((issue) => `${issue.pointer || '/'} ${issue.message}`).join('; ')
+  return new PortalError(422, code, `${what}: ${listed}`)
+}
+
+export interface RequestContext {
+  method: string
+  params: Record<string, string>
+  query: URLSearchParams
+  body: unknown
+  caller: Credential
+  now: Date
+}
+
+export interface Reply {
+  status: number
+  body: Record<string, unknown>
+}
+
+export type Handler = (request: RequestContext) => Promise<Reply>
+
+export interface Route {
+  method: string
+  pattern: string
+  handler: Handler
+  /** Reachable without a bearer token (only the token route). */
+  public?: boolean
+}
+
+interface CompiledRoute extends Route {
+  regex: RegExp
+  names: string[]
+}
+
+/** Method + path table with `:param` segments; first match wins. */
+export class Router {
+  private readonly routes: CompiledRoute[] = []
+
+  add(...routes: Route[]): this {
+    for (const route of routes) {
+      const names: string[] = []
+      const source = route.pattern.replaceAll(/:(\w+)/g, (_match, name: string) => {
+        names.push(name)
+        return '([^/]+)'
+      })
+      this.routes.push({...route, names, regex: new RegExp(`^${source}/?$`)})
+    }
+    return this
+  }
+
+  match(method: string, path: string): {route: Route; params: Record<string, string>} | undefined {
+    for (const route of this.routes) {
+      if (route.method !== method) continue
+      const found = route.regex.exec(path)
+      if (!found) continue
+      const params: Record<string, string> = {}
+      for (const [index, name] of route.names.entries()) params[name] = decodeURIComponent(found[index + 1]!)
+      return {params, route}
+    }
+    return undefined
+  }
+}
+
+export async function readJsonBody(request: IncomingMessage): Promise<unknown> {
+  const declared = Number(request.headers['content-length'] ?? 0)
+  if (declared > MAX_BODY_BYTES) throw tooLarge()
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of request as AsyncIterable<Buffer>) {
+    size += chunk.length
+    if (size > MAX_BODY_BYTES) throw tooLarge()
+    chunks.push(chunk)
+  }
+  if (size === 0) return undefined
+  const text = Buffer.concat(chunks).toString('utf8')
+  try {
+    return JSON.parse(text)
+  } catch (error) {
+    throw new PortalError(400, 'invalid_json', `The request body is not valid JSON: ${(error as Error).message}`)
+  }
+}
+
+const tooLarge = () => new PortalError(413, 'request_too_large', 'Request body is too large (limit is 1MiB)')
+
+export function send(response: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body)
+  response.writeHead(status, {
+    'content-length': Buffer.byteLength(text),
+    'content-type': 'application/json; charset=utf-8',
+  })
+  response.end(text)
+}
+
+/** Port's boolean query parameters: `true`/`false`, absent means the default. */
+export function booleanParam(query: URLSearchParams, name: string, fallback = false): boolean {
+  const value = query.get(name)
+  if (value === null || value === '') return fallback
+  if (value === 'true') return true
+  if (value === 'false') return false
+  throw new PortalError(422, 'invalid_request', `Query parameter "${name}" must be true or false, got "${value}"`)
+}
+
+/** `?include=a&include=b`, `?include[]=a` and `?include=a,b` all name the same list. */
+export function listParam(query: URLSearchParams, name: string): string[] {
+  return [...query.getAll(name), ...query.getAll(`${name}[]`)].flatMap((value) => value.split(',')).filter(Boolean)
+}

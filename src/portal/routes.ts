@@ -1,0 +1,332 @@
+import {timingSafeEqual} from 'node:crypto'
+
+import type {EntitiesQuery, EntityInput} from '../api/types.js'
+import {schemas} from '../schemas/registry.js'
+import {BlueprintsService} from './blueprints-service.js'
+import {EntitiesService, type WriteMode} from './entities-service.js'
+import {booleanParam, invalid, listParam, PortalError, type RequestContext, type Route} from './http.js'
+import {generateId} from './ids.js'
+import {compileQuery, project, toWire} from './search.js'
+import type {Store, StoredEntity} from './store/store.js'
+
+export interface RouteOptions {
+  store: Store
+  /** Lifetime of issued access tokens, seconds (Port: 10800). */
+  tokenTtlSeconds: number
+}
+
+const ok = (body: Record<string, unknown>, status = 200) => ({body: {ok: true, ...body}, status})
+const audit = (request: RequestContext) => ({actor: request.caller.clientId, now: request.now})
+
+function body<T>(request: RequestContext, ref: string, what: string): T {
+  const result = schemas().validate(ref, request.body ?? null)
+  if (!result.ok) throw invalid(what, result.issues)
+  return request.body as T
+}
+
+export function routes({store, tokenTtlSeconds}: RouteOptions): Route[] {
+  const blueprints = new BlueprintsService(store)
+  const entities = new EntitiesService(store)
+  const write = <T>(work: () => Promise<T>) => store.transaction(work)
+
+  const writeMode = (request: RequestContext): WriteMode => {
+    if (!booleanParam(request.query, 'upsert')) return 'create'
+    return booleanParam(request.query, 'merge') ? 'merge' : 'upsert'
+  }
+  const writeOptions = (request: RequestContext, mode: WriteMode) => ({
+    ...audit(request),
+    createMissingRelated: booleanParam(request.query, 'create_missing_related_entities'),
+    mode,
+    validationOnly: booleanParam(request.query, 'validation_only'),
+  })
+  const view = (request: RequestContext) => {
+    const include = listParam(request.query, 'include')
+    const exclude = listParam(request.query, 'exclude')
+    return (entity: StoredEntity) => project(toWire(entity), include, exclude)
+  }
+
+  return [
+    {
+      handler: async (request) => {
+        const {clientId, clientSecret} = body<{clientId: string; clientSecret: string}>(
+          request,
+          'idp:api-requests#/$defs/accessToken',
+          'Invalid token request',
+        )
+        const credential = await store.getCredential(clientId)
+        if (!credential || !sameSecret(credential.clientSecret, clientSecret)) {
+          throw new PortalError(401, 'invalid_credentials', 'Invalid credentials supplied to the generate token API')
+        }
+        const now = request.now.getTime()
+        const token = await write(async () => {
+          const live = await store.liveToken(clientId, now + 60_000)
+          if (live) return live
+          const fresh = {clientId, expiresAt: now + tokenTtlSeconds * 1000, token: generateId('idp', 40)}
+          await store.saveToken(fresh)
+          return fresh
+        })
+        const expiresIn = Math.floor((token.expiresAt - now) / 1000)
+        return ok({accessToken: token.token, expiresIn, tokenType: 'Bearer'})
+      },
+      method: 'POST',
+      pattern: '/v1/auth/access_token',
+      public: true,
+    },
+
+    // Blueprints
+    {handler: async () => ok({blueprints: await store.listBlueprints()}), method: 'GET', pattern: '/v1/blueprints'},
+    {
+      handler: async (request) =>
+        ok({blueprint: await write(() => blueprints.create(request.body, audit(request)))}, 201),
+      method: 'POST',
+      pattern: '/v1/blueprints',
+    },
+    {
+      handler: async (request) => ok({blueprint: await blueprints.get(request.params.bp!)}),
+      method: 'GET',
+      pattern: '/v1/blueprints/:bp',
+    },
+    {
+      handler: async (request) =>
+        ok({blueprint: await write(() => blueprints.replace(request.params.bp!, request.body, audit(request)))}),
+      method: 'PUT',
+      pattern: '/v1/blueprints/:bp',
+    },
+    {
+      handler: async (request) =>
+        ok({blueprint: await write(() => blueprints.patch(request.params.bp!, request.body, audit(request)))}),
+      method: 'PATCH',
+      pattern: '/v1/blueprints/:bp',
+    },
+    {
+      handler: async (request) => {
+        await write(() => blueprints.delete(request.params.bp!))
+        return ok({})
+      },
+      method: 'DELETE',
+      pattern: '/v1/blueprints/:bp',
+    },
+    {
+      handler: async (request) => {
+        const {identifier} = await blueprints.get(request.params.bp!)
+        return ok({count: await store.countEntities(identifier)})
+      },
+      method: 'GET',
+      pattern: '/v1/blueprints/:bp/entities-count',
+    },
+    {
+      handler: async (request) => {
+        const bp = request.params.bp!
+        await write(async () => {
+          await blueprints.get(bp)
+          for (let page = await store.scanEntities({blueprint: bp, limit: 500}); page.length > 0;) {
+            for (const {entity} of page) {
+              if (await store.getEntity(bp, entity.identifier)) {
+                await entities.delete(bp, entity.identifier, {...audit(request), deleteDependents: true})
+              }
+            }
+            page = await store.scanEntities({after: page.at(-1)!.seq, blueprint: bp, limit: 500})
+          }
+          if (booleanParam(request.query, 'delete_blueprint')) await blueprints.delete(bp)
+        })
+        return ok({})
+      },
+      method: 'DELETE',
+      pattern: '/v1/blueprints/:bp/all-entities',
+    },
+
+    // Entities
+    {
+      handler: async (request) => {
+        const {identifier} = await blueprints.get(request.params.bp!)
+        const shown = view(request)
+        const rows = []
+        for (let page = await store.scanEntities({blueprint: identifier, limit: 1000}); page.length > 0;) {
+          rows.push(...page.map((row) => shown(row.entity)))
+          page = await store.scanEntities({after: page.at(-1)!.seq, blueprint: identifier, limit: 1000})
+        }
+        return ok({entities: rows})
+      },
+      method: 'GET',
+      pattern: '/v1/blueprints/:bp/entities',
+    },
+    {
+      handler: async (request) => {
+        const mode = writeMode(request)
+        const result = await write(async () => {
+          const blueprint = await entities.blueprint(request.params.bp!)
+          return entities.write(blueprint, request.body as EntityInput, writeOptions(request, mode))
+        })
+        return ok({entity: toWire(result.entity)}, 201)
+      },
+      method: 'POST',
+      pattern: '/v1/blueprints/:bp/entities',
+    },
+    {
+      handler: async (request) => {
+        const {entities: items} = body<{entities: EntityInput[]}>(
+          request,
+          'idp:api-requests#/$defs/bulkEntities',
+          'Invalid bulk request',
+        )
+        const options = writeOptions(request, writeMode(request))
+        const outcome = await write(async () => {
+          const blueprint = await entities.blueprint(request.params.bp!)
+          const done: {identifier: string; index: number; created: boolean; additionalData: object}[] = []
+          const errors: {identifier: string; index: number; statusCode: number; error: string; message: string}[] = []
+          for (const [index, item] of items.entries()) {
+            try {
+              const {entity, created} = await entities.write(blueprint, item, options)
+              done.push({additionalData: {}, created, identifier: entity.identifier, index})
+            } catch (error) {
+              if (!(error instanceof PortalError)) throw error
+              const identifier = typeof item?.identifier === 'string' ? item.identifier : 'unknown'
+              errors.push({error: error.code, identifier, index, message: error.message, statusCode: error.status})
+            }
+          }
+          return {done, errors}
+        })
+        return ok({entities: outcome.done, errors: outcome.errors}, outcome.errors.length > 0 ? 207 : 200)
+      },
+      method: 'POST',
+      pattern: '/v1/blueprints/:bp/entities/bulk',
+    },
+    {
+      handler: async (request) => {
+        const {entities: ids} = body<{entities: string[]}>(
+          request,
+          'idp:api-requests#/$defs/bulkDelete',
+          'Invalid bulk delete',
+        )
+        const deleteDependents = booleanParam(request.query, 'delete_dependents')
+        const deleted = await write(async () => {
+          const {identifier: bp} = await blueprints.get(request.params.bp!)
+          const gone: string[] = []
+          for (const id of new Set(ids)) {
+            if (!(await store.getEntity(bp, id))) continue
+            gone.push(...(await entities.delete(bp, id, {...audit(request), deleteDependents})))
+          }
+          return gone
+        })
+        return ok({deletedEntities: deleted})
+      },
+      method: 'POST',
+      pattern: '/v1/blueprints/:bp/bulk/entities/delete',
+    },
+    {
+      handler: async (request) => {
+        const bp = (await blueprints.get(request.params.bp!)).identifier
+        const found = await store.getEntity(bp, request.params.id!)
+        if (!found)
+          throw new PortalError(
+            404,
+            'not_found',
+            `StoredEntity "${request.params.id}" of blueprint "${bp}" was not found`,
+          )
+        return ok({entity: view(request)(found)})
+      },
+      method: 'GET',
+      pattern: '/v1/blueprints/:bp/entities/:id',
+    },
+    ...(['PUT', 'PATCH'] as const).map((method) => ({
+      handler: async (request: RequestContext) => {
+        const input = request.body as EntityInput
+        if (
+          input &&
+          typeof input === 'object' &&
+          input.identifier !== undefined &&
+          input.identifier !== request.params.id
+        ) {
+          throw invalid('Invalid entity', [
+            {message: `must be "${request.params.id}" (the identifier in the URL)`, pointer: '/identifier'},
+          ])
+        }
+        const result = await write(async () => {
+          const blueprint = await entities.blueprint(request.params.bp!)
+          const entity = {...input, identifier: request.params.id!}
+          return entities.write(blueprint, entity, writeOptions(request, method === 'PUT' ? 'replace' : 'patch'))
+        })
+        return ok({entity: toWire(result.entity)})
+      },
+      method,
+      pattern: '/v1/blueprints/:bp/entities/:id',
+    })),
+    {
+      handler: async (request) => {
+        const deleteDependents = booleanParam(request.query, 'delete_dependents')
+        await write(async () => {
+          const {identifier} = await blueprints.get(request.params.bp!)
+          await entities.delete(identifier, request.params.id!, {...audit(request), deleteDependents})
+        })
+        return ok({})
+      },
+      method: 'DELETE',
+      pattern: '/v1/blueprints/:bp/entities/:id',
+    },
+
+    // Search
+    {
+      handler: async (request) => {
+        const search = body<{
+          query?: EntitiesQuery
+          limit?: number
+          from?: string
+          include?: string[]
+          exclude?: string[]
+        }>(request, 'idp:api-requests#/$defs/blueprintSearch', 'Invalid search request')
+        const {identifier} = await blueprints.get(request.params.bp!)
+        const match = await compileQuery(search.query ?? {combinator: 'and', rules: []}, store, request.now)
+        const limit = search.limit ?? 200
+        const found: {seq: number; entity: StoredEntity}[] = []
+        let after = search.from ? decodeCursor(search.from) : 0
+        for (let page = await store.scanEntities({after, blueprint: identifier, limit: 1000}); page.length > 0;) {
+          for (const row of page) if (found.length <= limit && match(row.entity)) found.push(row)
+          if (found.length > limit) break
+          after = page.at(-1)!.seq
+          page = await store.scanEntities({after, blueprint: identifier, limit: 1000})
+        }
+        const shown = found.slice(0, limit)
+        const shape = (entity: StoredEntity) => project(toWire(entity), search.include ?? [], search.exclude ?? [])
+        const next = found.length > limit ? {next: encodeCursor(shown.at(-1)!.seq)} : {}
+        return ok({entities: shown.map((row) => shape(row.entity)), ...next})
+      },
+      method: 'POST',
+      pattern: '/v1/blueprints/:bp/entities/search',
+    },
+    {
+      handler: async (request) => {
+        const query = body<EntitiesQuery>(request, 'idp:entities-query', 'Invalid search query')
+        const match = await compileQuery(query, store, request.now)
+        const shown = view(request)
+        const matched: unknown[] = []
+        const blueprintsMatched = new Set<string>()
+        for (let page = await store.scanEntities({limit: 1000}); page.length > 0;) {
+          for (const {entity} of page) {
+            if (!match(entity)) continue
+            matched.push(shown(entity))
+            blueprintsMatched.add(entity.blueprint)
+          }
+          page = await store.scanEntities({after: page.at(-1)!.seq, limit: 1000})
+        }
+        return ok({entities: matched, matchingBlueprints: [...blueprintsMatched]})
+      },
+      method: 'POST',
+      pattern: '/v1/entities/search',
+    },
+  ]
+}
+
+function sameSecret(expected: string, given: string): boolean {
+  const a = Buffer.from(expected)
+  const b = Buffer.from(given)
+  return a.length === b.length && timingSafeEqual(a, b)
+}
+
+/** Search cursors are opaque to clients (Port's `next`); here, the last row's sequence number. */
+const encodeCursor = (seq: number) => Buffer.from(`seq:${seq}`).toString('base64url')
+
+function decodeCursor(cursor: string): number {
+  const match = /^seq:(\d+)$/.exec(Buffer.from(cursor, 'base64url').toString())
+  if (!match) throw new PortalError(422, 'invalid_request', 'The "from" cursor is not one this portal returned')
+  return Number(match[1])
+}

@@ -1,0 +1,217 @@
+import {chmodSync, existsSync, mkdirSync} from 'node:fs'
+import {join} from 'node:path'
+
+import Database from 'better-sqlite3'
+
+import type {Blueprint} from '../../api/types.js'
+import {relationTargets} from '../../catalog/entity-rules.js'
+import type {Credential, Dependent, EntityRef, Store, StoredEntity, StoredToken} from './store.js'
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS credentials (
+  client_id TEXT PRIMARY KEY, client_secret TEXT NOT NULL, role TEXT NOT NULL, created_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS tokens (token TEXT PRIMARY KEY, client_id TEXT NOT NULL, expires_at INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS tokens_by_client ON tokens (client_id, expires_at);
+CREATE TABLE IF NOT EXISTS blueprints (seq INTEGER PRIMARY KEY, identifier TEXT NOT NULL UNIQUE, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS entities (
+  seq INTEGER PRIMARY KEY, blueprint TEXT NOT NULL, identifier TEXT NOT NULL, data TEXT NOT NULL,
+  UNIQUE (blueprint, identifier));
+CREATE TABLE IF NOT EXISTS relations (
+  source INTEGER NOT NULL REFERENCES entities (seq) ON DELETE CASCADE,
+  name TEXT NOT NULL, blueprint TEXT NOT NULL, identifier TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS relations_by_source ON relations (source);
+CREATE INDEX IF NOT EXISTS relations_by_target ON relations (blueprint, identifier);
+`
+
+/**
+ * SQLite through better-sqlite3: WAL with synchronous=NORMAL (a killed process loses no committed
+ * write), rowid tables (much faster than WITHOUT ROWID for ~1 KB JSON rows, see perf-limits.md)
+ * and prepared statements.
+ */
+export class SqliteStore implements Store {
+  private readonly db: Database.Database
+  private readonly sql
+  /** Serialises transactions: a write request's work may await, and SQLite has one writer. */
+  private queue: Promise<unknown> = Promise.resolve()
+
+  constructor(file: string) {
+    this.db = new Database(file)
+    this.db.pragma('journal_mode = WAL')
+    this.db.pragma('synchronous = NORMAL')
+    this.db.pragma('foreign_keys = ON')
+    this.db.pragma('busy_timeout = 5000')
+    this.db.exec(SCHEMA)
+    const db = this.db
+    this.sql = {
+      blueprintDelete: db.prepare('DELETE FROM blueprints WHERE identifier = ?'),
+      blueprintGet: db.prepare<[string], {data: string}>('SELECT data FROM blueprints WHERE identifier = ?'),
+      blueprintList: db.prepare<[], {data: string}>('SELECT data FROM blueprints ORDER BY seq'),
+      blueprintPut: db.prepare(
+        'INSERT INTO blueprints (identifier, data) VALUES (?, ?) ON CONFLICT (identifier) DO UPDATE SET data = excluded.data',
+      ),
+      credentialCount: db.prepare<[], {n: number}>('SELECT count(*) AS n FROM credentials'),
+      credentialGet: db.prepare<[string], {client_id: string; client_secret: string; role: string; created_at: string}>(
+        'SELECT * FROM credentials WHERE client_id = ?',
+      ),
+      credentialPut: db.prepare('INSERT INTO credentials VALUES (?, ?, ?, ?)'),
+      dependents: db.prepare<[string, string], {blueprint: string; identifier: string; relation: string}>(
+        `SELECT e.blueprint, e.identifier, r.name AS relation FROM relations r JOIN entities e ON e.seq = r.source
+         WHERE r.blueprint = ? AND r.identifier = ?`,
+      ),
+      entityCount: db.prepare<[string], {n: number}>('SELECT count(*) AS n FROM entities WHERE blueprint = ?'),
+      entityDelete: db.prepare('DELETE FROM entities WHERE blueprint = ? AND identifier = ?'),
+      entityGet: db.prepare<[string, string], {data: string}>(
+        'SELECT data FROM entities WHERE blueprint = ? AND identifier = ?',
+      ),
+      entityPut: db.prepare<[string, string, string], {seq: number}>(
+        `INSERT INTO entities (blueprint, identifier, data) VALUES (?, ?, ?)
+         ON CONFLICT (blueprint, identifier) DO UPDATE SET data = excluded.data RETURNING seq`,
+      ),
+      relationInsert: db.prepare('INSERT INTO relations VALUES (?, ?, ?, ?)'),
+      relationsClear: db.prepare('DELETE FROM relations WHERE source = ?'),
+      relatedTo: db.prepare<[string, string], {blueprint: string; identifier: string}>(
+        `SELECT r.blueprint, r.identifier FROM relations r JOIN entities e ON e.seq = r.source
+         WHERE e.blueprint = ? AND e.identifier = ?`,
+      ),
+      scanAll: db.prepare<[number, number], {seq: number; data: string}>(
+        'SELECT seq, data FROM entities WHERE seq > ? ORDER BY seq LIMIT ?',
+      ),
+      scanBlueprint: db.prepare<[string, number, number], {seq: number; data: string}>(
+        'SELECT seq, data FROM entities WHERE blueprint = ? AND seq > ? ORDER BY seq LIMIT ?',
+      ),
+      tokenGet: db.prepare<[string], {token: string; client_id: string; expires_at: number}>(
+        'SELECT * FROM tokens WHERE token = ?',
+      ),
+      tokenLive: db.prepare<[string, number], {token: string; client_id: string; expires_at: number}>(
+        'SELECT * FROM tokens WHERE client_id = ? AND expires_at > ? ORDER BY expires_at DESC LIMIT 1',
+      ),
+      tokenPut: db.prepare('INSERT INTO tokens VALUES (?, ?, ?)'),
+      tokensExpire: db.prepare('DELETE FROM tokens WHERE expires_at < ?'),
+    }
+  }
+
+  /** Opens `<dataDir>/portal.db`, creating the folder (0700) and the file (0600) as needed. */
+  static open(dataDir: string): SqliteStore {
+    mkdirSync(dataDir, {mode: 0o700, recursive: true})
+    const file = join(dataDir, 'portal.db')
+    const fresh = !existsSync(file)
+    const store = new SqliteStore(file)
+    if (fresh) chmodSync(file, 0o600)
+    return store
+  }
+
+  async transaction<T>(work: () => Promise<T>): Promise<T> {
+    const run = async (): Promise<T> => {
+      this.db.exec('BEGIN IMMEDIATE')
+      try {
+        const result = await work()
+        this.db.exec('COMMIT')
+        return result
+      } catch (error) {
+        if (this.db.inTransaction) this.db.exec('ROLLBACK')
+        throw error
+      }
+    }
+    const next = this.queue.then(run, run)
+    this.queue = next.catch(() => undefined)
+    return next
+  }
+
+  async close(): Promise<void> {
+    await this.queue
+    this.db.close()
+  }
+
+  async createCredential(credential: Credential): Promise<void> {
+    this.sql.credentialPut.run(credential.clientId, credential.clientSecret, credential.role, credential.createdAt)
+  }
+
+  async getCredential(clientId: string): Promise<Credential | undefined> {
+    const row = this.sql.credentialGet.get(clientId)
+    if (!row) return undefined
+    const role = row.role === 'admin' ? 'admin' : 'member'
+    return {clientId: row.client_id, clientSecret: row.client_secret, createdAt: row.created_at, role}
+  }
+
+  async countCredentials(): Promise<number> {
+    return this.sql.credentialCount.get()!.n
+  }
+
+  async saveToken(token: StoredToken): Promise<void> {
+    this.sql.tokensExpire.run(Date.now())
+    this.sql.tokenPut.run(token.token, token.clientId, token.expiresAt)
+  }
+
+  async getToken(token: string): Promise<StoredToken | undefined> {
+    const row = this.sql.tokenGet.get(token)
+    return row && {clientId: row.client_id, expiresAt: row.expires_at, token: row.token}
+  }
+
+  async liveToken(clientId: string, now: number): Promise<StoredToken | undefined> {
+    const row = this.sql.tokenLive.get(clientId, now)
+    return row && {clientId: row.client_id, expiresAt: row.expires_at, token: row.token}
+  }
+
+  async listBlueprints(): Promise<Blueprint[]> {
+    return this.sql.blueprintList.all().map((row) => JSON.parse(row.data) as Blueprint)
+  }
+
+  async getBlueprint(identifier: string): Promise<Blueprint | undefined> {
+    const row = this.sql.blueprintGet.get(identifier)
+    return row && (JSON.parse(row.data) as Blueprint)
+  }
+
+  async putBlueprint(blueprint: Blueprint): Promise<void> {
+    this.sql.blueprintPut.run(blueprint.identifier, JSON.stringify(blueprint))
+  }
+
+  async deleteBlueprint(identifier: string): Promise<void> {
+    this.sql.blueprintDelete.run(identifier)
+  }
+
+  async getEntity(blueprint: string, identifier: string): Promise<StoredEntity | undefined> {
+    const row = this.sql.entityGet.get(blueprint, identifier)
+    return row && (JSON.parse(row.data) as StoredEntity)
+  }
+
+  async existingEntities(blueprint: string, identifiers: string[]): Promise<Set<string>> {
+    const found = new Set<string>()
+    for (const identifier of new Set(identifiers))
+      if (this.sql.entityGet.get(blueprint, identifier)) found.add(identifier)
+    return found
+  }
+
+  async putEntity(entity: StoredEntity, targets: Record<string, string>): Promise<void> {
+    const {seq} = this.sql.entityPut.get(entity.blueprint, entity.identifier, JSON.stringify(entity))!
+    this.sql.relationsClear.run(seq)
+    for (const [name, value] of Object.entries(entity.relations)) {
+      const blueprint = targets[name]
+      if (!blueprint) continue
+      for (const target of relationTargets(value)) this.sql.relationInsert.run(seq, name, blueprint, target)
+    }
+  }
+
+  async deleteEntity(blueprint: string, identifier: string): Promise<void> {
+    this.sql.entityDelete.run(blueprint, identifier)
+  }
+
+  async countEntities(blueprint: string): Promise<number> {
+    return this.sql.entityCount.get(blueprint)!.n
+  }
+
+  async scanEntities(options: {blueprint?: string | undefined; after?: number; limit: number}) {
+    const after = options.after ?? 0
+    const rows = options.blueprint
+      ? this.sql.scanBlueprint.all(options.blueprint, after, options.limit)
+      : this.sql.scanAll.all(after, options.limit)
+    return rows.map((row) => ({entity: JSON.parse(row.data) as StoredEntity, seq: row.seq}))
+  }
+
+  async dependents(target: EntityRef): Promise<Dependent[]> {
+    return this.sql.dependents.all(target.blueprint, target.identifier)
+  }
+
+  async relatedTo(source: EntityRef): Promise<EntityRef[]> {
+    return this.sql.relatedTo.all(source.blueprint, source.identifier)
+  }
+}

@@ -1,0 +1,70 @@
+import type {Blueprint, Entity} from '../../api/types.js'
+
+export type Role = 'admin' | 'member'
+
+/** An entity as the portal keeps it: always with its blueprint and audit fields. */
+export type StoredEntity = Entity & {blueprint: string}
+
+export interface Credential {
+  clientId: string
+  clientSecret: string
+  role: Role
+  createdAt: string
+}
+
+export interface StoredToken {
+  token: string
+  clientId: string
+  /** Epoch milliseconds. */
+  expiresAt: number
+}
+
+export interface EntityRef {
+  blueprint: string
+  identifier: string
+}
+
+export interface Dependent extends EntityRef {
+  relation: string
+}
+
+/**
+ * Everything the portal persists. Methods are async so that a networked store (PostgreSQL for a
+ * shared team portal) can implement the same contract; the SQLite store answers synchronously.
+ * Every write request runs inside one `transaction`.
+ */
+export interface Store {
+  transaction<T>(work: () => Promise<T>): Promise<T>
+  close(): Promise<void>
+
+  createCredential(credential: Credential): Promise<void>
+  getCredential(clientId: string): Promise<Credential | undefined>
+  countCredentials(): Promise<number>
+  saveToken(token: StoredToken): Promise<void>
+  getToken(token: string): Promise<StoredToken | undefined>
+  /** The newest unexpired token of a client, so that asking again returns the same token (as Port does). */
+  liveToken(clientId: string, now: number): Promise<StoredToken | undefined>
+
+  listBlueprints(): Promise<Blueprint[]>
+  getBlueprint(identifier: string): Promise<Blueprint | undefined>
+  putBlueprint(blueprint: Blueprint): Promise<void>
+  deleteBlueprint(identifier: string): Promise<void>
+
+  getEntity(blueprint: string, identifier: string): Promise<StoredEntity | undefined>
+  /** Which of these identifiers exist in the blueprint. */
+  existingEntities(blueprint: string, identifiers: string[]): Promise<Set<string>>
+  /** `targets` maps each relation of the entity's blueprint to its target blueprint. */
+  putEntity(entity: StoredEntity, targets: Record<string, string>): Promise<void>
+  deleteEntity(blueprint: string, identifier: string): Promise<void>
+  countEntities(blueprint: string): Promise<number>
+  /** Entities in a stable order, resumable after `after` (the `seq` of the last row seen). */
+  scanEntities(options: {
+    blueprint?: string | undefined
+    after?: number
+    limit: number
+  }): Promise<{seq: number; entity: StoredEntity}[]>
+  /** Entities whose relations point at this one. */
+  dependents(target: EntityRef): Promise<Dependent[]>
+  /** The entities this one's relations point at. */
+  relatedTo(source: EntityRef): Promise<EntityRef[]>
+}

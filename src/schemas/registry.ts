@@ -1,0 +1,127 @@
+import {readdirSync, readFileSync} from 'node:fs'
+import {fileURLToPath} from 'node:url'
+
+import {Ajv, type ErrorObject, type ValidateFunction} from 'ajv'
+import addFormatsModule from 'ajv-formats'
+
+/** `schemas/` at the package root, from `src/schemas` under tsx and from `dist/schemas` when built. */
+export const SCHEMAS_DIR = fileURLToPath(new URL('../../schemas/', import.meta.url))
+
+export interface SchemaIssue {
+  /** JSON pointer into the validated value, `""` for the root. */
+  pointer: string
+  message: string
+}
+
+export type Validation = {ok: true} | {ok: false; issues: SchemaIssue[]}
+
+// ajv-formats is CommonJS; its default export arrives wrapped under Node16 module resolution.
+const addFormats = addFormatsModule as unknown as typeof addFormatsModule.default
+
+/**
+ * The one Ajv in idp. It holds every schema in `schemas/` (by `$id`, e.g. `idp:blueprint`) and
+ * compiles run-time schemas (entity properties from a blueprint, action inputs) with the same
+ * formats, so the CLI, `catalog validate` and the portal agree on what is valid.
+ */
+class SchemaRegistry {
+  readonly ajv: Ajv
+  private readonly dynamic = new Map<string, ValidateFunction>()
+
+  constructor() {
+    this.ajv = new Ajv({allErrors: true, allowUnionTypes: true, strict: false})
+    addFormats(this.ajv, ['date-time', 'date', 'time', 'uri', 'email', 'ipv4', 'ipv6', 'regex'])
+    // Port's own formats: free text in Port, so any string is accepted.
+    for (const format of ['url', 'idn-email', 'user', 'team', 'entity', 'markdown', 'yaml', 'proto', 'multi-line']) {
+      this.ajv.addFormat(format, true)
+    }
+    this.ajv.addFormat('timer', this.ajv.formats['date-time']!)
+    for (const file of readdirSync(SCHEMAS_DIR).filter((name) => name.endsWith('.json'))) {
+      this.ajv.addSchema(JSON.parse(readFileSync(SCHEMAS_DIR + file, 'utf8')) as object)
+    }
+  }
+
+  validate(ref: string, value: unknown): Validation {
+    const validator = this.ajv.getSchema(ref)
+    if (!validator) throw new Error(`No schema ${ref} in ${SCHEMAS_DIR}`)
+    return result(validator, value)
+  }
+
+  /** Compile a run-time schema once per cache key (e.g. blueprint identifier + updatedAt). */
+  validateWith(key: string, build: () => object, value: unknown): Validation {
+    let validator = this.dynamic.get(key)
+    if (!validator) {
+      validator = this.ajv.compile(build())
+      this.dynamic.set(key, validator)
+    }
+    return result(validator, value)
+  }
+
+  forget(prefix: string): void {
+    for (const key of this.dynamic.keys()) if (key.startsWith(prefix)) this.dynamic.delete(key)
+  }
+}
+
+function result(validator: ValidateFunction, value: unknown): Validation {
+  if (validator(value)) return {ok: true}
+  return {issues: describe(validator.errors ?? []), ok: false}
+}
+
+/** ajv's errors as one readable line each, deduplicated, pointing at the offending field. */
+export function describe(errors: ErrorObject[]): SchemaIssue[] {
+  const seen = new Set<string>()
+  const issues: SchemaIssue[] = []
+  // oneOf/anyOf report every branch; the branch errors say more than "must match a schema in anyOf".
+  // Errors inside propertyNames repeat what the propertyNames error itself says.
+  const relevant = errors.filter((error) => error.propertyName === undefined)
+  const meaningful = relevant.some((error) => error.keyword !== 'oneOf' && error.keyword !== 'anyOf')
+    ? relevant.filter((error) => error.keyword !== 'oneOf' && error.keyword !== 'anyOf')
+    : relevant
+  for (const error of meaningful) {
+    const issue = toIssue(error)
+    const key = issue.pointer + '\n' + issue.message
+    if (!seen.has(key)) {
+      seen.add(key)
+      issues.push(issue)
+    }
+  }
+  return issues
+}
+
+function toIssue(error: ErrorObject): SchemaIssue {
+  const {instancePath, params} = error
+  switch (error.keyword) {
+    case 'required':
+      return {message: 'is required', pointer: `${instancePath}/${escape(String(params.missingProperty))}`}
+    case 'additionalProperties':
+      return {message: 'is not allowed here', pointer: `${instancePath}/${escape(String(params.additionalProperty))}`}
+    case 'enum':
+      return {
+        message: `must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`,
+        pointer: instancePath,
+      }
+    case 'const':
+      return {message: `must be ${JSON.stringify(params.allowedValue)}`, pointer: instancePath}
+    case 'type':
+      return {message: `must be ${String(params.type).replaceAll(',', ' or ')}`, pointer: instancePath}
+    case 'format':
+      return {message: `must be a valid ${String(params.format)}`, pointer: instancePath}
+    case 'pattern':
+      return {message: `does not match ${String(params.pattern)}`, pointer: instancePath}
+    case 'propertyNames':
+      return {message: `has an invalid key "${String(params.propertyName)}"`, pointer: instancePath}
+    default:
+      return {message: error.message ?? error.keyword, pointer: instancePath}
+  }
+}
+
+const escape = (segment: string): string => segment.replaceAll('~', '~0').replaceAll('/', '~1')
+
+export const pointer = (...segments: (string | number)[]): string =>
+  segments.map((segment) => '/' + escape(String(segment))).join('')
+
+let registry: SchemaRegistry | undefined
+
+export function schemas(): SchemaRegistry {
+  registry ??= new SchemaRegistry()
+  return registry
+}

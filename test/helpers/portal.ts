@@ -1,0 +1,62 @@
+import {mkdtempSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+
+import {startPortal, type PortalOptions, type RunningPortal} from '../../src/portal/server.js'
+
+export interface TestPortal extends RunningPortal {
+  dataDir: string
+  admin: {clientId: string; clientSecret: string}
+  token(): Promise<string>
+  /** A raw HTTP call with the admin's bearer token (pass `auth: false` to send none). */
+  call(
+    method: string,
+    path: string,
+    body?: unknown,
+    options?: {auth?: boolean; raw?: string},
+  ): Promise<{status: number; body: any}>
+  stop(): Promise<void>
+}
+
+export const tempDir = (prefix = 'idp-test-') => mkdtempSync(join(tmpdir(), prefix))
+
+/** The real embedded portal on an ephemeral port, SQLite in a temp dir. */
+export async function startTestPortal(options: Partial<PortalOptions> = {}): Promise<TestPortal> {
+  const dataDir = options.dataDir ?? tempDir('idp-portal-')
+  const portal = await startPortal({dataDir, port: 0, ...options})
+  const admin = portal.createdAdmin!
+  let cached: string | undefined
+  const token = async () => {
+    if (!cached) {
+      const response = await fetch(`${portal.url}/v1/auth/access_token`, {
+        body: JSON.stringify(admin),
+        headers: {'content-type': 'application/json'},
+        method: 'POST',
+      })
+      cached = ((await response.json()) as {accessToken: string}).accessToken
+    }
+    return cached
+  }
+  return {
+    ...portal,
+    admin,
+    async call(method, path, body, {auth = true, raw} = {}) {
+      const headers: Record<string, string> = {}
+      if (auth) headers.authorization = `Bearer ${await token()}`
+      if (body !== undefined || raw !== undefined) headers['content-type'] = 'application/json'
+      const response = await fetch(portal.url + path, {
+        body: raw ?? (body === undefined ? undefined : JSON.stringify(body)),
+        headers,
+        method,
+      })
+      const text = await response.text()
+      return {body: text ? JSON.parse(text) : undefined, status: response.status}
+    },
+    dataDir,
+    async stop() {
+      await portal.close()
+      if (!options.dataDir) rmSync(dataDir, {force: true, recursive: true})
+    },
+    token,
+  }
+}

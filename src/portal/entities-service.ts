@@ -27,7 +27,7 @@ export interface WriteOptions {
 export const relationTargetsOf = (blueprint: Blueprint): Record<string, string> =>
   Object.fromEntries(Object.entries(blueprint.relations ?? {}).map(([name, relation]) => [name, relation.target]))
 
-/** StoredEntity writes with Port's semantics; callers wrap them in a transaction. */
+/** Entity writes with Port's semantics; callers wrap them in a transaction. */
 export class EntitiesService {
   constructor(private readonly store: Store) {}
 
@@ -55,7 +55,7 @@ export class EntitiesService {
       throw conflict(`An entity with identifier "${identifier}" already exists in blueprint "${blueprint.identifier}"`)
     }
     if (!existing && (mode === 'replace' || mode === 'patch')) {
-      throw notFound(`StoredEntity "${identifier}" of blueprint "${blueprint.identifier}" was not found`)
+      throw notFound(`Entity "${identifier}" of blueprint "${blueprint.identifier}" was not found`)
     }
 
     const merging = existing && (mode === 'merge' || mode === 'patch')
@@ -64,7 +64,7 @@ export class EntitiesService {
     delete candidate.blueprint
     const issues = checkEntity(candidate, blueprint)
     if (issues.length > 0)
-      throw invalid(`StoredEntity "${identifier}" does not match blueprint "${blueprint.identifier}"`, issues)
+      throw invalid(`Entity "${identifier}" does not match blueprint "${blueprint.identifier}"`, issues)
 
     const entity = normalize(blueprint, candidate as EntityInput & {identifier: string}, existing, options)
     await this.ensureTargets(blueprint, entity, options)
@@ -79,7 +79,7 @@ export class EntitiesService {
     {deleteDependents = false, now, actor}: {deleteDependents?: boolean; now: Date; actor: string},
   ): Promise<string[]> {
     if (!(await this.store.getEntity(blueprint, identifier))) {
-      throw notFound(`StoredEntity "${identifier}" of blueprint "${blueprint}" was not found`)
+      throw notFound(`Entity "${identifier}" of blueprint "${blueprint}" was not found`)
     }
     const deleted: string[] = []
     await this.deleteCascade(blueprint, identifier, deleteDependents, {actor, now}, deleted, new Set())
@@ -106,7 +106,7 @@ export class EntitiesService {
           throw new PortalError(
             422,
             'has_dependents',
-            `StoredEntity "${identifier}" of blueprint "${blueprint}" is required by "${dependent.identifier}" (${dependent.blueprint}.${dependent.relation}); delete it first or pass delete_dependents=true`,
+            `Entity "${identifier}" of blueprint "${blueprint}" is required by "${dependent.identifier}" (${dependent.blueprint}.${dependent.relation}); delete it first or pass delete_dependents=true`,
           )
         }
         await this.deleteCascade(dependent.blueprint, dependent.identifier, cascade, audit, deleted, visiting)

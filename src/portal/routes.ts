@@ -218,11 +218,7 @@ export function routes({store, tokenTtlSeconds}: RouteOptions): Route[] {
         const bp = (await blueprints.get(request.params.bp!)).identifier
         const found = await store.getEntity(bp, request.params.id!)
         if (!found)
-          throw new PortalError(
-            404,
-            'not_found',
-            `StoredEntity "${request.params.id}" of blueprint "${bp}" was not found`,
-          )
+          throw new PortalError(404, 'not_found', `Entity "${request.params.id}" of blueprint "${bp}" was not found`)
         return ok({entity: view(request)(found)})
       },
       method: 'GET',

@@ -1,7 +1,6 @@
 import {createTransport} from '../api/connect.js'
 import {fetchToken} from '../api/token.js'
 import {normalizeApiUrl, type ProfileStore} from '../config/profiles.js'
-import {envCredentials} from '../config/session.js'
 import {usageError} from '../errors.js'
 
 export const PORT_EU_URL = 'https://api.getport.io'
@@ -30,9 +29,9 @@ export interface LoginResult {
 /** Checks the credentials by getting a token, then saves them (0600) as the current profile. */
 export async function login(store: ProfileStore, input: LoginInput): Promise<LoginResult> {
   const apiUrl = normalizeApiUrl(input.apiUrl ?? input.env.PORT_API_URL ?? PORT_EU_URL)
-  const fromEnv = envCredentials(input.env)
-  let clientId = input.clientId ?? fromEnv?.clientId
-  let clientSecret = input.clientSecret ?? fromEnv?.clientSecret
+  const {env} = input
+  let clientId = input.clientId ?? env.IDP_CLIENT_ID ?? env.PORT_CLIENT_ID
+  let clientSecret = input.clientSecret ?? env.IDP_CLIENT_SECRET ?? env.PORT_CLIENT_SECRET
   if ((!clientId || !clientSecret) && input.ask) {
     const answers = await input.ask({clientId: !clientId, clientSecret: !clientSecret})
     clientId ??= answers.clientId

@@ -1,0 +1,58 @@
+// Shared helpers for the benchmarks: medians of interleaved rounds, temp dirs, child processes.
+import {spawn, spawnSync} from 'node:child_process'
+import {mkdtempSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+export const ROOT = fileURLToPath(new URL('../', import.meta.url))
+export const BIN = join(ROOT, 'bin/run.js')
+
+export const temp = (prefix) => mkdtempSync(join(tmpdir(), prefix))
+
+export function median(values) {
+  const sorted = [...values].sort((a, b) => a - b)
+  const middle = Math.floor(sorted.length / 2)
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+}
+
+export function percentile(values, p) {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]
+}
+
+/** Wall time of one process run, ms. */
+export function timeProcess(args, env = {}) {
+  const started = process.hrtime.bigint()
+  const result = spawnSync(process.execPath, args, {env: {...process.env, ...env}, stdio: 'ignore'})
+  if (result.status !== 0) throw new Error(`${args.join(' ')} exited ${result.status}`)
+  return Number(process.hrtime.bigint() - started) / 1e6
+}
+
+/** Runs every variant once per round, `rounds` times after `warmup` rounds; returns medians. */
+export function interleave(variants, {rounds = 15, warmup = 3} = {}) {
+  const samples = Object.fromEntries(Object.keys(variants).map((name) => [name, []]))
+  for (let round = 0; round < warmup + rounds; round++) {
+    for (const [name, run] of Object.entries(variants)) {
+      const ms = run()
+      if (round >= warmup) samples[name].push(ms)
+    }
+  }
+  return Object.fromEntries(Object.entries(samples).map(([name, values]) => [name, median(values)]))
+}
+
+/** Starts a process that prints one JSON line when ready; resolves with it and the child. */
+export function startServer(args, env = {}) {
+  const child = spawn(process.execPath, args, {env: {...process.env, ...env}, stdio: ['ignore', 'pipe', 'inherit']})
+  return new Promise((resolve, reject) => {
+    let buffer = ''
+    child.stdout.on('data', (chunk) => {
+      buffer += chunk
+      const end = buffer.indexOf('\n')
+      if (end >= 0) resolve({child, ready: JSON.parse(buffer.slice(0, end))})
+    })
+    child.on('exit', (code) => reject(new Error(`server exited ${code}`)))
+  })
+}
+
+export const row = (label, value) => console.log(`${label.padEnd(58)} ${value}`)

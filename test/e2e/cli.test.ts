@@ -1,0 +1,315 @@
+import {readFileSync} from 'node:fs'
+import {join} from 'node:path'
+
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+
+import {BIN, runCli} from '../helpers/cli.js'
+import {mode, servePortal, type CliPortal} from '../helpers/e2e.js'
+import {tempDir} from '../helpers/portal.js'
+
+let portal: CliPortal
+let secret: string
+
+beforeAll(async () => {
+  portal = await servePortal()
+  const config = JSON.parse(readFileSync(join(portal.configDir, 'config.json'), 'utf8'))
+  secret = config.profiles.local.clientSecret
+  const token = await fetch(`${portal.url}/v1/auth/access_token`, {
+    body: JSON.stringify({clientId: config.profiles.local.clientId, clientSecret: secret}),
+    headers: {'content-type': 'application/json'},
+    method: 'POST',
+  }).then((response) => response.json() as Promise<{accessToken: string}>)
+  const post = (path: string, body: unknown) =>
+    fetch(portal.url + path, {
+      body: JSON.stringify(body),
+      headers: {authorization: `Bearer ${token.accessToken}`, 'content-type': 'application/json'},
+      method: 'POST',
+    })
+  await post('/v1/blueprints', {identifier: 'System', schema: {properties: {}}, title: 'System'})
+  await post('/v1/blueprints', {
+    identifier: 'Component',
+    relations: {system: {many: false, required: false, target: 'System'}},
+    schema: {properties: {replicas: {type: 'number'}, type: {enum: ['service', 'library'], type: 'string'}}},
+    title: 'Component',
+  })
+  await post('/v1/blueprints/System/entities', {identifier: 'Cart', title: 'Cart'})
+  await post('/v1/blueprints/Component/entities/bulk', {
+    entities: [
+      {
+        identifier: 'CartService',
+        properties: {replicas: 3, type: 'service'},
+        relations: {system: 'Cart'},
+        title: 'Cart Service',
+      },
+      {identifier: 'CoreKafkaLibrary', properties: {type: 'library'}, relations: {system: 'Cart'}},
+      {identifier: 'Orphan', properties: {type: 'library'}},
+    ],
+  })
+})
+afterAll(async () => {
+  expect(await portal.stop()).toBe(0)
+})
+
+describe('idp portal serve', () => {
+  it('saves the local profile with its credentials in a 0600 file', () => {
+    const file = join(portal.configDir, 'config.json')
+    expect(mode(file)).toBe('600')
+    expect(mode(portal.configDir)).toBe('700')
+    const config = JSON.parse(readFileSync(file, 'utf8'))
+    expect(config.profiles.local).toMatchObject({apiUrl: portal.url, clientId: expect.stringMatching(/^client_/)})
+  })
+
+  it('prints the credentials once, on the first start of a data directory only', async () => {
+    const dataDir = tempDir()
+    const configDir = tempDir()
+    const {startCli} = await import('../helpers/cli.js')
+    for (const expectSecret of [true, false]) {
+      const served = startCli(['portal', 'serve', '--port', '0', '--data-dir', dataDir], {IDP_CONFIG_DIR: configDir})
+      let out = ''
+      served.child.stdout!.on('data', (chunk) => (out += chunk))
+      await served.firstLine
+      await new Promise((resolve) => setTimeout(resolve, 200))
+      served.child.kill('SIGINT')
+      expect(await served.exited).toBe(0)
+      expect(out.includes('client secret:')).toBe(expectSecret)
+    }
+  })
+
+  it('exits 2 naming the address when the port is taken', async () => {
+    const port = new URL(portal.url).port
+    const result = await runCli(['portal', 'serve', '--port', port, '--data-dir', tempDir()], {
+      env: {IDP_CONFIG_DIR: tempDir()},
+    })
+    expect(result.code).toBe(2)
+    expect(result.stderr).toContain(`127.0.0.1:${port} is already in use`)
+  })
+})
+
+describe('read commands', () => {
+  it('lists blueprints as tab-separated rows without a TTY, and as JSON', async () => {
+    const plain = await portal.run(['blueprint', 'list'])
+    expect(plain.code).toBe(0)
+    expect(plain.stdout.split('\n')[1]).toBe('Component\tComponent\treplicas, type\tsystem→System')
+    const json = await portal.run(['blueprint', 'list', '--json'])
+    expect(json.json().blueprints.map((bp: {identifier: string}) => bp.identifier)).toEqual(['System', 'Component'])
+  })
+
+  it('gets a blueprint', async () => {
+    const result = await portal.run(['blueprint', 'get', 'Component', '--json'])
+    expect(result.json().blueprint.relations.system.target).toBe('System')
+  })
+
+  it('lists entities with typed filters', async () => {
+    const all = await portal.run(['entity', 'list', '--blueprint', 'Component', '--json'])
+    expect(all.json().entities).toHaveLength(3)
+    const filtered = await portal.run(['entity', 'list', '-b', 'Component', '--filter', 'replicas=3', '--json'])
+    expect(filtered.json().entities.map((e: {identifier: string}) => e.identifier)).toEqual(['CartService'])
+    const related = await portal.run(['entity', 'list', '-b', 'Component', '-f', 'system=Cart', '-f', 'type=library'])
+    expect(
+      related.stdout
+        .trim()
+        .split('\n')
+        .map((line) => line.split('\t')[0]),
+    ).toEqual(['CoreKafkaLibrary'])
+    const limited = await portal.run(['entity', 'list', '-b', 'Component', '--limit', '2', '--json'])
+    expect(limited.json().entities).toHaveLength(2)
+  })
+
+  it('rejects an unknown filter property with exit 2 and the known names', async () => {
+    const result = await portal.run(['entity', 'list', '-b', 'Component', '--filter', 'colour=red'])
+    expect(result.code).toBe(2)
+    expect(result.stderr).toContain('has no property or relation "colour"')
+    expect(result.stderr).toContain('replicas')
+  })
+
+  it('gets an entity, and exits 5 with the portal’s message when it does not exist', async () => {
+    const found = await portal.run(['entity', 'get', 'CartService', '-b', 'Component', '--json'])
+    expect(found.json().entity).toMatchObject({identifier: 'CartService', properties: {replicas: 3}})
+    const missing = await portal.run(['entity', 'get', 'Nope', '-b', 'Component'])
+    expect(missing.code).toBe(5)
+    expect(missing.stderr).toBe('Error: Entity "Nope" of blueprint "Component" was not found\n')
+  })
+
+  it('prints errors as JSON on stdout with --json, with the same exit code', async () => {
+    const missing = await portal.run(['entity', 'get', 'Nope', '-b', 'Component', '--json'])
+    expect(missing.code).toBe(5)
+    expect(missing.json()).toEqual({
+      error: {
+        code: 'not_found',
+        exitCode: 5,
+        message: 'Entity "Nope" of blueprint "Component" was not found',
+        status: 404,
+      },
+    })
+  })
+})
+
+describe('entity delete', () => {
+  it('refuses without --yes when it cannot ask', async () => {
+    const result = await portal.run(['entity', 'delete', 'Orphan', '-b', 'Component'])
+    expect(result.code).toBe(2)
+    expect(result.stderr).toContain('Pass --yes')
+    expect((await portal.run(['entity', 'get', 'Orphan', '-b', 'Component'])).code).toBe(0)
+  })
+
+  it('deletes one or many with --yes', async () => {
+    const one = await portal.run(['entity', 'delete', 'Orphan', '-b', 'Component', '--yes', '--json'])
+    expect(one.json()).toEqual({blueprint: 'Component', deleted: ['Orphan']})
+    const missing = await portal.run(['entity', 'delete', 'Orphan', '-b', 'Component', '--yes'])
+    expect(missing.code).toBe(5)
+  })
+})
+
+describe('usage errors (exit 2)', () => {
+  it.each([
+    [['entity', 'list'], 'Missing required flag blueprint'],
+    [['entity', 'list', '-b', 'X', '--bogus'], 'Nonexistent flag: --bogus'],
+    [['blueprint', 'get'], 'Missing 1 required arg'],
+    [['entity', 'list', '-b', 'X', '--limit', 'ten'], 'Expected an integer'],
+  ])('%j', async (args, message) => {
+    const result = await portal.run(args)
+    expect(result.code).toBe(2)
+    expect(result.stderr).toContain(message)
+    expect(result.stderr).not.toMatch(/\n\s+at /)
+  })
+
+  it('reports usage errors as JSON too', async () => {
+    const result = await portal.run(['entity', 'list', '--json'])
+    expect(result.code).toBe(2)
+    expect(result.json().error).toMatchObject({code: 'usage', exitCode: 2})
+  })
+})
+
+describe('connection and credentials', () => {
+  it('names the URL and how to start the portal when nothing answers (exit 7)', async () => {
+    const env = {
+      IDP_API_URL: 'http://127.0.0.1:1',
+      IDP_CLIENT_ID: 'a',
+      IDP_CLIENT_SECRET: 'b',
+      IDP_CONFIG_DIR: tempDir(),
+    }
+    const result = await runCli(['blueprint', 'list'], {env})
+    expect(result.code).toBe(7)
+    expect(result.stderr.split('\n')[0]).toBe(
+      'Error: Cannot reach the portal at http://127.0.0.1:1 (connection refused).',
+    )
+    expect(result.stderr).toContain('Cannot reach the portal at http://127.0.0.1:1')
+    expect(result.stderr).toContain('idp portal serve')
+  })
+
+  it('defaults to the local portal on 127.0.0.1:5480 when nothing is configured', async () => {
+    const result = await runCli(['blueprint', 'list'], {env: {IDP_CONFIG_DIR: tempDir()}})
+    expect([4, 7]).toContain(result.code)
+    expect(result.stderr).toContain('http://127.0.0.1:5480')
+  })
+
+  it('exits 4 with a login hint when there are no credentials for the URL', async () => {
+    const result = await runCli(['blueprint', 'list'], {env: {IDP_API_URL: portal.url, IDP_CONFIG_DIR: tempDir()}})
+    expect(result.code).toBe(4)
+    expect(result.stderr).toContain(`Not logged in to ${portal.url}`)
+  })
+
+  it('uses IDP_CLIENT_ID/SECRET or PORT_CLIENT_ID/SECRET from the environment', async () => {
+    const config = JSON.parse(readFileSync(join(portal.configDir, 'config.json'), 'utf8')).profiles.local
+    for (const prefix of ['IDP', 'PORT']) {
+      const result = await runCli(['blueprint', 'list', '--json'], {
+        env: {
+          IDP_CONFIG_DIR: tempDir(),
+          [`${prefix}_CLIENT_ID`]: config.clientId,
+          [`${prefix}_CLIENT_SECRET`]: secret,
+          ...(prefix === 'PORT' ? {PORT_API_URL: `${portal.url}/v1`} : {IDP_API_URL: portal.url}),
+        },
+      })
+      expect(result.code, result.stderr).toBe(0)
+    }
+  })
+
+  it('logs in with credentials from the environment, saves a 0600 profile, never prints the secret', async () => {
+    const configDir = tempDir()
+    const clientId = JSON.parse(readFileSync(join(portal.configDir, 'config.json'), 'utf8')).profiles.local.clientId
+    const env = {IDP_CLIENT_ID: clientId, IDP_CLIENT_SECRET: secret, IDP_CONFIG_DIR: configDir}
+    const login = await runCli(['login', '--api-url', portal.url, '--json'], {env})
+    expect(login.code, login.stderr).toBe(0)
+    expect(login.json()).toMatchObject({apiUrl: portal.url, clientId, profile: 'default'})
+    expect(login.stdout + login.stderr).not.toContain(secret)
+    expect(mode(join(configDir, 'config.json'))).toBe('600')
+
+    const status = await runCli(['auth', 'status', '--json'], {env: {IDP_CONFIG_DIR: configDir}})
+    expect(status.json()).toEqual({
+      apiUrl: portal.url,
+      apiUrlSource: 'profile',
+      authenticated: true,
+      clientId,
+      configFile: join(configDir, 'config.json'),
+      credentialsSource: 'profile',
+      profile: 'default',
+    })
+    expect(status.stdout).not.toContain(secret)
+
+    const logout = await runCli(['logout', '--json'], {env: {IDP_CONFIG_DIR: configDir}})
+    expect(logout.json()).toEqual({profile: 'default', removed: true})
+    expect(readFileSync(join(configDir, 'config.json'), 'utf8')).not.toContain(secret)
+  })
+
+  it('login without a TTY lists what is missing instead of prompting (exit 2)', async () => {
+    const result = await runCli(['login', '--api-url', portal.url], {env: {IDP_CONFIG_DIR: tempDir()}})
+    expect(result.code).toBe(2)
+    expect(result.stderr).toContain('Missing the client id: --client-id or IDP_CLIENT_ID; and the client secret')
+  })
+
+  it('login with a wrong secret exits 4 and saves nothing', async () => {
+    const configDir = tempDir()
+    const result = await runCli(['login', '--api-url', portal.url, '--client-id', 'client_x'], {
+      env: {IDP_CLIENT_SECRET: 'wrong', IDP_CONFIG_DIR: configDir},
+    })
+    expect(result.code).toBe(4)
+    expect(result.stderr).toContain('rejected the client credentials')
+    expect(readFileSync(join(configDir, 'config.json'), 'utf8')).not.toContain('client_x')
+  })
+
+  it('never sends a profile’s credentials to another URL', async () => {
+    const result = await portal.run(['blueprint', 'list', '--api-url', 'http://127.0.0.1:1'])
+    expect(result.code).toBe(4)
+    expect(result.stderr).toContain('Not logged in to http://127.0.0.1:1')
+  })
+})
+
+describe('output conventions', () => {
+  it('honours NO_COLOR even when colour is forced', async () => {
+    const result = await portal.run(['entity', 'get', 'Nope', '-b', 'Component'], {FORCE_COLOR: '1', NO_COLOR: '1'})
+    expect(result.stderr).not.toContain('\u001B[')
+    const coloured = await portal.run(['entity', 'get', 'Nope', '-b', 'Component'], {
+      FORCE_COLOR: '1',
+      NO_COLOR: undefined,
+    })
+    expect(coloured.stderr).toContain('\u001B[')
+  })
+
+  it('--help and --version load no HTTP client, ajv, inquirer, SQLite or portal code', async () => {
+    for (const args of [['--version'], ['entity', 'list', '--help'], ['--help']]) {
+      const trace = join(tempDir(), 'imports.txt')
+      const {spawnSync} = await import('node:child_process')
+      const run = spawnSync(
+        process.execPath,
+        ['--import', new URL('../helpers/trace-imports.mjs', import.meta.url).pathname, BIN, ...args],
+        {
+          encoding: 'utf8',
+          env: {...process.env, IDP_TRACE_IMPORTS: trace},
+        },
+      )
+      expect(run.status).toBe(0)
+      const loaded = readFileSync(trace, 'utf8')
+      for (const heavy of [
+        '/undici/',
+        '/ajv/',
+        '/@inquirer/',
+        '/better-sqlite3/',
+        '/conf/',
+        '/dist/portal/',
+        '/dist/api/',
+      ]) {
+        expect(loaded.includes(heavy), `${args.join(' ')} loaded ${heavy}`).toBe(false)
+      }
+    }
+  })
+})

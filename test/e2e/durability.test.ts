@@ -1,0 +1,78 @@
+import {createHash} from 'node:crypto'
+import {readFileSync} from 'node:fs'
+import {join} from 'node:path'
+
+import {expect, it} from 'vitest'
+
+import {servePortal} from '../helpers/e2e.js'
+
+const sha = (text: string) => createHash('sha256').update(text).digest('hex')
+
+it('killing the portal (SIGKILL) during writes loses no acknowledged write and leaves no half-written batch', async () => {
+  const first = await servePortal()
+  const {clientId, clientSecret} = JSON.parse(readFileSync(join(first.configDir, 'config.json'), 'utf8')).profiles.local
+  const connect = async (url: string) => {
+    const {accessToken} = (await (
+      await fetch(`${url}/v1/auth/access_token`, {
+        body: JSON.stringify({clientId, clientSecret}),
+        headers: {'content-type': 'application/json'},
+        method: 'POST',
+      })
+    ).json()) as {accessToken: string}
+    return (method: string, path: string, body?: unknown) =>
+      fetch(url + path, {
+        body: body === undefined ? undefined : JSON.stringify(body),
+        headers: {authorization: `Bearer ${accessToken}`, 'content-type': 'application/json'},
+        method,
+      })
+  }
+  const call = await connect(first.url)
+  await call('POST', '/v1/blueprints', {identifier: 'Batch', schema: {properties: {}}, title: 'Batch'})
+  const item = await call('POST', '/v1/blueprints', {
+    identifier: 'Item',
+    relations: {batch: {many: false, required: true, target: 'Batch'}},
+    schema: {properties: {checksum: {type: 'string'}, payload: {type: 'string'}}, required: ['payload', 'checksum']},
+    title: 'Item',
+  })
+  expect(item.status).toBe(201)
+
+  // Writers: each request creates one Batch entity then 20 Items in one bulk request.
+  const acknowledged: string[] = []
+  let stop = false
+  const writer = async (worker: number) => {
+    for (let round = 0; !stop; round++) {
+      const batch = `w${worker}-r${round}`
+      try {
+        const made = await call('POST', '/v1/blueprints/Batch/entities', {identifier: batch})
+        if (made.status !== 201) continue
+        const items = Array.from({length: 20}, (_, index) => {
+          const payload = `${batch}-${index}-`.repeat(40)
+          return {identifier: `${batch}-${index}`, properties: {checksum: sha(payload), payload}, relations: {batch}}
+        })
+        const response = await call('POST', '/v1/blueprints/Item/entities/bulk', {entities: items})
+        if (response.status === 200) acknowledged.push(batch)
+      } catch {
+        return // the portal is gone
+      }
+    }
+  }
+  const writers = [0, 1, 2, 3].map(writer)
+  const deadline = Date.now() + 15_000
+  while (acknowledged.length < 12 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5))
+  expect(acknowledged.length).toBeGreaterThanOrEqual(12)
+  await first.kill()
+  stop = true
+  await Promise.all(writers)
+
+  const second = await servePortal({configDir: first.configDir, dataDir: first.dataDir})
+  const again = await connect(second.url)
+  const items = ((await (await again('GET', '/v1/blueprints/Item/entities')).json()) as {entities: any[]}).entities
+  const batches = new Map<string, number>()
+  for (const item of items) {
+    expect(item.properties.checksum).toBe(sha(item.properties.payload))
+    batches.set(item.relations.batch, (batches.get(item.relations.batch) ?? 0) + 1)
+  }
+  for (const batch of acknowledged) expect(batches.get(batch), batch).toBe(20)
+  for (const [batch, count] of batches) expect(count, `batch ${batch} is all or nothing`).toBe(20)
+  expect(await second.stop()).toBe(0)
+})

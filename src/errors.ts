@@ -8,6 +8,8 @@ export const ExitCode = {
   NOT_FOUND: 5,
   API: 6,
   UNREACHABLE: 7,
+  /** Some writes of a sync failed; the summary says which. */
+  PARTIAL: 8,
 } as const
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode]
 
@@ -56,3 +58,6 @@ export const usageError = (message: string, hint?: string, details?: unknown): I
 
 export const authError = (message: string, hint?: string): IdpError =>
   new IdpError(message, {code: 'auth', exitCode: ExitCode.AUTH, ...(hint ? {hint} : {})})
+
+export const validationError = (message: string, hint?: string, details?: unknown): IdpError =>
+  new IdpError(message, {code: 'validation', exitCode: ExitCode.VALIDATION, ...(hint ? {hint} : {}), details})

@@ -46,9 +46,9 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
     target.profile && target.credentials?.source === 'profile'
       ? {
           load: () => target.profile?.token,
-          save(token) {
+          async save(token) {
             const latest = store.get(target.profileName)
-            if (latest) store.set(target.profileName, {...latest, token})
+            if (latest) await store.set(target.profileName, {...latest, token})
           },
         }
       : undefined

@@ -6,7 +6,7 @@ import {toApiError, unreachable} from './port-client.js'
 
 export interface TokenCache {
   load(): CachedToken | undefined
-  save(token: CachedToken): void
+  save(token: CachedToken): void | Promise<void>
 }
 
 /** Refresh this long before expiry so a token never runs out mid-command. */
@@ -35,7 +35,7 @@ export class TokenProvider {
     const now = (this.options.now ?? Date.now)()
     if (!force && this.current && this.current.expiresAt - REFRESH_MARGIN_MS > now) return this.current.accessToken
     this.current = await fetchToken(this.options)
-    this.options.cache?.save(this.current)
+    await this.options.cache?.save(this.current)
     return this.current.accessToken
   }
 }

@@ -15,7 +15,7 @@ export default class Logout extends BaseCommand<typeof Logout> {
       env: process.env,
       profile: this.flags.profile,
     })
-    const removed = store.delete(profileName)
+    const removed = await store.delete(profileName)
     return this.emit({profile: profileName, removed}, () =>
       this.io.out(removed ? `Removed profile "${profileName}".` : `No saved profile "${profileName}"; nothing to do.`),
     )

@@ -1,4 +1,5 @@
-import {chmodSync, mkdirSync} from 'node:fs'
+import {chmodSync, existsSync, mkdirSync, readFileSync} from 'node:fs'
+import {join} from 'node:path'
 
 import type Conf from 'conf'
 
@@ -24,56 +25,79 @@ interface ConfigShape {
 }
 
 /**
- * Named profiles in `<configDir>/config.json` (conf). The file holds client secrets and tokens,
- * so it is written with mode 0600 inside a 0700 directory.
+ * Named profiles in `<configDir>/config.json`. The file holds client secrets and tokens, so it is
+ * written with mode 0600 inside a 0700 directory. Reads parse the file directly; writes go through
+ * conf (atomic writes), which is loaded only then: it costs ~50 ms to import, and most commands
+ * only read.
  */
 export class ProfileStore {
-  private constructor(private readonly conf: Conf<ConfigShape>) {}
+  private data: ConfigShape
+  private writer: Conf<ConfigShape> | undefined
+
+  private constructor(readonly configDir: string) {
+    this.data = readConfig(this.path)
+  }
 
   static async open(configDir: string): Promise<ProfileStore> {
-    mkdirSync(configDir, {recursive: true, mode: 0o700})
-    const {default: ConfStore} = await import('conf')
-    const conf = new ConfStore<ConfigShape>({
-      configFileMode: 0o600,
-      configName: 'config',
-      cwd: configDir,
-      defaults: {profiles: {}},
-      projectName: 'idp',
-    })
-    // conf keeps an existing file's mode; tighten one written by an older version or by hand.
-    chmodSync(conf.path, 0o600)
-    return new ProfileStore(conf)
+    return new ProfileStore(configDir)
   }
 
   get path(): string {
-    return this.conf.path
+    return join(this.configDir, 'config.json')
   }
 
   get currentProfile(): string | undefined {
-    return this.conf.get('currentProfile')
+    return this.data.currentProfile
   }
 
   list(): Record<string, Profile> {
-    return this.conf.get('profiles')
+    return {...this.data.profiles}
   }
 
   get(name: string): Profile | undefined {
-    return this.list()[name]
+    return this.data.profiles[name]
   }
 
-  set(name: string, profile: Profile, {makeCurrent = false} = {}): void {
-    this.conf.set('profiles', {...this.list(), [name]: profile})
-    if (makeCurrent) this.conf.set('currentProfile', name)
+  async set(name: string, profile: Profile, {makeCurrent = false} = {}): Promise<void> {
+    const conf = await this.writable()
+    conf.set('profiles', {...conf.get('profiles'), [name]: profile})
+    if (makeCurrent) conf.set('currentProfile', name)
+    this.data = conf.store
   }
 
-  delete(name: string): boolean {
-    const profiles = this.list()
+  async delete(name: string): Promise<boolean> {
+    const conf = await this.writable()
+    const profiles = {...conf.get('profiles')}
     if (!(name in profiles)) return false
     delete profiles[name]
-    this.conf.set('profiles', profiles)
-    if (this.currentProfile === name) this.conf.delete('currentProfile')
+    conf.set('profiles', profiles)
+    if (conf.get('currentProfile') === name) conf.delete('currentProfile')
+    this.data = conf.store
     return true
   }
+
+  private async writable(): Promise<Conf<ConfigShape>> {
+    if (!this.writer) {
+      mkdirSync(this.configDir, {mode: 0o700, recursive: true})
+      const {default: ConfStore} = await import('conf')
+      this.writer = new ConfStore<ConfigShape>({
+        configFileMode: 0o600,
+        configName: 'config',
+        cwd: this.configDir,
+        defaults: {profiles: {}},
+        projectName: 'idp',
+      })
+      // conf keeps an existing file's mode; tighten one written by an older version or by hand.
+      chmodSync(this.writer.path, 0o600)
+    }
+    return this.writer
+  }
+}
+
+function readConfig(path: string): ConfigShape {
+  if (!existsSync(path)) return {profiles: {}}
+  const parsed = JSON.parse(readFileSync(path, 'utf8')) as Partial<ConfigShape>
+  return {...parsed, profiles: parsed.profiles ?? {}}
 }
 
 /** `https://api.getport.io/v1/` and `https://api.getport.io` name the same API. */

@@ -1,4 +1,5 @@
-import type {Blueprint, Relation} from '../api/types.js'
+import type {Blueprint} from '../api/types.js'
+import {canonicalBlueprint} from '../catalog/canonical.js'
 import {checkBlueprintRules} from '../catalog/entity-rules.js'
 import {pointer, schemas, type SchemaIssue} from '../schemas/registry.js'
 import {conflict, invalid, notFound} from './http.js'
@@ -130,28 +131,11 @@ export interface Audit {
 const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value)
 
-/** Port's stored form: every map present, relation flags explicit, audit fields set. */
+/** Port's stored form (see canonicalBlueprint) with audit fields. */
 function normalize(input: Blueprint, existing: Blueprint | undefined, audit: Audit): Blueprint {
   const now = audit.now.toISOString()
-  const relations: Record<string, Relation> = {}
-  for (const [name, relation] of Object.entries(input.relations ?? {})) {
-    relations[name] = {...relation, many: relation.many ?? false, required: relation.required ?? false}
-  }
-  const ownership =
-    input.ownership ??
-    (input.teamInheritance ? {path: (input.teamInheritance as {path: string}).path, type: 'Inherited'} : undefined)
   return {
-    identifier: input.identifier,
-    title: input.title,
-    ...(input.description === undefined ? {} : {description: input.description}),
-    ...(input.icon === undefined ? {} : {icon: input.icon}),
-    ...(ownership ? {ownership} : {}),
-    schema: {properties: input.schema.properties, required: input.schema.required ?? []},
-    relations,
-    mirrorProperties: input.mirrorProperties ?? {},
-    calculationProperties: input.calculationProperties ?? {},
-    aggregationProperties: input.aggregationProperties ?? {},
-    ...(input.changelogDestination ? {changelogDestination: input.changelogDestination} : {}),
+    ...canonicalBlueprint(input),
     createdAt: existing?.createdAt ?? now,
     createdBy: existing?.createdBy ?? audit.actor,
     updatedAt: now,

@@ -58,7 +58,7 @@ export async function login(store: ProfileStore, input: LoginInput): Promise<Log
       transport,
       unreachableHint: 'Check the URL: Port is https://api.getport.io (EU) or https://api.us.getport.io (US).',
     })
-    store.set(input.profile, {apiUrl, clientId, clientSecret, token}, {makeCurrent: true})
+    await store.set(input.profile, {apiUrl, clientId, clientSecret, token}, {makeCurrent: true})
     return {apiUrl, clientId, profile: input.profile, tokenExpiresAt: new Date(token.expiresAt).toISOString()}
   } finally {
     await transport.close()

@@ -100,7 +100,7 @@ describe('PortClient against the embedded portal', () => {
     let saved = {accessToken: 'stale-token', expiresAt: Date.now() + 3_600_000}
     const tokens = new TokenProvider({
       apiUrl: portal.url,
-      cache: {load: () => saved, save: (token) => (saved = token)},
+      cache: {load: () => saved, save: (token) => void (saved = token)},
       credentials: {...portal.admin, source: 'profile'},
       loginHint: '',
       transport,

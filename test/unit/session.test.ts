@@ -10,7 +10,7 @@ async function store(
 ) {
   const profileStore = await ProfileStore.open(tempDir())
   for (const [name, profile] of Object.entries(profiles))
-    profileStore.set(name, profile, {makeCurrent: name === current})
+    await profileStore.set(name, profile, {makeCurrent: name === current})
   return profileStore
 }
 

@@ -115,3 +115,30 @@ describe('retryAfterMs', () => {
     expect(retryAfterMs(undefined)).toBeUndefined()
   })
 })
+
+describe('schemas/catalog-file.json', () => {
+  it('accepts the files the loader accepts and rejects what it rejects', async () => {
+    const {schemas} = await import('../../src/schemas/registry.js')
+    const ok = (value: unknown) => schemas().validate('idp:catalog-file', value).ok
+    expect(ok({identifier: 'Cart', relations: {domain: 'Orders'}})).toBe(true)
+    expect(ok([{identifier: 'a'}, {identifier: 'X', schema: {properties: {}}, title: 'X'}])).toBe(true)
+    expect(ok({$schema: './catalog-file.json', identifier: 'a', blueprint: 'System'})).toBe(true)
+    expect(ok({identifier: 'a', owner: 'me'})).toBe(false)
+    expect(ok({identifier: 'X', schema: {properties: {n: {type: 'decimal'}}}, title: 'X'})).toBe(false)
+  })
+})
+
+describe('schemas/', () => {
+  it('every schema is valid against its meta-schema (the registry skips this check at run time)', async () => {
+    const {readdirSync, readFileSync} = await import('node:fs')
+    const {Ajv} = await import('ajv')
+    const {SCHEMAS_DIR} = await import('../../src/schemas/registry.js')
+    const ajv = new Ajv({strict: false})
+    for (const file of readdirSync(SCHEMAS_DIR)) {
+      expect(
+        ajv.validateSchema(JSON.parse(readFileSync(SCHEMAS_DIR + file, 'utf8'))),
+        `${file}: ${ajv.errorsText()}`,
+      ).toBe(true)
+    }
+  })
+})

@@ -59,9 +59,9 @@ Stops cleanly on Ctrl-C or SIGTERM. With --json it prints one line when ready: {
     const profiles = await ProfileStore.open(this.config.configDir)
     const saved = profiles.get(LOCAL_PROFILE)
     if (portal.createdAdmin) {
-      profiles.set(LOCAL_PROFILE, {apiUrl: portal.url, ...portal.createdAdmin})
+      await profiles.set(LOCAL_PROFILE, {apiUrl: portal.url, ...portal.createdAdmin})
     } else if (saved?.clientId && (await portal.store.getCredential(saved.clientId))) {
-      profiles.set(LOCAL_PROFILE, {...saved, apiUrl: portal.url})
+      await profiles.set(LOCAL_PROFILE, {...saved, apiUrl: portal.url})
     }
 
     const result = {createdAdmin: Boolean(portal.createdAdmin), dataDir, profile: LOCAL_PROFILE, url: portal.url}

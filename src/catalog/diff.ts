@@ -1,0 +1,217 @@
+import type {Blueprint, Entity, EntityInput} from '../api/types.js'
+import {canonicalBlueprint, relationValue, same, teamValue} from './canonical.js'
+import {Ownership, REGISTRY_BLUEPRINT} from './ownership.js'
+import type {RemoteState} from './remote.js'
+import type {CatalogSource} from './source.js'
+import type {LocalCatalog, LocalEntity, Problem} from './types.js'
+
+export type Action = 'create' | 'update' | 'unchanged' | 'delete'
+
+export interface BlueprintChange {
+  kind: 'blueprint'
+  action: Action
+  identifier: string
+  fields?: string[]
+  file?: string
+  /** The desired blueprint (create/update). */
+  desired?: Blueprint
+}
+
+export interface EntityChange {
+  kind: 'entity'
+  action: Action
+  blueprint: string
+  identifier: string
+  fields?: string[]
+  file?: string
+  /** The body to upsert (create/update), with only the fields the file manages. */
+  desired?: EntityInput & {identifier: string}
+}
+
+export type Change = BlueprintChange | EntityChange
+
+export interface Plan {
+  source: CatalogSource | undefined
+  blueprints: BlueprintChange[]
+  entities: EntityChange[]
+  /** Documents owned by another catalog source: refused unless forced. */
+  conflicts: Problem[]
+  /** Documents this source created that are gone from the folder (deleted only with prune). */
+  prunable: number
+}
+
+export interface PlanOptions {
+  prune: boolean
+  /** Take over documents another source owns. */
+  force: boolean
+}
+
+/**
+ * The one diff engine behind `plan`, `sync --dry-run` and `sync`. Only fields the files manage are
+ * compared: a blueprint as a whole (it is replaced), an entity's title/icon/team when the file has
+ * them and only the properties and relations the file names (it is merged).
+ */
+export function computePlan(
+  catalog: LocalCatalog,
+  remote: RemoteState,
+  ownership: Ownership,
+  source: CatalogSource | undefined,
+  options: PlanOptions,
+): Plan {
+  const plan: Plan = {blueprints: [], conflicts: [], entities: [], prunable: 0, source}
+  const contested = source !== undefined && !options.force && ownership.owners.size > 0
+  const claim = (key: string, file: string, pointer: string, what: string) => {
+    if (!contested) return
+    const owner = ownership.owners.get(key)
+    if (owner && owner.key !== source!.key) {
+      plan.conflicts.push({
+        file,
+        message: `${what} is managed by catalog source "${owner.name}"; sync it from there, or pass --force to take it over`,
+        pointer,
+        severity: 'error',
+      })
+    }
+  }
+
+  for (const {at, file, value} of catalog.blueprints) {
+    claim(Ownership.key('blueprint', value.identifier), file, `${at}/identifier`, `blueprint "${value.identifier}"`)
+    const desired = canonicalBlueprint(value)
+    const existing = remote.blueprints.get(value.identifier)
+    if (!existing)
+      plan.blueprints.push({action: 'create', desired, file, identifier: value.identifier, kind: 'blueprint'})
+    else {
+      const fields = blueprintChanges(desired, canonicalBlueprint(existing))
+      const action = fields.length > 0 ? 'update' : 'unchanged'
+      plan.blueprints.push({
+        action,
+        desired,
+        file,
+        identifier: value.identifier,
+        kind: 'blueprint',
+        ...(fields.length ? {fields} : {}),
+      })
+    }
+  }
+
+  for (const {at, file, value} of catalog.entities) {
+    claim(
+      Ownership.key('entity', value.blueprint, value.identifier),
+      file,
+      `${at}/identifier`,
+      `entity "${value.identifier}"`,
+    )
+    const existing = remote.entities.get(value.blueprint)?.get(value.identifier)
+    const base = {blueprint: value.blueprint, file, identifier: value.identifier, kind: 'entity'} as const
+    if (!existing) plan.entities.push({...base, action: 'create', desired: entityBody(value)})
+    else {
+      const fields = entityChanges(value, existing)
+      if (fields.length === 0) plan.entities.push({...base, action: 'unchanged'})
+      else plan.entities.push({...base, action: 'update', desired: entityBody(value), fields})
+    }
+  }
+
+  if (source) {
+    const deletes: Change[] = []
+    const owned = ownership.ownedBy(source.key)
+    const localEntities = new Set(catalog.entities.map(({value}) => `${value.blueprint}\u0000${value.identifier}`))
+    for (const [blueprint, identifiers] of owned.entities) {
+      for (const identifier of identifiers) {
+        if (localEntities.has(`${blueprint}\u0000${identifier}`) || !remote.entities.get(blueprint)?.has(identifier))
+          continue
+        deletes.push({action: 'delete', blueprint, identifier, kind: 'entity'})
+      }
+    }
+    const localBlueprints = new Set(catalog.blueprints.map(({value}) => value.identifier))
+    for (const identifier of owned.blueprints) {
+      if (localBlueprints.has(identifier) || identifier === REGISTRY_BLUEPRINT || !remote.blueprints.has(identifier))
+        continue
+      deletes.push({action: 'delete', identifier, kind: 'blueprint'})
+    }
+    if (options.prune)
+      for (const change of deletes) (change.kind === 'entity' ? plan.entities : plan.blueprints).push(change as never)
+    else plan.prunable = deletes.length
+  }
+  return plan
+}
+
+/** The fields the file names, as the portal's merge-upsert takes them (null clears). */
+function entityBody(value: LocalEntity): EntityInput & {identifier: string} {
+  const body: EntityInput & {identifier: string} = {identifier: value.identifier}
+  for (const key of ['title', 'icon', 'team'] as const) if (key in value) body[key] = value[key] as never
+  body.properties = value.properties ?? {}
+  body.relations = value.relations ?? {}
+  return body
+}
+
+export function entityChanges(local: LocalEntity, remote: Entity): string[] {
+  const fields: string[] = []
+  for (const key of ['title', 'icon'] as const) {
+    if (key in local && (local[key] ?? undefined) !== (remote[key] ?? undefined)) fields.push(key)
+  }
+  if ('team' in local && !sameMembers(teamValue(local.team), teamValue(remote.team))) fields.push('team')
+  const properties = remote.properties ?? {}
+  for (const key in local.properties) {
+    if (!same(local.properties[key] ?? null, properties[key] ?? null)) fields.push(`properties.${key}`)
+  }
+  const relations = remote.relations ?? {}
+  for (const key in local.relations) {
+    if (!sameRelation(local.relations[key], relations[key])) fields.push(`relations.${key}`)
+  }
+  return fields
+}
+
+/** Relation values: null, [] and absent are equal; many-relations compare as sets. */
+function sameRelation(a: unknown, b: unknown): boolean {
+  const left = relationValue(a)
+  const right = relationValue(b)
+  if (left === right) return true
+  if (!Array.isArray(left) || !Array.isArray(right)) return false
+  return sameMembers(left as string[], right as string[])
+}
+
+function sameMembers(a: string[], b: string[]): boolean {
+  if (a.length !== b.length) return false
+  if (a.length === 1) return a[0] === b[0]
+  const members = new Set(b)
+  return a.every((item) => members.has(item))
+}
+
+const MAPS = ['relations', 'mirrorProperties', 'calculationProperties', 'aggregationProperties'] as const
+
+/** Changed fields of two canonical blueprints, naming individual properties and relations. */
+export function blueprintChanges(desired: Blueprint, existing: Blueprint): string[] {
+  const fields: string[] = []
+  const keys = new Set([...Object.keys(desired), ...Object.keys(existing)])
+  for (const key of keys) {
+    if (key === 'schema') {
+      const names = new Set([...Object.keys(desired.schema.properties), ...Object.keys(existing.schema.properties)])
+      for (const name of names) {
+        if (!same(desired.schema.properties[name], existing.schema.properties[name]))
+          fields.push(`schema.properties.${name}`)
+      }
+      if (!same([...(desired.schema.required ?? [])].sort(), [...(existing.schema.required ?? [])].sort()))
+        fields.push('schema.required')
+    } else if ((MAPS as readonly string[]).includes(key)) {
+      const a = (desired[key] ?? {}) as Record<string, unknown>
+      const b = (existing[key] ?? {}) as Record<string, unknown>
+      for (const name of new Set([...Object.keys(a), ...Object.keys(b)]))
+        if (!same(a[name], b[name])) fields.push(`${key}.${name}`)
+    } else if (!same(desired[key], existing[key])) {
+      fields.push(key)
+    }
+  }
+  return fields
+}
+
+export interface PlanCounts {
+  create: number
+  update: number
+  unchanged: number
+  delete: number
+}
+
+export function countPlan(plan: Plan): PlanCounts {
+  const counts = {create: 0, delete: 0, unchanged: 0, update: 0}
+  for (const change of [...plan.blueprints, ...plan.entities]) counts[change.action]++
+  return counts
+}

@@ -1,0 +1,98 @@
+import type {Blueprint} from '../api/types.js'
+import {schemas} from '../schemas/registry.js'
+import {checkBlueprintRules, checkEntity, relationTargets} from './entity-rules.js'
+import type {RemoteState} from './remote.js'
+import type {LocalCatalog, LocalEntity, Problem} from './types.js'
+
+/**
+ * Checks a loaded catalog: blueprints against Port's blueprint schema, entities against their
+ * blueprint (from the folder, else the portal), duplicates, and relation targets (in the folder,
+ * else on the portal). Without `remote` nothing is fetched and targets must be in the folder.
+ * Adds problems to the catalog; returns the blueprints entities are checked against.
+ *
+ * `trusted` entities skip the per-entity checks (duplicates are still found): `plan` and `sync`
+ * pass those whose managed fields equal the portal's under an unchanged blueprint, which the
+ * portal has already accepted.
+ */
+export function validateCatalog(
+  catalog: LocalCatalog,
+  remote?: RemoteState,
+  trusted: (entity: LocalEntity) => boolean = () => false,
+): Map<string, Blueprint> {
+  const problems = catalog.problems
+  const add = (file: string, pointer: string, message: string, severity: Problem['severity'] = 'error') =>
+    problems.push({file, message, pointer, severity})
+
+  const known = new Map<string, Blueprint>(remote?.blueprints)
+  const blueprintFiles = new Map<string, string>()
+  for (const {at, file, value} of catalog.blueprints) {
+    const shape = schemas().validate('idp:blueprint', value)
+    if (!shape.ok) for (const issue of shape.issues) add(file, at + issue.pointer, issue.message)
+    else for (const issue of checkBlueprintRules(value)) add(file, at + issue.pointer, issue.message)
+    if ('formulaProperties' in value) {
+      add(
+        file,
+        `${at}/formulaProperties`,
+        '"formulaProperties" is a legacy field that Port ignores; it is not synced',
+        'warning',
+      )
+    }
+    const first = blueprintFiles.get(value.identifier)
+    if (first !== undefined)
+      add(file, `${at}/identifier`, `duplicate blueprint "${value.identifier}", also defined in ${first}`)
+    else blueprintFiles.set(value.identifier, file)
+    if (shape.ok) known.set(value.identifier, value)
+  }
+  for (const {at, file, value} of catalog.blueprints) {
+    for (const [name, relation] of Object.entries(value.relations ?? {})) {
+      if (typeof relation?.target === 'string' && !known.has(relation.target)) {
+        const where = remote ? 'in the folder or on the portal' : 'in the folder (--remote also checks the portal)'
+        add(file, `${at}/relations/${name}/target`, `targets blueprint "${relation.target}", which is not ${where}`)
+      }
+    }
+  }
+
+  // The first definition of each entity, per blueprint: finds duplicates and local relation targets.
+  const local = new Map<string, Map<string, {file: string; at: string}>>()
+  for (const {at, file, value} of catalog.entities) {
+    if (!local.has(value.blueprint)) local.set(value.blueprint, new Map())
+    const defined = local.get(value.blueprint)!
+    if (!defined.has(value.identifier)) defined.set(value.identifier, {at, file})
+  }
+  for (const {at, blueprintFrom, file, value} of catalog.entities) {
+    const first = local.get(value.blueprint)!.get(value.identifier)!
+    if (first.file !== file || first.at !== at) {
+      add(
+        file,
+        `${at}/identifier`,
+        `duplicate entity "${value.identifier}" of blueprint "${value.blueprint}", also in ${first.file}`,
+      )
+      continue
+    }
+    if (trusted(value)) continue
+    const blueprint = known.get(value.blueprint)
+    if (!blueprint) {
+      const how =
+        blueprintFrom === 'field'
+          ? 'its "blueprint" field'
+          : `the folder it sits in (entities without a "blueprint" field take their folder's name)`
+      const where = remote ? 'in the folder or on the portal' : 'in the folder (--remote also checks the portal)'
+      add(
+        file,
+        blueprintFrom === 'field' ? `${at}/blueprint` : at,
+        `unknown blueprint "${value.blueprint}", named by ${how}: it is not ${where}`,
+      )
+      continue
+    }
+    const {blueprint: _blueprint, ...entity} = value
+    for (const issue of checkEntity(entity, blueprint)) add(file, at + issue.pointer, issue.message)
+    for (const [name, target] of Object.entries(blueprint.relations ?? {})) {
+      for (const id of relationTargets(value.relations?.[name] ?? null)) {
+        if (local.get(target.target)?.has(id) || remote?.entities.get(target.target)?.has(id)) continue
+        const where = remote ? 'in the folder or on the portal' : 'in the folder (--remote also checks the portal)'
+        add(file, `${at}/relations/${name}`, `points at "${id}", which is not a "${target.target}" entity ${where}`)
+      }
+    }
+  }
+  return known
+}

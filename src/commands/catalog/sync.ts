@@ -1,0 +1,109 @@
+import {Args, Flags} from '@oclif/core'
+
+import {BaseCommand} from '../../base-command.js'
+import {applyPlan, expectedSummary, type SyncSummary} from '../../catalog/apply.js'
+import {ExitCode, IdpError, usageError, validationError} from '../../errors.js'
+import {printProblems, problemJson} from '../../io/problems.js'
+import {phaseProgress} from '../../io/progress.js'
+import {prepareSync} from '../../services/catalog.js'
+import {changeName, planSummary} from '../../services/plan-view.js'
+import {catalogFlags} from './plan.js'
+
+export default class CatalogSync extends BaseCommand<typeof CatalogSync> {
+  static override summary = 'Apply a catalog folder to the portal.'
+  static override description = `Validates the whole folder against the portal first (nothing is written if anything is invalid), then creates and updates blueprints in relation order and entities in bulk, and with --prune deletes what this catalog source created that is gone from the folder — never anything another source or a person created.
+Idempotent: a second run writes nothing. Exits 8 when some writes failed; the summary says which, and a rerun converges.`
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> examples/catalog',
+    '<%= config.bin %> <%= command.id %> catalog --dry-run',
+    '<%= config.bin %> <%= command.id %> catalog --prune --max-delete 20 --json',
+  ]
+  static override args = {dir: Args.string({default: '.', description: 'Catalog folder.'})}
+  static override flags = {
+    ...catalogFlags,
+    'dry-run': Flags.boolean({summary: 'Show what would be done; write nothing.'}),
+    'max-delete': Flags.integer({
+      default: 100,
+      min: 0,
+      summary: 'Refuse to prune more than this many documents (see --force).',
+    }),
+  }
+
+  async run() {
+    const {client, target} = await this.connect()
+    const {flags} = this
+    const prepared = await prepareSync(client, this.args.dir, {
+      env: process.env,
+      force: flags.force,
+      prune: flags.prune,
+      source: flags.source,
+    })
+    printProblems(this.io, this.jsonOutput ? [] : [...prepared.errors, ...prepared.warnings], 'text')
+    if (prepared.errors.length > 0 && !flags.force) {
+      throw validationError(
+        `${prepared.errors.length} ${prepared.errors.length === 1 ? 'problem' : 'problems'} in ${this.args.dir}; nothing was written.`,
+        'Fix them and sync again (`idp catalog validate` lists them).',
+        {errors: prepared.errors.map(problemJson)},
+      )
+    }
+    if (prepared.counts.delete > flags['max-delete'] && !flags.force) {
+      throw usageError(
+        `--prune would delete ${prepared.counts.delete} documents, more than --max-delete ${flags['max-delete']}; nothing was written.`,
+        'Check `idp catalog plan --prune`, then raise --max-delete or pass --force.',
+      )
+    }
+
+    let summary: SyncSummary
+    if (flags['dry-run']) {
+      summary = expectedSummary(prepared.plan)
+    } else {
+      const progress = phaseProgress(this.io, !this.jsonOutput)
+      summary = await applyPlan(client, prepared.plan, prepared.remote, prepared.ownership, {progress: progress.update})
+      progress.done()
+    }
+    const counts = Object.fromEntries(Object.entries(summary).map(([key, list]) => [key, list.length])) as Record<
+      keyof SyncSummary,
+      number
+    >
+    const result = {
+      apiUrl: target.apiUrl,
+      counts,
+      dryRun: flags['dry-run'],
+      source: prepared.source?.name ?? null,
+      ...summary,
+    }
+    await this.emit(result, () => {
+      if (flags['dry-run']) {
+        for (const list of ['created', 'updated', 'deleted'] as const) {
+          for (const item of summary[list])
+            this.io.out(`would ${list.replace(/d$/, '')}: ${item.kind} ${changeName(item)}`)
+        }
+        this.io.err(planSummary(prepared.counts, prepared.prunable) + ' (dry run: nothing written)')
+        return
+      }
+      for (const failure of summary.failed)
+        this.io.err(
+          `${this.io.color.red('failed')} ${failure.action} ${failure.kind} ${changeName(failure)}: ${failure.message}`,
+        )
+      this.io.out(
+        `Synced ${this.args.dir} to ${target.apiUrl}: ${counts.created} created, ${counts.updated} updated, ${counts.unchanged} unchanged, ${counts.deleted} deleted, ${counts.failed} failed.`,
+      )
+      if (prepared.prunable > 0)
+        this.io.err(
+          `${prepared.prunable} documents this source created are no longer in the folder; --prune deletes them.`,
+        )
+    })
+    if (summary.failed.length > 0) {
+      const error = new IdpError(
+        `${summary.failed.length} writes failed; everything else was applied. Run the sync again to retry them.`,
+        {
+          code: 'partial',
+          exitCode: ExitCode.PARTIAL,
+        },
+      )
+      if (this.jsonOutput) process.exitCode = error.exitCode
+      else throw error
+    }
+    return result
+  }
+}

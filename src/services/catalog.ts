@@ -1,0 +1,220 @@
+import {existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+
+import type {PortClient} from '../api/port-client.js'
+import type {Blueprint, Entity} from '../api/types.js'
+import {AUDIT_FIELDS, canonicalBlueprint} from '../catalog/canonical.js'
+import {computePlan, countPlan, type Plan, type PlanCounts} from '../catalog/diff.js'
+import {catalogFiles, folderName, loadCatalog} from '../catalog/load.js'
+import {locateProblems} from '../catalog/locate.js'
+import {Ownership, REGISTRY_BLUEPRINT} from '../catalog/ownership.js'
+import {EntityFetcher, fetchBlueprints, fetchEntities, type RemoteState} from '../catalog/remote.js'
+import {resolveSource, type CatalogSource} from '../catalog/source.js'
+import type {LocalCatalog, Problem} from '../catalog/types.js'
+import {validateCatalog} from '../catalog/validate.js'
+import {usageError} from '../errors.js'
+
+export interface Checked {
+  catalog: LocalCatalog
+  errors: Problem[]
+  warnings: Problem[]
+}
+
+/** Entity blueprints of the folder, and the blueprints their relations point at. */
+function blueprintsToFetch(catalog: LocalCatalog, definitions: Map<string, Blueprint>): Set<string> {
+  const wanted = new Set<string>()
+  for (const {value} of catalog.entities) {
+    wanted.add(value.blueprint)
+    for (const relation of Object.values(definitions.get(value.blueprint)?.relations ?? {})) wanted.add(relation.target)
+  }
+  return wanted
+}
+
+function localDefinitions(catalog: LocalCatalog, remote: Map<string, Blueprint>): Map<string, Blueprint> {
+  const definitions = new Map(remote)
+  for (const {value} of catalog.blueprints) if (value?.identifier) definitions.set(value.identifier, value)
+  return definitions
+}
+
+async function finish(catalog: LocalCatalog, extra: Problem[] = []): Promise<Checked> {
+  const problems = [...catalog.problems, ...extra]
+  await locateProblems(problems, (file) => readFileSync(file, 'utf8'))
+  const order = (a: Problem, b: Problem) =>
+    a.file.localeCompare(b.file) || (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0)
+  return {
+    catalog,
+    errors: problems.filter((problem) => problem.severity === 'error').sort(order),
+    warnings: problems.filter((problem) => problem.severity === 'warning').sort(order),
+  }
+}
+
+function ensureFolder(root: string): void {
+  if (!existsSync(root))
+    throw usageError(`No catalog folder at ${root}.`, 'Pass the folder that holds your blueprint and entity files.')
+}
+
+/** `catalog validate`: offline unless `client` is given (--remote). */
+export async function validateFolder(root: string, client?: PortClient): Promise<Checked> {
+  ensureFolder(root)
+  const catalog = await loadCatalog(root)
+  let remote: RemoteState | undefined
+  if (client) {
+    const blueprints = await fetchBlueprints(client)
+    remote = {
+      blueprints,
+      entities: await fetchEntities(
+        client,
+        blueprints,
+        blueprintsToFetch(catalog, localDefinitions(catalog, blueprints)),
+      ),
+    }
+  }
+  validateCatalog(catalog, remote)
+  return finish(catalog, reservedProblems(catalog))
+}
+
+export interface Prepared extends Checked {
+  plan: Plan
+  counts: PlanCounts
+  /** Owned documents missing from the folder, which --prune would delete. */
+  prunable: number
+  remote: RemoteState
+  ownership: Ownership
+  source: CatalogSource | undefined
+}
+
+export interface PrepareOptions {
+  source?: string | undefined
+  env: NodeJS.ProcessEnv
+  prune: boolean
+  force: boolean
+}
+
+/** Reads the folder and the portal, validates everything, and computes the plan. Writes nothing. */
+export async function prepareSync(client: PortClient, root: string, options: PrepareOptions): Promise<Prepared> {
+  ensureFolder(root)
+  const source = resolveSource(root, {env: options.env, flag: options.source})
+  if (options.prune && !source) {
+    throw usageError(
+      `--prune needs to know which catalog source ${root} is, and it is not in a git repository with a remote.`,
+      'Pass --source NAME (or set IDP_CATALOG_SOURCE, or put {"source": "NAME"} in idp-catalog.json in the folder).',
+    )
+  }
+  // The portal answers these while the folder is being read: blueprints, ownership records, then
+  // the entities of every blueprint the folder's sub-folders are named after.
+  const remoteBlueprints = fetchBlueprints(client)
+  const remoteOwnership = remoteBlueprints.then((blueprints) =>
+    Ownership.read(client, blueprints.has(REGISTRY_BLUEPRINT)),
+  )
+  let fetcher: EntityFetcher | undefined
+  let folders: string[] = []
+  const started = remoteBlueprints.then((blueprints) => {
+    fetcher = new EntityFetcher(client, blueprints)
+    fetcher.want(folders.filter((name) => blueprints.has(name)))
+  })
+  started.catch(() => undefined)
+  remoteOwnership.catch(() => undefined)
+  const catalog = await loadCatalog(root, {onFiles: (files) => (folders = [...new Set(files.map(folderName))])})
+  const blueprints = await remoteBlueprints
+  const ownership = await remoteOwnership
+  await started
+  fetcher!.want(blueprintsToFetch(catalog, localDefinitions(catalog, blueprints)))
+  if (source) fetcher!.want(ownership.ownedBy(source.key).entities.keys())
+  const remote: RemoteState = {blueprints, entities: await fetcher!.all()}
+  const plan = computePlan(catalog, remote, ownership, source, {force: options.force, prune: options.prune})
+  const changedBlueprints = new Set(
+    plan.blueprints.filter((change) => change.action !== 'unchanged').map((change) => change.identifier),
+  )
+  const unchanged = new Set(
+    plan.entities
+      .filter((change) => change.action === 'unchanged')
+      .map((change) => `${change.blueprint}\u0000${change.identifier}`),
+  )
+  validateCatalog(
+    catalog,
+    remote,
+    (entity) =>
+      !changedBlueprints.has(entity.blueprint) && unchanged.has(`${entity.blueprint}\u0000${entity.identifier}`),
+  )
+  const checked = await finish(catalog, [...reservedProblems(catalog), ...plan.conflicts])
+  return {...checked, counts: countPlan(plan), ownership, plan, prunable: plan.prunable, remote, source}
+}
+
+function reservedProblems(catalog: LocalCatalog): Problem[] {
+  return catalog.blueprints
+    .filter(({value}) => value?.identifier === REGISTRY_BLUEPRINT)
+    .map(({at, file}) => ({
+      file,
+      message: `"${REGISTRY_BLUEPRINT}" is reserved for idp's ownership records`,
+      pointer: `${at}/identifier`,
+      severity: 'error' as const,
+    }))
+}
+
+export interface ExportResult {
+  dir: string
+  blueprints: number
+  entities: number
+}
+
+/** Characters that are unsafe in file names on some systems, percent-encoded. */
+const fileName = (identifier: string) =>
+  encodeURIComponent(identifier)
+    .replaceAll('*', '%2A')
+    .replace(/^\.+/, (dots) => '%2E'.repeat(dots.length))
+
+/**
+ * Writes the portal's blueprints and entities as catalog files: blueprints/<id>.json and
+ * entities/<blueprint>/<id>.json. `plan` on the result shows no changes.
+ */
+export async function exportCatalog(
+  client: PortClient,
+  dir: string,
+  options: {blueprints?: string[]; force: boolean},
+): Promise<ExportResult> {
+  if (existsSync(dir) && catalogFiles(dir).length > 0 && !options.force) {
+    throw usageError(
+      `${dir} already holds catalog files.`,
+      'Export into an empty folder, or pass --force to overwrite files in it.',
+    )
+  }
+  const all = await client.blueprints.list()
+  const unknown = (options.blueprints ?? []).filter((id) => !all.some((blueprint) => blueprint.identifier === id))
+  if (unknown.length > 0) throw usageError(`No blueprint ${unknown.map((id) => `"${id}"`).join(', ')} on the portal.`)
+  const chosen = all.filter(
+    (blueprint) =>
+      blueprint.identifier !== REGISTRY_BLUEPRINT &&
+      (!options.blueprints?.length || options.blueprints.includes(blueprint.identifier)),
+  )
+  const write = (path: string, value: unknown) => {
+    mkdirSync(join(path, '..'), {recursive: true})
+    writeFileSync(path, JSON.stringify(value, null, 2) + '\n')
+  }
+  let entities = 0
+  for (const blueprint of chosen) {
+    const document = canonicalBlueprint(blueprint) as Record<string, unknown>
+    for (const field of AUDIT_FIELDS) delete document[field]
+    write(join(dir, 'blueprints', `${fileName(blueprint.identifier)}.json`), document)
+    const folder = fileName(blueprint.identifier)
+    for await (const entity of client.entities.search(blueprint.identifier)) {
+      write(
+        join(dir, 'entities', folder, `${fileName(entity.identifier)}.json`),
+        entityDocument(entity, folder === blueprint.identifier ? undefined : blueprint.identifier),
+      )
+      entities++
+    }
+  }
+  return {blueprints: chosen.length, dir, entities}
+}
+
+function entityDocument(entity: Entity, blueprint: string | undefined): Record<string, unknown> {
+  return {
+    identifier: entity.identifier,
+    ...(blueprint ? {blueprint} : {}),
+    ...(entity.title === undefined || entity.title === null ? {} : {title: entity.title}),
+    ...(entity.icon === undefined || entity.icon === null ? {} : {icon: entity.icon}),
+    ...(entity.team?.length ? {team: entity.team} : {}),
+    properties: entity.properties ?? {},
+    relations: entity.relations ?? {},
+  }
+}

@@ -1,3 +1,5 @@
+import type {UserInputs} from '../actions/inputs.js'
+
 /** Port's wire shapes (see ../shared/reference/port-api.md §3–§4). */
 
 export interface Audit {
@@ -92,4 +94,79 @@ export interface UpsertOptions {
 export interface BulkResult {
   entities: {identifier: string; index: number; created: boolean; additionalData?: Record<string, unknown>}[]
   errors: {identifier: string; index: number; statusCode: number; error: string; message: string}[]
+}
+
+export type Operation = 'CREATE' | 'DAY-2' | 'DELETE'
+
+export interface Action extends Audit {
+  identifier: string
+  id?: string
+  title?: string
+  icon?: string
+  description?: string
+  trigger: {
+    type: 'self-service' | 'automation'
+    operation?: Operation
+    blueprintIdentifier?: string
+    userInputs?: UserInputs
+    event?: {type: string; blueprintIdentifier?: string; propertyIdentifier?: string; actionIdentifier?: string}
+    condition?: Record<string, unknown>
+    [key: string]: unknown
+  }
+  invocationMethod: {type: string; [key: string]: unknown}
+  requiredApproval?: boolean | {type: 'ANY' | 'ALL'}
+  publish?: boolean
+  [key: string]: unknown
+}
+
+export type RunStatus = 'IN_PROGRESS' | 'WAITING_FOR_APPROVAL' | 'SUCCESS' | 'FAILURE' | 'DECLINED'
+export const TERMINAL_STATUSES: readonly RunStatus[] = ['SUCCESS', 'FAILURE', 'DECLINED']
+
+export interface Ref {
+  identifier: string
+  title: string | null
+  icon: string | null
+  deleted?: boolean
+}
+
+export interface Run {
+  id: string
+  status: RunStatus
+  statusLabel: string | null
+  action: Ref
+  blueprint?: Ref
+  entity?: Ref
+  properties: Record<string, unknown>
+  source: 'UI' | 'API' | 'AUTOMATION'
+  requiredApproval: boolean | {type: 'ANY' | 'ALL'}
+  approval: {state: string; userId: string | null; description?: string} | null
+  link: string[]
+  summary?: string
+  externalRunId?: string
+  payload?: Record<string, unknown> | null
+  response?: unknown
+  endedAt?: string
+  createdAt: string
+  createdBy: string
+  updatedAt: string
+  updatedBy: string
+}
+
+export interface RunLog {
+  id: string
+  runId: string
+  message: string
+  createdBy: string
+  createdAt: string
+}
+
+export interface RunFilter {
+  action?: string | undefined
+  entity?: string | undefined
+  blueprint?: string | undefined
+  active?: boolean | undefined
+  externalRunId?: string | undefined
+  userId?: string | undefined
+  source?: string[] | undefined
+  limit: number
 }

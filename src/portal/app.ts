@@ -1,11 +1,15 @@
 import type {IncomingMessage, RequestListener, ServerResponse} from 'node:http'
 
 import {PortalError, readJsonBody, Router, send} from './http.js'
+import type {JqEngine} from '../jq/engine.js'
+import {RunEvents} from './run-events.js'
 import {routes} from './routes.js'
 import type {Store} from './store/store.js'
 
 export interface AppOptions {
   store: Store
+  jq: JqEngine
+  events?: RunEvents
   tokenTtlSeconds?: number
   now?: () => Date
   /** Called with each unexpected (500) error. */
@@ -15,7 +19,14 @@ export interface AppOptions {
 /** Builds the portal's request listener; it never listens itself (see server.ts). */
 export function createApp(options: AppOptions): RequestListener {
   const {store} = options
-  const router = new Router().add(...routes({store, tokenTtlSeconds: options.tokenTtlSeconds ?? 10_800}))
+  const router = new Router().add(
+    ...routes({
+      events: options.events ?? new RunEvents(),
+      jq: options.jq,
+      store,
+      tokenTtlSeconds: options.tokenTtlSeconds ?? 10_800,
+    }),
+  )
   const now = options.now ?? (() => new Date())
 
   return (request: IncomingMessage, response: ServerResponse) => {

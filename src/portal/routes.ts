@@ -2,15 +2,21 @@ import {timingSafeEqual} from 'node:crypto'
 
 import type {EntitiesQuery, EntityInput} from '../api/types.js'
 import {schemas} from '../schemas/registry.js'
+import type {JqEngine} from '../jq/engine.js'
+import {ActionsService} from './actions-service.js'
 import {BlueprintsService} from './blueprints-service.js'
 import {EntitiesService, type WriteMode} from './entities-service.js'
 import {booleanParam, invalid, listParam, PortalError, type RequestContext, type Route} from './http.js'
 import {generateId} from './ids.js'
 import {compileQuery, project, toWire} from './search.js'
+import type {RunEvents} from './run-events.js'
+import {RunsService} from './runs-service.js'
 import type {Store, StoredEntity} from './store/store.js'
 
 export interface RouteOptions {
   store: Store
+  jq: JqEngine
+  events: RunEvents
   /** Lifetime of issued access tokens, seconds (Port: 10800). */
   tokenTtlSeconds: number
 }
@@ -24,9 +30,12 @@ function body<T>(request: RequestContext, ref: string, what: string): T {
   return request.body as T
 }
 
-export function routes({store, tokenTtlSeconds}: RouteOptions): Route[] {
+export function routes({events, jq, store, tokenTtlSeconds}: RouteOptions): Route[] {
   const blueprints = new BlueprintsService(store)
   const entities = new EntitiesService(store)
+  const actions = new ActionsService(store)
+  const runs = new RunsService(store, jq, events)
+  const runAudit = (request: RequestContext) => ({caller: request.caller, now: request.now})
   const write = <T>(work: () => Promise<T>) => store.transaction(work)
 
   const writeMode = (request: RequestContext): WriteMode => {
@@ -258,6 +267,146 @@ export function routes({store, tokenTtlSeconds}: RouteOptions): Route[] {
       },
       method: 'DELETE',
       pattern: '/v1/blueprints/:bp/entities/:id',
+    },
+
+    // Runs (before /v1/actions/:id, which would otherwise take "runs" as an action identifier)
+    {
+      handler: async (request) => {
+        const {query} = request
+        const limit = Number(query.get('limit') ?? 100)
+        if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
+          throw new PortalError(422, 'invalid_request', 'Query parameter "limit" must be a whole number from 1 to 1000')
+        }
+        const active = query.get('active')
+        const list = await store.listRuns({
+          action: query.get('action') ?? undefined,
+          active: active === null ? undefined : booleanParam(query, 'active'),
+          blueprint: query.get('blueprint') ?? undefined,
+          entity: query.get('entity') ?? undefined,
+          externalRunId: query.get('external_run_id') ?? undefined,
+          limit,
+          source: listParam(query, 'source'),
+          userId: query.get('user_id') ?? undefined,
+        })
+        return ok({runs: list})
+      },
+      method: 'GET',
+      pattern: '/v1/actions/runs',
+    },
+    {
+      handler: async (request) => {
+        const waitSeconds = Math.min(Math.max(Number(request.query.get('idp_wait') ?? 0) || 0, 0), 30)
+        const run = await runs.waitForChange(request.params.run!, request.query.get('idp_since'), waitSeconds * 1000)
+        return ok({run})
+      },
+      method: 'GET',
+      pattern: '/v1/actions/runs/:run',
+    },
+    {
+      handler: async (request) => {
+        const changes = body<Record<string, unknown>>(request, 'idp:api-requests#/$defs/runPatch', 'Invalid run update')
+        return ok({run: await write(() => runs.patch(request.params.run!, changes, runAudit(request)))})
+      },
+      method: 'PATCH',
+      pattern: '/v1/actions/runs/:run',
+    },
+    {
+      handler: async (request) => {
+        const log = body<{message: string; terminationStatus?: 'SUCCESS' | 'FAILURE'; statusLabel?: string}>(
+          request,
+          'idp:api-requests#/$defs/runLog',
+          'Invalid run log',
+        )
+        return ok({runLog: await write(() => runs.addLog(request.params.run!, log, runAudit(request)))}, 201)
+      },
+      method: 'POST',
+      pattern: '/v1/actions/runs/:run/logs',
+    },
+    {
+      handler: async (request) => {
+        const {id} = await runs.get(request.params.run!)
+        const limit = Number(request.query.get('limit') ?? 50)
+        const offset = Number(request.query.get('offset') ?? 0)
+        if (!Number.isInteger(limit) || limit < 1 || limit > 50 || !Number.isInteger(offset) || offset < 0) {
+          throw new PortalError(422, 'invalid_request', '"limit" must be 1 to 50 and "offset" a whole number ≥ 0')
+        }
+        return ok({runLogs: await store.runLogs(id, offset, limit)})
+      },
+      method: 'GET',
+      pattern: '/v1/actions/runs/:run/logs',
+    },
+    {
+      handler: async (request) => {
+        const decision = body<{status: 'APPROVE' | 'DECLINE'; description?: string}>(
+          request,
+          'idp:api-requests#/$defs/approval',
+          'Invalid approval',
+        )
+        return ok({run: await write(() => runs.approve(request.params.run!, decision, runAudit(request)))}, 201)
+      },
+      method: 'PATCH',
+      pattern: '/v1/actions/runs/:run/approval',
+    },
+    {
+      handler: async (request) => {
+        const run = await runs.get(request.params.run!)
+        const approvers = run.approval
+          ? [
+              {
+                state: run.approval.state,
+                userId: run.approval.userId ?? '',
+                ...(run.approval.description ? {description: run.approval.description} : {}),
+              },
+            ]
+          : []
+        return ok({approvers})
+      },
+      method: 'GET',
+      pattern: '/v1/actions/runs/:run/approvers',
+    },
+
+    // Actions
+    {
+      handler: async (request) => ok({actions: await actions.list(request.query)}),
+      method: 'GET',
+      pattern: '/v1/actions',
+    },
+    {
+      handler: async (request) => ok({action: await write(() => actions.create(request.body, audit(request)))}, 201),
+      method: 'POST',
+      pattern: '/v1/actions',
+    },
+    {
+      handler: async (request) => ok({action: await actions.get(request.params.id!)}),
+      method: 'GET',
+      pattern: '/v1/actions/:id',
+    },
+    {
+      handler: async (request) =>
+        ok({action: await write(() => actions.replace(request.params.id!, request.body, audit(request)))}),
+      method: 'PUT',
+      pattern: '/v1/actions/:id',
+    },
+    {
+      handler: async (request) => {
+        await write(() => actions.delete(request.params.id!))
+        return ok({})
+      },
+      method: 'DELETE',
+      pattern: '/v1/actions/:id',
+    },
+    {
+      handler: async (request) => {
+        const input = body<{properties: Record<string, unknown>; entity?: string}>(
+          request,
+          'idp:api-requests#/$defs/runCreate',
+          'Invalid run',
+        )
+        const action = await actions.get(request.params.id!)
+        return ok({run: await write(() => runs.create(action, input, runAudit(request)))}, 202)
+      },
+      method: 'POST',
+      pattern: '/v1/actions/:id/runs',
     },
 
     // Search

@@ -3,6 +3,7 @@ import {createServer, type Server} from 'node:http'
 import type {AddressInfo} from 'node:net'
 
 import {createApp} from './app.js'
+import {WorkerJq} from '../jq/worker-engine.js'
 import {generateId} from './ids.js'
 import {SqliteStore} from './store/sqlite-store.js'
 import type {Store} from './store/store.js'
@@ -28,9 +29,10 @@ export interface RunningPortal {
 export async function startPortal(options: PortalOptions): Promise<RunningPortal> {
   const store = SqliteStore.open(options.dataDir)
   const createdAdmin = await ensureAdmin(store)
+  const jq = new WorkerJq()
   const server = createServer(
     {keepAliveTimeout: 30_000},
-    createApp({onError: options.onError, store, tokenTtlSeconds: options.tokenTtlSeconds}),
+    createApp({jq, onError: options.onError, store, tokenTtlSeconds: options.tokenTtlSeconds}),
   )
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
@@ -41,7 +43,9 @@ export async function startPortal(options: PortalOptions): Promise<RunningPortal
   return {
     async close() {
       server.closeIdleConnections()
+      server.closeAllConnections()
       await new Promise<void>((resolve) => server.close(() => resolve()))
+      await jq.close()
       await store.close()
     },
     createdAdmin,

@@ -3,7 +3,7 @@ import {join} from 'node:path'
 
 import Database from 'better-sqlite3'
 
-import type {Blueprint} from '../../api/types.js'
+import type {Action, Blueprint, Run, RunFilter, RunLog} from '../../api/types.js'
 import {relationTargets} from '../../catalog/entity-rules.js'
 import type {Credential, Dependent, EntityRef, Store, StoredEntity, StoredToken} from './store.js'
 
@@ -21,6 +21,13 @@ CREATE TABLE IF NOT EXISTS relations (
   name TEXT NOT NULL, blueprint TEXT NOT NULL, identifier TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS relations_by_source ON relations (source);
 CREATE INDEX IF NOT EXISTS relations_by_target ON relations (blueprint, identifier);
+CREATE TABLE IF NOT EXISTS actions (seq INTEGER PRIMARY KEY, identifier TEXT NOT NULL UNIQUE, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS runs (
+  seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, action TEXT NOT NULL, status TEXT NOT NULL,
+  entity TEXT, blueprint TEXT, external_run_id TEXT, created_by TEXT NOT NULL, source TEXT NOT NULL, data TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS runs_by_action ON runs (action, seq);
+CREATE TABLE IF NOT EXISTS run_logs (seq INTEGER PRIMARY KEY, run_id TEXT NOT NULL, data TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS run_logs_by_run ON run_logs (run_id, seq);
 `
 
 /**
@@ -43,6 +50,22 @@ export class SqliteStore implements Store {
     this.db.exec(SCHEMA)
     const db = this.db
     this.sql = {
+      actionDelete: db.prepare('DELETE FROM actions WHERE identifier = ?'),
+      actionGet: db.prepare<[string], {data: string}>('SELECT data FROM actions WHERE identifier = ?'),
+      actionList: db.prepare<[], {data: string}>('SELECT data FROM actions ORDER BY seq'),
+      actionPut: db.prepare(
+        'INSERT INTO actions (identifier, data) VALUES (?, ?) ON CONFLICT (identifier) DO UPDATE SET data = excluded.data',
+      ),
+      logAdd: db.prepare('INSERT INTO run_logs (run_id, data) VALUES (?, ?)'),
+      logList: db.prepare<[string, number, number], {data: string}>(
+        'SELECT data FROM run_logs WHERE run_id = ? ORDER BY seq LIMIT ? OFFSET ?',
+      ),
+      runGet: db.prepare<[string], {data: string}>('SELECT data FROM runs WHERE id = ?'),
+      runPut: db.prepare(
+        `INSERT INTO runs (id, action, status, entity, blueprint, external_run_id, created_by, source, data)
+         VALUES (@id, @action, @status, @entity, @blueprint, @externalRunId, @createdBy, @source, @data)
+         ON CONFLICT (id) DO UPDATE SET status = excluded.status, external_run_id = excluded.external_run_id, data = excluded.data`,
+      ),
       blueprintDelete: db.prepare('DELETE FROM blueprints WHERE identifier = ?'),
       blueprintGet: db.prepare<[string], {data: string}>('SELECT data FROM blueprints WHERE identifier = ?'),
       blueprintList: db.prepare<[], {data: string}>('SELECT data FROM blueprints ORDER BY seq'),
@@ -54,6 +77,9 @@ export class SqliteStore implements Store {
         'SELECT * FROM credentials WHERE client_id = ?',
       ),
       credentialPut: db.prepare('INSERT INTO credentials VALUES (?, ?, ?, ?)'),
+      credentialAdmin: db.prepare<[], {client_id: string}>(
+        "SELECT client_id FROM credentials WHERE role = 'admin' ORDER BY rowid LIMIT 1",
+      ),
       dependents: db.prepare<[string, string], {blueprint: string; identifier: string; relation: string}>(
         `SELECT e.blueprint, e.identifier, r.name AS relation FROM relations r JOIN entities e ON e.seq = r.source
          WHERE r.blueprint = ? AND r.identifier = ?`,
@@ -137,6 +163,11 @@ export class SqliteStore implements Store {
     return this.sql.credentialCount.get()!.n
   }
 
+  async adminCredential(): Promise<Credential | undefined> {
+    const row = this.sql.credentialAdmin.get()
+    return row ? this.getCredential(row.client_id) : undefined
+  }
+
   async saveToken(token: StoredToken): Promise<void> {
     this.sql.tokensExpire.run(Date.now())
     this.sql.tokenPut.run(token.token, token.clientId, token.expiresAt)
@@ -213,5 +244,77 @@ export class SqliteStore implements Store {
 
   async relatedTo(source: EntityRef): Promise<EntityRef[]> {
     return this.sql.relatedTo.all(source.blueprint, source.identifier)
+  }
+
+  async listActions(): Promise<Action[]> {
+    return this.sql.actionList.all().map((row) => JSON.parse(row.data) as Action)
+  }
+
+  async getAction(identifier: string): Promise<Action | undefined> {
+    const row = this.sql.actionGet.get(identifier)
+    return row && (JSON.parse(row.data) as Action)
+  }
+
+  async putAction(action: Action): Promise<void> {
+    this.sql.actionPut.run(action.identifier, JSON.stringify(action))
+  }
+
+  async deleteAction(identifier: string): Promise<void> {
+    this.sql.actionDelete.run(identifier)
+  }
+
+  async getRun(id: string): Promise<Run | undefined> {
+    const row = this.sql.runGet.get(id)
+    return row && (JSON.parse(row.data) as Run)
+  }
+
+  async putRun(run: Run): Promise<void> {
+    this.sql.runPut.run({
+      action: run.action.identifier,
+      blueprint: run.blueprint?.identifier ?? null,
+      createdBy: run.createdBy,
+      data: JSON.stringify(run),
+      entity: run.entity?.identifier ?? null,
+      externalRunId: run.externalRunId ?? null,
+      id: run.id,
+      source: run.source,
+      status: run.status,
+    })
+  }
+
+  async listRuns(filter: RunFilter): Promise<Run[]> {
+    const where: string[] = []
+    const values: unknown[] = []
+    const add = (clause: string, value: unknown) => {
+      where.push(clause)
+      values.push(value)
+    }
+    if (filter.action) add('action = ?', filter.action)
+    if (filter.entity) add('entity = ?', filter.entity)
+    if (filter.blueprint) add('blueprint = ?', filter.blueprint)
+    if (filter.externalRunId) add('external_run_id = ?', filter.externalRunId)
+    if (filter.userId) add('created_by = ?', filter.userId)
+    if (filter.active !== undefined) {
+      where.push(
+        filter.active
+          ? "status IN ('IN_PROGRESS', 'WAITING_FOR_APPROVAL')"
+          : "status NOT IN ('IN_PROGRESS', 'WAITING_FOR_APPROVAL')",
+      )
+    }
+    if (filter.source?.length) {
+      where.push(`source IN (${filter.source.map(() => '?').join(', ')})`)
+      values.push(...filter.source)
+    }
+    const sql = `SELECT data FROM runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ?`
+    const rows = this.db.prepare<unknown[], {data: string}>(sql).all(...values, filter.limit)
+    return rows.map((row) => JSON.parse(row.data) as Run)
+  }
+
+  async addRunLog(log: RunLog): Promise<void> {
+    this.sql.logAdd.run(log.runId, JSON.stringify(log))
+  }
+
+  async runLogs(runId: string, offset: number, limit: number): Promise<RunLog[]> {
+    return this.sql.logList.all(runId, limit, offset).map((row) => JSON.parse(row.data) as RunLog)
   }
 }

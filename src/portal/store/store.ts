@@ -1,4 +1,4 @@
-import type {Blueprint, Entity} from '../../api/types.js'
+import type {Action, Blueprint, Entity, Run, RunFilter, RunLog} from '../../api/types.js'
 
 export type Role = 'admin' | 'member'
 
@@ -40,6 +40,8 @@ export interface Store {
   createCredential(credential: Credential): Promise<void>
   getCredential(clientId: string): Promise<Credential | undefined>
   countCredentials(): Promise<number>
+  /** The oldest admin credential: the organisation's, whose secret keys secret inputs (as in Port). */
+  adminCredential(): Promise<Credential | undefined>
   saveToken(token: StoredToken): Promise<void>
   getToken(token: string): Promise<StoredToken | undefined>
   /** The newest unexpired token of a client, so that asking again returns the same token (as Port does). */
@@ -67,4 +69,17 @@ export interface Store {
   dependents(target: EntityRef): Promise<Dependent[]>
   /** The entities this one's relations point at. */
   relatedTo(source: EntityRef): Promise<EntityRef[]>
+
+  listActions(): Promise<Action[]>
+  getAction(identifier: string): Promise<Action | undefined>
+  putAction(action: Action): Promise<void>
+  deleteAction(identifier: string): Promise<void>
+
+  getRun(id: string): Promise<Run | undefined>
+  putRun(run: Run): Promise<void>
+  /** Newest first. */
+  listRuns(filter: RunFilter): Promise<Run[]>
+  addRunLog(log: RunLog): Promise<void>
+  /** Oldest first. */
+  runLogs(runId: string, offset: number, limit: number): Promise<RunLog[]>
 }

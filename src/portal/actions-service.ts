@@ -1,0 +1,96 @@
+import type {Action} from '../api/types.js'
+import {schemas} from '../schemas/registry.js'
+import {conflict, invalid, notFound} from './http.js'
+import {generateId} from './ids.js'
+import type {Store} from './store/store.js'
+
+export interface Audit {
+  actor: string
+  now: Date
+}
+
+/** Self-service actions and automations (`/v1/actions`). */
+export class ActionsService {
+  constructor(private readonly store: Store) {}
+
+  async get(identifier: string): Promise<Action> {
+    const action = await this.store.getAction(identifier)
+    if (!action) throw notFound(`Action "${identifier}" was not found`)
+    return action
+  }
+
+  async create(input: unknown, audit: Audit): Promise<Action> {
+    const action = await this.check(input)
+    if (await this.store.getAction(action.identifier))
+      throw conflict(`An action with identifier "${action.identifier}" already exists`)
+    return this.save(action, undefined, audit)
+  }
+
+  async replace(identifier: string, input: unknown, audit: Audit): Promise<Action> {
+    const existing = await this.get(identifier)
+    const body = input && typeof input === 'object' ? {identifier, ...(input as object)} : input
+    const action = await this.check(body)
+    if (action.identifier !== identifier) {
+      throw invalid('Invalid action', [
+        {message: `must be "${identifier}" (identifiers cannot change)`, pointer: '/identifier'},
+      ])
+    }
+    return this.save(action, existing, audit)
+  }
+
+  async delete(identifier: string): Promise<void> {
+    await this.get(identifier)
+    await this.store.deleteAction(identifier)
+  }
+
+  async list(filter: URLSearchParams): Promise<Action[]> {
+    const values = (name: string) =>
+      [...filter.getAll(name), ...filter.getAll(`${name}[]`)].flatMap((value) => value.split(','))
+    const ids = values('action_identifier')
+    const blueprints = values('blueprint_identifier')
+    const operations = values('operation')
+    const events = values('trigger_event')
+    const triggerType = filter.get('trigger_type')
+    const published = filter.get('published')
+    return (await this.store.listActions()).filter(
+      (action) =>
+        (ids.length === 0 || ids.includes(action.identifier)) &&
+        (blueprints.length === 0 ||
+          blueprints.includes(action.trigger.blueprintIdentifier ?? action.trigger.event?.blueprintIdentifier ?? '')) &&
+        (operations.length === 0 || operations.includes(action.trigger.operation ?? '')) &&
+        (events.length === 0 || events.includes(action.trigger.event?.type ?? '')) &&
+        (!triggerType || action.trigger.type === triggerType) &&
+        (published === null || String(action.publish ?? true) === published),
+    )
+  }
+
+  private async check(input: unknown): Promise<Action> {
+    const result = schemas().validate('idp:action', input)
+    if (!result.ok) throw invalid('Invalid action', result.issues)
+    const action = input as Action
+    const blueprint = action.trigger.blueprintIdentifier ?? action.trigger.event?.blueprintIdentifier
+    if (blueprint && !(await this.store.getBlueprint(blueprint))) {
+      const pointer =
+        action.trigger.type === 'automation' ? '/trigger/event/blueprintIdentifier' : '/trigger/blueprintIdentifier'
+      throw invalid(`Invalid action "${action.identifier}"`, [
+        {message: `names blueprint "${blueprint}", which does not exist`, pointer},
+      ])
+    }
+    return action
+  }
+
+  private async save(action: Action, existing: Action | undefined, audit: Audit): Promise<Action> {
+    const now = audit.now.toISOString()
+    const {createdAt: _a, createdBy: _b, id: _id, updatedAt: _c, updatedBy: _d, ...body} = action
+    const saved: Action = {
+      ...body,
+      id: existing?.id ?? generateId('action'),
+      createdAt: existing?.createdAt ?? now,
+      createdBy: existing?.createdBy ?? audit.actor,
+      updatedAt: now,
+      updatedBy: audit.actor,
+    }
+    await this.store.putAction(saved)
+    return saved
+  }
+}

@@ -1,0 +1,250 @@
+import type {Action, Run, RunLog} from '../api/types.js'
+import {TERMINAL_STATUSES} from '../api/types.js'
+import {evaluate, isVisible, requiredInputs, type FormContext} from '../actions/dynamic.js'
+import {checkInputs, type UserInputs} from '../actions/inputs.js'
+import {decryptSecret, encryptSecret} from '../actions/secrets.js'
+import type {JqEngine} from '../jq/engine.js'
+import {JqEvalError} from '../jq/engine.js'
+import {toWire} from './search.js'
+import {invalid, notFound, PortalError} from './http.js'
+import {generateId} from './ids.js'
+import type {RunEvents} from './run-events.js'
+import type {Credential, Store} from './store/store.js'
+
+export interface RunAudit {
+  caller: Credential
+  now: Date
+}
+
+const isFinal = (run: Run) => TERMINAL_STATUSES.includes(run.status)
+
+/** Action runs: creation with input validation, the status lifecycle, logs and approvals. */
+export class RunsService {
+  constructor(
+    private readonly store: Store,
+    private readonly jq: JqEngine,
+    private readonly events: RunEvents,
+  ) {}
+
+  async get(id: string): Promise<Run> {
+    const run = await this.store.getRun(id)
+    if (!run) throw notFound(`Run "${id}" was not found`)
+    return run
+  }
+
+  async create(
+    action: Action,
+    body: {properties: Record<string, unknown>; entity?: string},
+    audit: RunAudit,
+  ): Promise<Run> {
+    const {trigger} = action
+    if (trigger.type !== 'self-service') {
+      throw new PortalError(
+        422,
+        'invalid_request',
+        `"${action.identifier}" is an automation; only self-service actions can be run`,
+      )
+    }
+    const entity = await this.targetEntity(action, body.entity)
+    const userInputs: UserInputs = trigger.userInputs ?? {properties: {}}
+    const context: FormContext = {
+      entity: entity ? toWire(entity) : null,
+      form: {...body.properties},
+      user: {email: `${audit.caller.clientId}@clients`, userId: audit.caller.clientId},
+    }
+    const properties = await this.inputs(action, userInputs, context, audit)
+
+    const now = audit.now.toISOString()
+    const approval = Boolean(action.requiredApproval)
+    const blueprint = trigger.blueprintIdentifier
+      ? await this.store.getBlueprint(trigger.blueprintIdentifier)
+      : undefined
+    const run: Run = {
+      id: generateId('r'),
+      status: approval ? 'WAITING_FOR_APPROVAL' : 'IN_PROGRESS',
+      statusLabel: null,
+      action: {icon: action.icon ?? null, identifier: action.identifier, title: action.title ?? null},
+      ...(blueprint
+        ? {blueprint: {icon: blueprint.icon ?? null, identifier: blueprint.identifier, title: blueprint.title}}
+        : {}),
+      ...(entity
+        ? {entity: {icon: entity.icon ?? null, identifier: entity.identifier, title: entity.title ?? null}}
+        : {}),
+      properties,
+      source: 'API',
+      requiredApproval: action.requiredApproval ?? false,
+      approval: null,
+      link: [],
+      createdAt: now,
+      createdBy: audit.caller.clientId,
+      updatedAt: now,
+      updatedBy: audit.caller.clientId,
+    }
+    await this.store.putRun(run)
+    return run
+  }
+
+  /** PATCH: status, statusLabel, link, summary, externalRunId; a terminated run is final. */
+  async patch(id: string, changes: Record<string, unknown>, audit: RunAudit): Promise<Run> {
+    const run = await this.open(id)
+    const next: Run = {...run}
+    if (changes.status) next.status = changes.status as Run['status']
+    if (changes.statusLabel !== undefined) next.statusLabel = changes.statusLabel as string
+    if (changes.link !== undefined)
+      next.link = Array.isArray(changes.link) ? (changes.link as string[]) : [changes.link as string]
+    if (changes.summary !== undefined) next.summary = changes.summary as string
+    if (changes.externalRunId !== undefined) next.externalRunId = changes.externalRunId as string
+    return this.save(next, audit)
+  }
+
+  async addLog(
+    id: string,
+    body: {message: string; terminationStatus?: 'SUCCESS' | 'FAILURE'; statusLabel?: string},
+    audit: RunAudit,
+  ) {
+    const run = await this.open(id)
+    const log: RunLog = {
+      createdAt: audit.now.toISOString(),
+      createdBy: audit.caller.clientId,
+      id: generateId('log'),
+      message: body.message,
+      runId: id,
+    }
+    await this.store.addRunLog(log)
+    const next: Run = {...run}
+    if (body.terminationStatus) next.status = body.terminationStatus
+    if (body.statusLabel !== undefined) next.statusLabel = body.statusLabel
+    await this.save(next, audit)
+    return log
+  }
+
+  async approve(
+    id: string,
+    body: {status: 'APPROVE' | 'DECLINE'; description?: string},
+    audit: RunAudit,
+  ): Promise<Run> {
+    const run = await this.get(id)
+    if (run.status !== 'WAITING_FOR_APPROVAL') {
+      throw new PortalError(422, 'invalid_request', `Run "${id}" is ${run.status}, not WAITING_FOR_APPROVAL`)
+    }
+    const approved = body.status === 'APPROVE'
+    return this.save(
+      {
+        ...run,
+        approval: {
+          state: approved ? 'APPROVED' : 'DECLINED',
+          userId: audit.caller.clientId,
+          ...(body.description ? {description: body.description} : {}),
+        },
+        status: approved ? 'IN_PROGRESS' : 'DECLINED',
+      },
+      audit,
+    )
+  }
+
+  /** The run, once it differs from `since` (its updatedAt) or `waitMs` have passed. */
+  async waitForChange(id: string, since: string | null, waitMs: number): Promise<Run> {
+    const deadline = Date.now() + waitMs
+    for (;;) {
+      const run = await this.get(id)
+      const left = deadline - Date.now()
+      if (since === null || run.updatedAt !== since || isFinal(run) || left <= 0) return run
+      await this.events.wait(id, left)
+    }
+  }
+
+  private async open(id: string): Promise<Run> {
+    const run = await this.get(id)
+    if (isFinal(run))
+      throw new PortalError(422, 'run_terminated', `Run "${id}" has ended (${run.status}) and cannot be changed`)
+    return run
+  }
+
+  private async save(run: Run, audit: RunAudit): Promise<Run> {
+    const now = audit.now.toISOString()
+    // A run that changes twice in one millisecond still gets a new updatedAt, so watchers see both.
+    const previous = (await this.store.getRun(run.id))?.updatedAt
+    const updatedAt = previous && previous >= now ? new Date(Date.parse(previous) + 1).toISOString() : now
+    const saved: Run = {
+      ...run,
+      updatedAt,
+      updatedBy: audit.caller.clientId,
+      ...(isFinal(run) && !run.endedAt ? {endedAt: now} : {}),
+    }
+    await this.store.putRun(saved)
+    this.events.changed(run.id)
+    return saved
+  }
+
+  private async targetEntity(action: Action, identifier: string | undefined) {
+    const {blueprintIdentifier, operation} = action.trigger
+    if (operation === 'CREATE' || !blueprintIdentifier) {
+      if (identifier !== undefined && operation === 'CREATE') {
+        throw invalid('Invalid run', [{message: 'is not taken by CREATE actions', pointer: '/entity'}])
+      }
+      return undefined
+    }
+    if (!identifier) {
+      throw invalid('Invalid run', [
+        {
+          message: `is required: ${operation} actions run on an entity of blueprint "${blueprintIdentifier}"`,
+          pointer: '/entity',
+        },
+      ])
+    }
+    const entity = await this.store.getEntity(blueprintIdentifier, identifier)
+    if (!entity) throw notFound(`Entity "${identifier}" of blueprint "${blueprintIdentifier}" was not found`)
+    return entity
+  }
+
+  /**
+   * Defaults for missing inputs, hidden inputs dropped, every value checked (422 naming each bad
+   * input), and secret inputs stored encrypted with the organisation's secret.
+   */
+  private async inputs(action: Action, userInputs: UserInputs, context: FormContext, audit: RunAudit) {
+    const values: Record<string, unknown> = {...context.form}
+    const issues: {input: string; message: string}[] = []
+    let required: string[] = []
+    const hidden = new Set<string>()
+    try {
+      for (const [name, input] of Object.entries(userInputs.properties ?? {})) {
+        if (!(await isVisible(input, {...context, form: values}, this.jq))) {
+          hidden.add(name)
+          delete values[name]
+          continue
+        }
+        if (values[name] === undefined && input.default !== undefined) {
+          values[name] = await evaluate(input.default, {...context, form: values}, this.jq)
+        }
+      }
+      required = (await requiredInputs(userInputs, {...context, form: values}, this.jq)).filter(
+        (name) => !hidden.has(name),
+      )
+    } catch (error) {
+      if (error instanceof JqEvalError)
+        throw new PortalError(
+          422,
+          'invalid_request',
+          `Action "${action.identifier}": a jqQuery failed: ${error.message}`,
+        )
+      throw error
+    }
+    issues.push(...checkInputs(userInputs, values, required, `action:${action.identifier}:${action.updatedAt ?? ''}`))
+    if (issues.length > 0) {
+      throw invalid(
+        `Invalid inputs for action "${action.identifier}"`,
+        issues.map((issue) => ({message: issue.message, pointer: `/properties/${issue.input}`})),
+      )
+    }
+    const orgSecret = (await this.store.adminCredential())?.clientSecret
+    for (const [name, input] of Object.entries(userInputs.properties ?? {})) {
+      if (input.encryption !== 'aes256-gcm' || values[name] === undefined || !orgSecret) continue
+      const value = values[name]
+      const text = typeof value === 'string' ? value : JSON.stringify(value)
+      if (decryptSecret(text, orgSecret) !== undefined) continue
+      const plain = decryptSecret(text, audit.caller.clientSecret) ?? text
+      values[name] = encryptSecret(plain, orgSecret)
+    }
+    return values
+  }
+}

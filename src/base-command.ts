@@ -96,7 +96,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     const error = toIdpError(caught)
     process.exitCode = error.exitCode
     if (this.jsonOutput) {
-      this.io.out(JSON.stringify({error: error.toJSON()}, null, 2))
+      this.io.out(JSON.stringify({error: error.toJSON()}))
     } else {
       const {color} = this.io
       this.io.err(`${color.red('Error:')} ${error.message}`)

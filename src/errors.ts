@@ -10,6 +10,14 @@ export const ExitCode = {
   UNREACHABLE: 7,
   /** Some writes of a sync failed; the summary says which. */
   PARTIAL: 8,
+  /** The watched run ended in FAILURE. */
+  RUN_FAILED: 9,
+  /** The watched run's approval was declined. */
+  RUN_DECLINED: 10,
+  /** Watching timed out; the run is still going. */
+  WATCH_TIMEOUT: 11,
+  /** Ctrl-C: idp stopped watching (the run goes on). */
+  INTERRUPTED: 130,
 } as const
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode]
 

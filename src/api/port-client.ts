@@ -1,7 +1,18 @@
 import {ApiError, UnreachableError} from './errors.js'
 import {NetworkError, type HttpRequest, type HttpResponse, type HttpTransport} from './http.js'
 import type {TokenProvider} from './token.js'
-import type {Blueprint, BulkResult, EntitiesQuery, Entity, EntityInput, UpsertOptions} from './types.js'
+import type {
+  Action,
+  Blueprint,
+  BulkResult,
+  EntitiesQuery,
+  Entity,
+  EntityInput,
+  Run,
+  RunFilter,
+  RunLog,
+  UpsertOptions,
+} from './types.js'
 
 export interface ClientOptions {
   apiUrl: string
@@ -22,6 +33,8 @@ const seg = encodeURIComponent
 export class PortClient {
   readonly blueprints = new BlueprintsApi(this)
   readonly entities = new EntitiesApi(this)
+  readonly actions = new ActionsApi(this)
+  readonly runs = new RunsApi(this)
 
   constructor(private readonly options: ClientOptions) {}
 
@@ -196,6 +209,127 @@ class EntitiesApi {
   async searchAll(query: EntitiesQuery): Promise<Entity[]> {
     const request = {body: query, idempotent: true, method: 'POST', path: '/v1/entities/search'} as const
     return (await this.client.request<{entities: Entity[]}>(request)).entities
+  }
+}
+
+class ActionsApi {
+  constructor(private readonly client: PortClient) {}
+
+  async list(
+    filter: {blueprint?: string[]; operation?: string[]; triggerType?: 'self-service' | 'automation'} = {},
+  ): Promise<Action[]> {
+    const query = {
+      blueprint_identifier: filter.blueprint,
+      operation: filter.operation,
+      trigger_type: filter.triggerType,
+      version: 'v2',
+    }
+    return (await this.client.request<{actions: Action[]}>({method: 'GET', path: '/v1/actions', query})).actions
+  }
+
+  async get(identifier: string): Promise<Action> {
+    const path = `/v1/actions/${seg(identifier)}`
+    return (await this.client.request<{action: Action}>({method: 'GET', path, query: {version: 'v2'}})).action
+  }
+
+  async create(action: Action): Promise<Action> {
+    return (await this.client.request<{action: Action}>({body: action, method: 'POST', path: '/v1/actions'})).action
+  }
+
+  async replace(identifier: string, action: Action): Promise<Action> {
+    const path = `/v1/actions/${seg(identifier)}`
+    return (await this.client.request<{action: Action}>({body: action, method: 'PUT', path})).action
+  }
+
+  async delete(identifier: string): Promise<void> {
+    await this.client.request({method: 'DELETE', path: `/v1/actions/${seg(identifier)}`})
+  }
+}
+
+class RunsApi {
+  constructor(private readonly client: PortClient) {}
+
+  /** 202 with the new run; not retried after a dropped connection (it could run twice). */
+  async create(action: string, body: {properties: Record<string, unknown>; entity?: string}): Promise<Run> {
+    const path = `/v1/actions/${seg(action)}/runs`
+    return (await this.client.request<{run: Run}>({body, method: 'POST', path})).run
+  }
+
+  /**
+   * One run. With `since` and `wait`, the embedded portal holds the answer until the run differs
+   * from `since` (its updatedAt) or `wait` seconds pass, and with `logOffset` it brings the log
+   * lines from there as `idpLogs`; Port ignores all three and answers at once.
+   */
+  async get(
+    id: string,
+    changed?: {since?: string | undefined; wait?: number; logOffset?: number},
+  ): Promise<Run & {idpLogs?: RunLog[]}> {
+    const query = {
+      version: 'v2',
+      idp_log_offset: changed?.logOffset,
+      idp_since: changed?.since,
+      idp_wait: changed?.since === undefined ? undefined : changed.wait,
+    }
+    return (
+      await this.client.request<{run: Run & {idpLogs?: RunLog[]}}>({
+        method: 'GET',
+        path: `/v1/actions/runs/${seg(id)}`,
+        query,
+      })
+    ).run
+  }
+
+  async list(filter: Partial<RunFilter> = {}): Promise<Run[]> {
+    const query = {
+      action: filter.action,
+      active: filter.active,
+      blueprint: filter.blueprint,
+      entity: filter.entity,
+      external_run_id: filter.externalRunId,
+      limit: filter.limit,
+      source: filter.source,
+      version: 'v2',
+    }
+    return (await this.client.request<{runs: Run[]}>({method: 'GET', path: '/v1/actions/runs', query})).runs
+  }
+
+  async patch(
+    id: string,
+    changes: Partial<Pick<Run, 'status' | 'statusLabel' | 'summary' | 'externalRunId'>> & {link?: string | string[]},
+  ): Promise<Run> {
+    const request = {
+      body: changes,
+      idempotent: true,
+      method: 'PATCH',
+      path: `/v1/actions/runs/${seg(id)}`,
+      query: {version: 'v2'},
+    } as const
+    return (await this.client.request<{run: Run}>(request)).run
+  }
+
+  async addLog(
+    id: string,
+    log: {message: string; terminationStatus?: 'SUCCESS' | 'FAILURE'; statusLabel?: string},
+  ): Promise<RunLog> {
+    const path = `/v1/actions/runs/${seg(id)}/logs`
+    return (await this.client.request<{runLog: RunLog}>({body: log, method: 'POST', path})).runLog
+  }
+
+  /** At most 50 logs from `offset` (Port's page limit). */
+  async logs(id: string, offset: number, limit = 50): Promise<RunLog[]> {
+    const path = `/v1/actions/runs/${seg(id)}/logs`
+    return (await this.client.request<{runLogs: RunLog[]}>({method: 'GET', path, query: {limit, offset}})).runLogs
+  }
+
+  async approve(id: string, decision: {status: 'APPROVE' | 'DECLINE'; description?: string}): Promise<Run> {
+    const request = {
+      body: decision,
+      idempotent: true,
+      method: 'PATCH',
+      path: `/v1/actions/runs/${seg(id)}/approval`,
+      query: {version: 'v2'},
+    } as const
+    return (await this.client.request<{run: Run}>(request)).run
   }
 }
 

@@ -297,7 +297,10 @@ export function routes({events, jq, store, tokenTtlSeconds}: RouteOptions): Rout
       handler: async (request) => {
         const waitSeconds = Math.min(Math.max(Number(request.query.get('idp_wait') ?? 0) || 0, 0), 30)
         const run = await runs.waitForChange(request.params.run!, request.query.get('idp_since'), waitSeconds * 1000)
-        return ok({run})
+        // idp_log_offset: the run's log lines from there come with it (one request per change).
+        const logOffset = request.query.get('idp_log_offset')
+        if (logOffset === null) return ok({run})
+        return ok({run: {...run, idpLogs: await store.runLogs(run.id, Math.max(0, Number(logOffset) || 0), 50)}})
       },
       method: 'GET',
       pattern: '/v1/actions/runs/:run',

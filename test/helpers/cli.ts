@@ -54,6 +54,7 @@ export function startCli(args: string[], env: Record<string, string | undefined>
     })
     child.on('exit', (code) => reject(new Error(`exited ${code} before printing: ${stderr}`)))
   })
+  firstLine.catch(() => undefined) // callers that do not wait for a line must not see an unhandled rejection
   const exited = new Promise<number | null>((resolve) =>
     child.on('exit', (code, signal) => resolve(code ?? (signal ? -1 : null))),
   )

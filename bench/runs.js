@@ -1,0 +1,116 @@
+// Watching runs: over 50 runs on the embedded portal, the time from the backend's terminal PATCH
+// to `idp run watch` exiting (p50, p95), the requests a watcher makes per minute, and how soon
+// `idp action run` shows its first prompt in a terminal.
+import {spawn} from 'node:child_process'
+import {readFileSync} from 'node:fs'
+import {join} from 'node:path'
+
+import {BIN, median, percentile, row, startServer, temp} from './lib.js'
+
+const RUNS = 50
+
+async function portal() {
+  const configDir = temp('idp-bench-config-')
+  const {child, ready} = await startServer(
+    [BIN, 'portal', 'serve', '--port', '0', '--json', '--data-dir', temp('idp-bench-data-')],
+    {IDP_CONFIG_DIR: configDir},
+  )
+  const local = JSON.parse(readFileSync(join(configDir, 'config.json'), 'utf8')).profiles.local
+  const {accessToken} = await fetch(`${ready.url}/v1/auth/access_token`, {
+    body: JSON.stringify({clientId: local.clientId, clientSecret: local.clientSecret}),
+    headers: {'content-type': 'application/json'},
+    method: 'POST',
+  }).then((response) => response.json())
+  const api = (method, path, body) =>
+    fetch(ready.url + path, {
+      body: body === undefined ? undefined : JSON.stringify(body),
+      headers: {authorization: `Bearer ${accessToken}`, 'content-type': 'application/json'},
+      method,
+    }).then((response) => response.json())
+  return {api, configDir, stop: () => child.kill('SIGTERM')}
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** One watched run: the backend logs about once a second for ~3 s, then PATCHes SUCCESS. */
+async function watchOne(api, env) {
+  const {run} = await api('POST', '/v1/actions/bench/runs', {properties: {name: 'x'}})
+  const child = spawn(process.execPath, [BIN, 'run', 'watch', run.id, '--json'], {
+    env: {...process.env, ...env, IDP_DEBUG: 'http'},
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let stdout = ''
+  let requests = 0
+  child.stdout.on('data', (chunk) => (stdout += chunk))
+  child.stderr.on(
+    'data',
+    (chunk) => (requests += (String(chunk).match(/^→ GET .*\/v1\/actions\/runs\//gm) ?? []).length),
+  )
+  const exited = new Promise((resolve) => child.on('exit', () => resolve(performance.now())))
+  while (!stdout.includes('"event":"status"')) await sleep(5)
+  const watchStarted = performance.now()
+  for (const message of ['step one', 'step two', 'step three']) {
+    await sleep(750 + Math.random() * 500)
+    await api('POST', `/v1/actions/runs/${run.id}/logs`, {message})
+  }
+  await sleep(200 + Math.random() * 300)
+  const patched = performance.now()
+  await api('PATCH', `/v1/actions/runs/${run.id}`, {status: 'SUCCESS'})
+  const done = await exited
+  return {latency: done - patched, minutes: (done - watchStarted) / 60_000, requests}
+}
+
+/** `idp action run` in a pseudo-terminal (util-linux `script`): ms until the first prompt shows. */
+function firstPrompt(env) {
+  return new Promise((resolve, reject) => {
+    const started = performance.now()
+    const child = spawn('script', ['-qfec', `${process.execPath} ${BIN} action run bench`, '/dev/null'], {
+      env: {...process.env, ...env, CI: '', NO_COLOR: '1'},
+      stdio: ['pipe', 'pipe', 'ignore'],
+    })
+    let seen = ''
+    child.stdout.on('data', (chunk) => {
+      seen += chunk
+      if (seen.includes('Name')) {
+        resolve(performance.now() - started)
+        child.kill('SIGKILL')
+      }
+    })
+    child.on('error', reject)
+    setTimeout(() => reject(new Error(`no prompt: ${seen}`)), 10_000)
+  })
+}
+
+export async function benchRuns() {
+  const {api, configDir, stop} = await portal()
+  const env = {IDP_CONFIG_DIR: configDir}
+  await api('POST', '/v1/actions', {
+    identifier: 'bench',
+    invocationMethod: {type: 'WEBHOOK', url: 'https://example.com'},
+    trigger: {
+      operation: 'CREATE',
+      type: 'self-service',
+      userInputs: {properties: {name: {title: 'Name', type: 'string'}}, required: ['name']},
+    },
+  })
+  const results = []
+  for (let index = 0; index < RUNS; index++) results.push(await watchOne(api, env))
+  const prompts = []
+  for (let index = 0; index < 10; index++) prompts.push(await firstPrompt(env))
+  stop()
+
+  const latencies = results.map((result) => result.latency)
+  const perMinute =
+    results.reduce((sum, result) => sum + result.requests, 0) / results.reduce((sum, result) => sum + result.minutes, 0)
+  console.log(`\n## Watching runs on the embedded portal (${RUNS} runs, each ~3 s with a log a second)`)
+  row(
+    'terminal PATCH → `idp run watch` exits: p50 / p95',
+    `${percentile(latencies, 50).toFixed(0)} ms / ${percentile(latencies, 95).toFixed(0)} ms  (target p50 ≤ 300 ms)`,
+  )
+  row('requests per minute per watched run', `${perMinute.toFixed(0)}  (target ≤ 120)`)
+  row(
+    'first prompt of `idp action run` in a terminal (median of 10)',
+    `${median(prompts).toFixed(0)} ms  (target ≤ 300 ms)`,
+  )
+  return {latencies, perMinute, prompts}
+}

@@ -1,0 +1,41 @@
+import {Args} from '@oclif/core'
+
+import {BaseCommand} from '../../base-command.js'
+import type {Run} from '../../api/types.js'
+import {runUrl} from '../../io/run-view.js'
+
+export default class RunGet extends BaseCommand<typeof RunGet> {
+  static override summary = 'Show one action run.'
+  static override description = "Shows a run's status, inputs, links and summary. Exits 5 when there is no such run."
+  static override examples = ['<%= config.bin %> <%= command.id %> r_QOz6WoOB1Q2lmhZZ']
+  static override args = {id: Args.string({description: 'Run id (r_…).', required: true})}
+
+  async run(): Promise<{run: Run}> {
+    const {client, target} = await this.connect()
+    const run = await client.runs.get(this.args.id)
+    return this.emit({run}, () => {
+      const row = (key: string, value: unknown) =>
+        value !== undefined &&
+        value !== null &&
+        this.io.out(
+          `${this.io.color.bold(key.padEnd(12))} ${typeof value === 'string' ? value : JSON.stringify(value)}`,
+        )
+      row('run', run.id)
+      row('action', run.action.identifier)
+      row('status', run.status + (run.statusLabel ? ` · ${run.statusLabel}` : ''))
+      row('entity', run.entity?.identifier)
+      row('started', `${run.createdAt} by ${run.createdBy}`)
+      row('ended', run.endedAt)
+      row('inputs', run.properties)
+      for (const link of Array.isArray(run.link) ? run.link : [run.link].filter(Boolean)) row('link', link)
+      row('summary', run.summary)
+      row(
+        'approval',
+        run.approval
+          ? `${run.approval.state}${run.approval.description ? `: ${run.approval.description}` : ''}`
+          : undefined,
+      )
+      row('url', runUrl(target.apiUrl, run.id))
+    })
+  }
+}

@@ -1,0 +1,29 @@
+import {Args, Flags} from '@oclif/core'
+
+import {BaseCommand} from '../../base-command.js'
+import type {Run} from '../../api/types.js'
+import {parseDuration} from '../../actions/when.js'
+import {usageError} from '../../errors.js'
+import {followRun} from '../../io/run-view.js'
+
+export default class RunWatch extends BaseCommand<typeof RunWatch> {
+  static override summary = 'Follow an action run until it ends.'
+  static override description = `Shows status changes, links and each log line once until the run ends.
+Exit codes: 0 SUCCESS, 9 FAILURE, 10 DECLINED, 11 --timeout passed (the run goes on), 5 no such run, 130 Ctrl-C. With --json, one JSON event a line.`
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> r_QOz6WoOB1Q2lmhZZ',
+    '<%= config.bin %> <%= command.id %> r_QOz6WoOB1Q2lmhZZ --timeout 15m --json',
+  ]
+  static override args = {id: Args.string({description: 'Run id (r_…).', required: true})}
+  static override flags = {timeout: Flags.string({summary: 'Stop watching after this long, e.g. 10m (exit 11).'})}
+
+  async run(): Promise<{run: Run}> {
+    const timeoutMs = this.flags.timeout === undefined ? undefined : parseDuration(this.flags.timeout)
+    if (this.flags.timeout !== undefined && timeoutMs === undefined)
+      throw usageError(`--timeout "${this.flags.timeout}" is not a duration such as 30s, 10m or 1h.`)
+    const {client, target} = await this.connect()
+    const run = await client.runs.get(this.args.id)
+    const result = await followRun(run, {apiUrl: target.apiUrl, client, io: this.io, json: this.jsonOutput, timeoutMs})
+    return {run: result.run}
+  }
+}

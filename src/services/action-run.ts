@@ -1,0 +1,122 @@
+import {readFileSync} from 'node:fs'
+
+import type {PortClient} from '../api/port-client.js'
+import type {Action, EntitiesQuery, Entity} from '../api/types.js'
+import {coerceInput, type UserInput} from '../actions/inputs.js'
+import {usageError} from '../errors.js'
+
+/** Single-quotes a value for a POSIX shell when it needs it. */
+export const shellQuote = (text: string) =>
+  /^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replaceAll("'", `'\\''`)}'`
+
+/** `--input key=value` flags and `--inputs-file` (JSON or YAML, `-` for stdin), typed by the action's inputs. */
+export async function givenInputs(
+  action: Action,
+  flags: {input?: string[] | undefined; inputsFile?: string | undefined},
+  now: Date,
+) {
+  const inputs = action.trigger.userInputs?.properties ?? {}
+  const given: Record<string, unknown> = {}
+  if (flags.inputsFile) {
+    const text = flags.inputsFile === '-' ? readFileSync(0, 'utf8') : readFileSync(flags.inputsFile, 'utf8')
+    let parsed: unknown
+    try {
+      parsed = JSON.parse(text)
+    } catch {
+      const {parse} = await import('yaml')
+      parsed = parse(text)
+    }
+    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
+      throw usageError(`--inputs-file ${flags.inputsFile} must hold one JSON or YAML object of input values.`)
+    }
+    Object.assign(given, parsed)
+  }
+  for (const flag of flags.input ?? []) {
+    const at = flag.indexOf('=')
+    if (at <= 0)
+      throw usageError(
+        `--input "${flag}" is not key=value.`,
+        `Example: --input ${Object.keys(inputs)[0] ?? 'name'}=value`,
+      )
+    const name = flag.slice(0, at)
+    const input = inputs[name]
+    if (!input) {
+      throw usageError(
+        `--input ${name}: "${action.identifier}" has no input "${name}".`,
+        `Its inputs: ${Object.keys(inputs).join(', ') || 'none'}.`,
+      )
+    }
+    let value: unknown
+    try {
+      value = coerceInput(input, flag.slice(at + 1), now)
+    } catch (error) {
+      throw usageError(`--input ${name}: ${(error as Error).message}.`)
+    }
+    // Repeating --input for an array input adds items.
+    given[name] =
+      input.type === 'array' && Array.isArray(given[name]) && Array.isArray(value)
+        ? [...(given[name] as unknown[]), ...value]
+        : value
+  }
+  return given
+}
+
+/** An example value for an input, for usage errors and hints. */
+export function exampleValue(name: string, input: UserInput): string {
+  if (Array.isArray(input.enum)) return String(input.enum[0])
+  if (input.format === 'date-time') return '5d'
+  if (input.format === 'entity') return `<${input.blueprint ?? 'entity'} identifier>`
+  switch (input.type) {
+    case 'number':
+    case 'integer':
+      return String(input.minimum ?? 1)
+    case 'boolean':
+      return 'true'
+    case 'array':
+      return 'a,b'
+    case 'object':
+      return `'{"key":"value"}'`
+    default:
+      return input.encryption ? '…' : `<${name}>`
+  }
+}
+
+/** The command that runs the same thing without prompts; secret inputs are left out. */
+export function equivalentCommand(
+  action: Action,
+  entity: string | undefined,
+  values: Record<string, unknown>,
+): {command: string; omitted: string[]} {
+  const inputs = action.trigger.userInputs?.properties ?? {}
+  const parts = ['idp', 'action', 'run', shellQuote(action.identifier)]
+  if (entity) parts.push('--entity', shellQuote(entity))
+  const omitted: string[] = []
+  for (const [name, value] of Object.entries(values)) {
+    if (inputs[name]?.encryption) {
+      omitted.push(name)
+      continue
+    }
+    const text = typeof value === 'string' ? value : JSON.stringify(value)
+    parts.push('--input', shellQuote(`${name}=${text}`))
+  }
+  return {command: parts.join(' '), omitted}
+}
+
+/** Entities of a blueprint matching an input's dataset and what was typed (title or identifier), 100 at most. */
+export function entitySearch(client: PortClient) {
+  return async (blueprint: string, dataset: EntitiesQuery | undefined, term: string | undefined): Promise<Entity[]> => {
+    const rules: EntitiesQuery['rules'] = []
+    if (dataset) rules.push(dataset)
+    if (term) {
+      rules.push({
+        combinator: 'or',
+        rules: [
+          {operator: 'contains', property: '$title', value: term},
+          {operator: 'contains', property: '$identifier', value: term},
+        ],
+      })
+    }
+    const query: EntitiesQuery | undefined = rules.length > 0 ? {combinator: 'and', rules} : undefined
+    return (await client.entities.searchPage(blueprint, query, {limit: 100})).entities
+  }
+}

@@ -1,0 +1,132 @@
+import type {PortClient} from '../api/port-client.js'
+import {TERMINAL_STATUSES, type Run, type RunLog} from '../api/types.js'
+import {IdpError} from '../errors.js'
+
+export type WatchEvent =
+  | {event: 'status'; status: Run['status']; statusLabel: string | null; link: string[]; summary?: string | undefined}
+  | {event: 'approval'; status: 'WAITING_FOR_APPROVAL'}
+  | {event: 'log'; message: string; createdAt: string}
+  | {event: 'reconnecting'; error: string}
+  | {event: 'finished'; status: Run['status']; run: Run}
+
+export interface WatchOptions {
+  client: PortClient
+  runId: string
+  /** Give up watching (the run goes on) after this long. */
+  timeoutMs?: number | undefined
+  onEvent: (event: WatchEvent) => void
+  sleep?: (ms: number) => Promise<void>
+  now?: () => number
+}
+
+export interface WatchResult {
+  run: Run
+  outcome: 'finished' | 'timeout'
+  /** Requests made, for the benchmark. */
+  requests: number
+}
+
+/** How long the embedded portal may hold a GET until the run changes (Port answers at once). */
+const HOLD_SECONDS = 20
+/** Polling steps against a portal that answers at once: 1 s while the run changes, up to 5 s when idle. */
+const INTERVALS = [1000, 1000, 1500, 2000, 3000, 5000]
+
+const isFinal = (run: Run) => TERMINAL_STATUSES.includes(run.status)
+const links = (run: Run) => (Array.isArray(run.link) ? run.link : run.link ? [run.link] : [])
+
+/**
+ * Follows a run to a terminal state, reporting each status change and each log line once (logs
+ * are paged by offset and deduplicated by id). Every request asks the portal to hold its answer
+ * until the run changes and to bring new log lines along; against Port, which answers at once
+ * and sends no logs along, the interval adapts instead (1 s while the run changes, up to 5 s when
+ * it is idle). Errors are retried with backoff, and the real status is fetched again after one.
+ */
+export async function watchRun(options: WatchOptions): Promise<WatchResult> {
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)))
+  const now = options.now ?? Date.now
+  const deadline = options.timeoutMs === undefined ? Number.POSITIVE_INFINITY : now() + options.timeoutMs
+  const seenLogs = new Set<string>()
+  let offset = 0
+  let requests = 0
+  let last: Run | undefined
+  let idle = 0
+  let failures = 0
+
+  const take = (page: RunLog[]) => {
+    offset += page.length
+    for (const log of [...page].sort((a, b) => a.createdAt.localeCompare(b.createdAt))) {
+      if (seenLogs.has(log.id)) continue
+      seenLogs.add(log.id)
+      options.onEvent({createdAt: log.createdAt, event: 'log', message: log.message})
+    }
+    return page.length
+  }
+  const readLogs = async (id: string) => {
+    for (;;) {
+      requests++
+      if (take(await options.client.runs.logs(id, offset)) < 50) return
+    }
+  }
+  // Whether the portal holds a request until the run changes (the embedded portal) or answers at
+  // once (Port): learnt from a held request that came back without a change.
+  let holds: boolean | undefined
+
+  for (;;) {
+    const started = now()
+    try {
+      const wait = Math.max(0, Math.min(HOLD_SECONDS, Math.floor((deadline - started) / 1000)))
+      const fetched = await options.client.runs.get(options.runId, {
+        logOffset: offset,
+        ...(last && wait > 0 ? {since: last.updatedAt, wait} : {}),
+      })
+      requests++
+      failures = 0
+      const {idpLogs, ...run} = fetched
+      const elapsed = now() - started
+      const changed = !last || run.updatedAt !== last.updatedAt || run.status !== last.status
+      if (changed) {
+        // Logs first: they usually lead up to the status they arrive with.
+        if (!idpLogs || take(idpLogs) === 50) await readLogs(run.id)
+        report(last, run, options.onEvent)
+        idle = 0
+      } else {
+        if (last && wait > 0) holds = elapsed >= wait * 900
+        idle = Math.min(idle + 1, INTERVALS.length - 1)
+      }
+      last = run
+      if (isFinal(run)) {
+        options.onEvent({event: 'finished', run, status: run.status})
+        return {outcome: 'finished', requests, run}
+      }
+      if (now() >= deadline) return {outcome: 'timeout', requests, run}
+      // A portal that holds requests already waited; one that answers at once (Port) is polled.
+      const pause = holds === false ? INTERVALS[idle]! - elapsed : 0
+      if (pause > 0) await sleep(Math.min(pause, Math.max(0, deadline - now())))
+    } catch (error) {
+      if (error instanceof IdpError && (error.exitCode === 4 || error.exitCode === 5)) throw error
+      failures++
+      options.onEvent({error: (error as Error).message, event: 'reconnecting'})
+      if (last && now() >= deadline) return {outcome: 'timeout', requests, run: last}
+      await sleep(Math.min(30_000, 500 * 2 ** Math.min(failures, 6)))
+    }
+  }
+}
+
+function report(previous: Run | undefined, run: Run, emit: (event: WatchEvent) => void): void {
+  const statusChanged =
+    !previous ||
+    previous.status !== run.status ||
+    previous.statusLabel !== run.statusLabel ||
+    previous.summary !== run.summary ||
+    JSON.stringify(links(previous)) !== JSON.stringify(links(run))
+  if (!statusChanged) return
+  if (run.status === 'WAITING_FOR_APPROVAL' && previous?.status !== run.status)
+    emit({event: 'approval', status: run.status})
+  emit({
+    event: 'status',
+    link: links(run),
+    status: run.status,
+    statusLabel: run.statusLabel ?? null,
+    summary: run.summary,
+  })
+}

@@ -1,0 +1,255 @@
+import {readFileSync} from 'node:fs'
+import {join} from 'node:path'
+
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+
+import {fakeBackend} from '../helpers/backend.js'
+import {BIN, startCli} from '../helpers/cli.js'
+import {servePortal, type CliPortal} from '../helpers/e2e.js'
+
+let portal: CliPortal
+let backend: ReturnType<typeof fakeBackend>
+let token: string
+
+const createEnv = {
+  identifier: 'create_env',
+  invocationMethod: {type: 'WEBHOOK', url: 'https://example.com/hook'},
+  title: 'Create env',
+  trigger: {
+    blueprintIdentifier: 'devenv',
+    operation: 'CREATE',
+    type: 'self-service',
+    userInputs: {
+      order: ['name', 'ttl', 'outcome', 'token'],
+      properties: {
+        name: {pattern: '^[a-z0-9-]+$', title: 'Name', type: 'string'},
+        outcome: {default: 'SUCCESS', enum: ['SUCCESS', 'FAILURE', 'hang'], type: 'string'},
+        token: {encryption: 'aes256-gcm', type: 'string'},
+        ttl: {default: {jqQuery: 'now + 5 * 86400 | todate'}, format: 'date-time', title: 'TTL', type: 'string'},
+      },
+      required: ['name'],
+    },
+  },
+}
+const restartEnv = {
+  identifier: 'restart_env',
+  invocationMethod: {type: 'WEBHOOK', url: 'https://example.com/hook'},
+  requiredApproval: {type: 'ANY'},
+  trigger: {blueprintIdentifier: 'devenv', operation: 'DAY-2', type: 'self-service', userInputs: {properties: {}}},
+}
+
+async function api(method: string, path: string, body?: unknown) {
+  const response = await fetch(portal.url + path, {
+    body: body === undefined ? undefined : JSON.stringify(body),
+    headers: {authorization: `Bearer ${token}`, 'content-type': 'application/json'},
+    method,
+  })
+  return response.json() as Promise<any>
+}
+
+beforeAll(async () => {
+  portal = await servePortal()
+  const local = JSON.parse(readFileSync(join(portal.configDir, 'config.json'), 'utf8')).profiles.local
+  token = (
+    (await (
+      await fetch(`${portal.url}/v1/auth/access_token`, {
+        body: JSON.stringify({clientId: local.clientId, clientSecret: local.clientSecret}),
+        headers: {'content-type': 'application/json'},
+        method: 'POST',
+      })
+    ).json()) as {accessToken: string}
+  ).accessToken
+  await api('POST', '/v1/blueprints', {
+    identifier: 'devenv',
+    schema: {properties: {ttl: {format: 'timer', type: 'string'}}},
+    title: 'Dev env',
+  })
+  await api('POST', '/v1/blueprints/devenv/entities', {identifier: 'env-1', title: 'Env one'})
+  await api('POST', '/v1/actions', createEnv)
+  await api('POST', '/v1/actions', restartEnv)
+  backend = fakeBackend(portal.url, async () => token)
+})
+afterAll(async () => {
+  await backend.stop()
+  await portal.stop()
+})
+
+describe('idp action run', () => {
+  it('runs with flags and follows the run to SUCCESS (exit 0), printing status, link and each log once', async () => {
+    const result = await portal.run([
+      'action',
+      'run',
+      'create_env',
+      '--input',
+      'name=dev-1',
+      '--input',
+      'ttl=5d',
+      '--input',
+      'token=s3cret',
+    ])
+    expect(result.code, result.stderr).toBe(0)
+    expect(result.stderr).toMatch(/^Run r_\w{16} started/m)
+    expect(result.stderr).toContain('● IN_PROGRESS')
+    expect(result.stderr).toContain(' · Provisioning') // fast changes may arrive together with the next status
+    expect(result.stderr).toContain('↗ https://envs.example.com/dev-1')
+    expect(result.stderr).toContain('Environment ready')
+    expect(result.stderr).toMatch(/✓ SUCCESS after \d+\.\ds/)
+    expect(result.stdout.match(/Creating namespace/g)).toHaveLength(1)
+    expect(result.stdout.match(/Deploying services/g)).toHaveLength(1)
+    expect(result.stdout + result.stderr).not.toContain('s3cret')
+    const {runs} = await api('GET', '/v1/actions/runs?action=create_env&limit=1')
+    expect(runs[0].properties.token).not.toBe('s3cret')
+    expect(Date.parse(runs[0].properties.ttl) - Date.now()).toBeGreaterThan(4.9 * 86_400_000)
+  })
+
+  it('exits 9 when the run fails', async () => {
+    const result = await portal.run(['action', 'run', 'create_env', '-i', 'name=bad', '-i', 'outcome=FAILURE'])
+    expect(result.code).toBe(9)
+    expect(result.stderr).toContain('✗ FAILURE')
+    expect(result.stderr).toContain('failed: Quota exceeded')
+  })
+
+  it('exits 11 when --timeout passes, saying how to follow the run again', async () => {
+    const result = await portal.run([
+      'action',
+      'run',
+      'create_env',
+      '-i',
+      'name=slow',
+      '-i',
+      'outcome=hang',
+      '--timeout',
+      '1s',
+    ])
+    expect(result.code).toBe(11)
+    expect(result.stderr).toMatch(/idp run watch r_\w{16}/)
+  })
+
+  it('waits for approval and exits 10 when declined', async () => {
+    const watching = startCli(['action', 'run', 'restart_env', '--entity', 'env-1'], portal.env)
+    let stderr = ''
+    watching.child.stderr!.on('data', (chunk) => (stderr += chunk))
+    while (!stderr.includes('waiting for approval')) await new Promise((resolve) => setTimeout(resolve, 20))
+    const id = /Run (r_\w{16})/.exec(stderr)![1]!
+    const declined = await portal.run(['run', 'decline', id, '--reason', 'code freeze', '--json'])
+    expect(declined.json().run.status).toBe('DECLINED')
+    expect(await watching.exited).toBe(10)
+    expect(stderr).toContain('was declined: code freeze')
+  })
+
+  it('runs after approval with `idp run approve`', async () => {
+    const started = await portal.run(['action', 'run', 'restart_env', '--entity', 'env-1', '--no-wait'])
+    const id = started.stdout.trim()
+    expect(id).toMatch(/^r_\w{16}$/)
+    expect((await portal.run(['run', 'get', id, '--json'])).json().run.status).toBe('WAITING_FOR_APPROVAL')
+    expect((await portal.run(['run', 'approve', id])).code).toBe(0)
+    const watched = await portal.run(['run', 'watch', id])
+    expect(watched.code).toBe(0)
+  })
+
+  it('prints NDJSON events with --json: created, status, log, finished', async () => {
+    const result = await portal.run(['action', 'run', 'create_env', '-i', 'name=json', '--json'])
+    expect(result.code).toBe(0)
+    const events = result.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line))
+    expect(events[0]).toMatchObject({event: 'created', run: {id: expect.stringMatching(/^r_/)}})
+    expect(events.at(-1)).toMatchObject({event: 'finished', status: 'SUCCESS'})
+    expect(events.filter((e) => e.event === 'log').map((e) => e.message)).toEqual([
+      'Creating namespace',
+      'Deploying services',
+    ])
+    expect(events.some((e) => e.event === 'status' && e.statusLabel === 'Provisioning')).toBe(true)
+  })
+
+  it('--dry-run checks the inputs and starts nothing', async () => {
+    const before = (await api('GET', '/v1/actions/runs?limit=1000')).runs.length
+    const result = await portal.run([
+      'action',
+      'run',
+      'create_env',
+      '-i',
+      'name=dry',
+      '-i',
+      'token=x',
+      '--dry-run',
+      '--json',
+    ])
+    expect(result.code).toBe(0)
+    expect(result.json()).toMatchObject({
+      body: {properties: {name: 'dry', outcome: 'SUCCESS', token: '[encrypted]'}},
+      dryRun: true,
+    })
+    expect((await api('GET', '/v1/actions/runs?limit=1000')).runs.length).toBe(before)
+  })
+
+  it('never prompts without a TTY (or with CI set): missing inputs are a usage error with an example', async () => {
+    for (const env of [{}, {CI: 'true'}]) {
+      const result = await portal.run(['action', 'run', 'create_env'], env)
+      expect(result.code).toBe(2)
+      expect(result.stderr).toContain('Missing required inputs of "create_env":\n  name (string): --input name=<name>')
+      expect(result.stderr).toContain('Example: idp action run create_env --input name=<name>')
+    }
+    const day2 = await portal.run(['action', 'run', 'restart_env'])
+    expect(day2.code).toBe(2)
+    expect(day2.stderr).toContain('--entity <devenv identifier>')
+  })
+
+  it('names the input and the flag that fixes a bad value', async () => {
+    const cases: [string[], string][] = [
+      [['-i', 'name=Bad Name'], 'name: does not match ^[a-z0-9-]+$ (fix with --input name=<name>)'],
+      [['-i', 'name=x', '-i', 'outcome=MAYBE'], 'outcome: must be one of "SUCCESS", "FAILURE", "hang"'],
+      [['-i', 'name=x', '-i', 'ttl=someday'], '--input ttl: expects a time'],
+      [['-i', 'nope=1'], '--input nope: "create_env" has no input "nope"'],
+      [['-i', 'name'], '--input "name" is not key=value'],
+    ]
+    for (const [args, message] of cases) {
+      const result = await portal.run(['action', 'run', 'create_env', ...args])
+      expect(result.code, args.join(' ')).toBe(2)
+      expect(result.stderr).toContain(message)
+    }
+  })
+
+  it('takes inputs from a file or stdin', async () => {
+    const result = await portal.run(['action', 'run', 'create_env', '--inputs-file', '-', '--no-wait', '--json'], {})
+    expect(result.code).toBe(2) // empty stdin is not an object
+    const {runCli} = await import('../helpers/cli.js')
+    const piped = await runCli(['action', 'run', 'create_env', '--inputs-file', '-', '--no-wait', '--json'], {
+      env: portal.env,
+      input: 'name: from-yaml\n',
+    })
+    expect(piped.code, piped.stderr).toBe(0)
+    expect(JSON.parse(piped.stdout.split('\n')[0]!).run.properties.name).toBe('from-yaml')
+  })
+
+  it('Ctrl-C stops watching (exit 130) and says how to follow the run again', async () => {
+    const watching = startCli(['action', 'run', 'create_env', '-i', 'name=ctrl-c', '-i', 'outcome=hang'], portal.env)
+    let stderr = ''
+    watching.child.stderr!.on('data', (chunk) => (stderr += chunk))
+    while (!stderr.includes('● IN_PROGRESS')) await new Promise((resolve) => setTimeout(resolve, 20))
+    watching.child.kill('SIGINT')
+    expect(await watching.exited).toBe(130)
+    expect(stderr).toMatch(/the run goes on\. Follow it again with: idp run watch r_\w{16}/)
+  })
+})
+
+describe('idp run', () => {
+  it('lists, gets, prints logs, and exits 5 for an unknown run', async () => {
+    const list = await portal.run(['run', 'list', '--action', 'create_env', '--status', 'SUCCESS', '--json'])
+    const runs = list.json().runs
+    expect(runs.length).toBeGreaterThan(0)
+    expect(runs.every((run: {status: string}) => run.status === 'SUCCESS')).toBe(true)
+    const logs = await portal.run(['run', 'logs', runs[0].id])
+    expect(logs.stdout).toMatch(/Creating namespace\n.*Deploying services/)
+    const get = await portal.run(['run', 'get', runs[0].id])
+    expect(get.stdout).toContain('status       SUCCESS · Provisioning')
+    for (const command of [
+      ['run', 'get', 'r_nope'],
+      ['run', 'watch', 'r_nope'],
+    ]) {
+      expect((await portal.run(command)).code).toBe(5)
+    }
+    expect(BIN).toBeTruthy()
+  })
+})

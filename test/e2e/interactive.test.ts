@@ -1,0 +1,90 @@
+import {readFileSync} from 'node:fs'
+import {join} from 'node:path'
+
+import {afterAll, beforeAll, expect, it} from 'vitest'
+
+import {fakeBackend} from '../helpers/backend.js'
+import {BIN} from '../helpers/cli.js'
+import {servePortal, type CliPortal} from '../helpers/e2e.js'
+import {terminal} from '../helpers/terminal.js'
+
+let portal: CliPortal
+let backend: ReturnType<typeof fakeBackend>
+
+beforeAll(async () => {
+  portal = await servePortal()
+  const local = JSON.parse(readFileSync(join(portal.configDir, 'config.json'), 'utf8')).profiles.local
+  const {accessToken} = (await (
+    await fetch(`${portal.url}/v1/auth/access_token`, {
+      body: JSON.stringify({clientId: local.clientId, clientSecret: local.clientSecret}),
+      headers: {'content-type': 'application/json'},
+      method: 'POST',
+    })
+  ).json()) as {accessToken: string}
+  const post = (path: string, body: unknown) =>
+    fetch(portal.url + path, {
+      body: JSON.stringify(body),
+      headers: {authorization: `Bearer ${accessToken}`, 'content-type': 'application/json'},
+      method: 'POST',
+    })
+  await post('/v1/blueprints', {identifier: 'service', schema: {properties: {}}, title: 'Service'})
+  for (const id of ['cart', 'orders', 'payments'])
+    await post('/v1/blueprints/service/entities', {identifier: id, title: `${id} service`})
+  await post('/v1/actions', {
+    identifier: 'create_env',
+    invocationMethod: {type: 'WEBHOOK', url: 'https://example.com/hook'},
+    title: 'Create env',
+    trigger: {
+      operation: 'CREATE',
+      type: 'self-service',
+      userInputs: {
+        order: ['name', 'service', 'size', 'ttl', 'token'],
+        properties: {
+          name: {title: 'Name', type: 'string'},
+          service: {blueprint: 'service', format: 'entity', title: 'Service', type: 'string'},
+          size: {default: 'small', enum: ['small', 'large'], title: 'Size', type: 'string'},
+          token: {encryption: 'aes256-gcm', title: 'Token', type: 'string'},
+          ttl: {format: 'date-time', title: 'TTL', type: 'string'},
+        },
+        required: ['name', 'service', 'ttl'],
+      },
+    },
+  })
+  backend = fakeBackend(portal.url, async () => accessToken)
+})
+afterAll(async () => {
+  await backend.stop()
+  await portal.stop()
+})
+
+it('asks for every input at a real terminal and follows the run to SUCCESS', async () => {
+  const term = terminal(`${process.execPath} ${BIN} action run create_env`, portal.env)
+  try {
+    await term.waitFor('? Name')
+    term.type('dev-pty', 'Enter')
+    await term.waitFor('type to search service')
+    term.type('pay')
+    await term.waitFor('payments service (payments)')
+    term.type('Enter')
+    await term.waitFor('? Size')
+    term.type('Down', 'Enter')
+    await term.waitFor('? TTL')
+    term.type('5 days')
+    await term.waitFor(/5 days\s+→ \d{4}-\d\d-\d\dT/)
+    term.type('Enter')
+    await term.waitFor('? Token')
+    term.type('hunter2', 'Enter')
+    const screen = await term.waitFor('✓ SUCCESS')
+    expect(await term.exitCode()).toBe(0)
+    expect(screen).toMatch(/Run r_\w{16} started/)
+    expect(screen).toContain('Deploying services')
+    expect(screen).toContain('To run this again without prompts:')
+    expect(screen).toMatch(
+      /idp action run create_env --input name=dev-pty --input service=payments --input size=large --input ttl=\d{4}-/,
+    )
+    expect(screen).toContain('secret inputs left out: token')
+    expect(screen).not.toContain('hunter2')
+  } finally {
+    term.close()
+  }
+}, 60_000)

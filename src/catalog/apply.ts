@@ -2,13 +2,13 @@ import type {PortClient} from '../api/port-client.js'
 import type {Blueprint, EntityInput} from '../api/types.js'
 import {canonicalBlueprint} from './canonical.js'
 import {relationTargets} from './entity-rules.js'
-import type {BlueprintChange, EntityChange, Plan} from './diff.js'
+import {blueprintChanges, type ActionChange, type BlueprintChange, type EntityChange, type Plan} from './diff.js'
 import {eachLimited, groupBy, waves} from './order.js'
 import {REGISTRY_BLUEPRINT, REGISTRY_DEFINITION, type Ownership} from './ownership.js'
 import type {RemoteState} from './remote.js'
 
 export interface Ref {
-  kind: 'blueprint' | 'entity'
+  kind: 'blueprint' | 'action' | 'entity'
   blueprint?: string
   identifier: string
 }
@@ -27,21 +27,22 @@ export interface ApplyOptions {
   concurrency?: number
 }
 
-export type Phase = 'blueprints' | 'entities' | 'prune entities' | 'prune blueprints'
+export type Phase = 'blueprints' | 'actions' | 'entities' | 'prune entities' | 'prune actions' | 'prune blueprints'
 
 const BULK_WRITE = 20
 const BULK_DELETE = 100
-const ref = (change: BlueprintChange | EntityChange): Ref =>
-  change.kind === 'blueprint'
-    ? {identifier: change.identifier, kind: 'blueprint'}
-    : {blueprint: change.blueprint, identifier: change.identifier, kind: 'entity'}
+type AnyChange = BlueprintChange | ActionChange | EntityChange
+const ref = (change: AnyChange): Ref =>
+  change.kind === 'entity'
+    ? {blueprint: change.blueprint, identifier: change.identifier, kind: 'entity'}
+    : {identifier: change.identifier, kind: change.kind}
 const entityKey = (blueprint: string, identifier: string) => `${blueprint}\u0000${identifier}`
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error))
 
 /** The summary a plan would produce if every write succeeded (what --dry-run reports). */
 export function expectedSummary(plan: Plan): SyncSummary {
   const summary: SyncSummary = {created: [], deleted: [], failed: [], unchanged: [], updated: []}
-  for (const change of [...plan.blueprints, ...plan.entities]) {
+  for (const change of [...plan.blueprints, ...plan.actions, ...plan.entities]) {
     const list = {
       create: summary.created,
       delete: summary.deleted,
@@ -55,9 +56,9 @@ export function expectedSummary(plan: Plan): SyncSummary {
 
 /**
  * Applies a plan: blueprints first in relation order (blueprints on a cycle are created without
- * relations, then completed), entities in bulk waves so relation targets exist first (entities on
- * a cycle are written with required relations only, then completed), prune last (entities before
- * blueprints, dependents first), then the ownership records. Failures are collected, not thrown:
+ * relations, then completed), then actions, then entities in bulk waves so relation targets exist
+ * first (entities on a cycle are written with required relations only, then completed), prune last
+ * (entities, dependents first, then actions, then blueprints), then the ownership records. Failures are collected, not thrown:
  * a rerun converges.
  */
 export async function applyPlan(
@@ -69,16 +70,16 @@ export async function applyPlan(
 ): Promise<SyncSummary> {
   const summary: SyncSummary = {created: [], deleted: [], failed: [], unchanged: [], updated: []}
   const concurrency = options.concurrency ?? 4
-  const done = (change: BlueprintChange | EntityChange) =>
+  const done = (change: AnyChange) =>
     (change.action === 'create'
       ? summary.created
       : change.action === 'update'
         ? summary.updated
         : summary.deleted
     ).push(ref(change))
-  const fail = (change: BlueprintChange | EntityChange, error: unknown) =>
+  const fail = (change: AnyChange, error: unknown) =>
     summary.failed.push({...ref(change), action: change.action, message: message(error)})
-  for (const change of [...plan.blueprints, ...plan.entities])
+  for (const change of [...plan.blueprints, ...plan.actions, ...plan.entities])
     if (change.action === 'unchanged') summary.unchanged.push(ref(change))
 
   // Blueprints
@@ -124,6 +125,20 @@ export async function applyPlan(
       fail(change, error)
     }
     step('blueprints', blueprintWrites.length)
+  }
+
+  // Actions: after the blueprints they name, before the entities.
+  progress = 0
+  const actionWrites = plan.actions.filter((change) => change.action === 'create' || change.action === 'update')
+  for (const change of actionWrites) {
+    try {
+      if (change.action === 'create') await client.actions.create(change.desired!)
+      else await client.actions.replace(change.identifier, change.desired!)
+      done(change)
+    } catch (error) {
+      fail(change, error)
+    }
+    step('actions', actionWrites.length)
   }
 
   // Entities
@@ -246,6 +261,18 @@ export async function applyPlan(
     })
   }
 
+  progress = 0
+  const actionDeletes = plan.actions.filter((change) => change.action === 'delete')
+  for (const change of actionDeletes) {
+    try {
+      await client.actions.delete(change.identifier)
+      done(change)
+    } catch (error) {
+      fail(change, error)
+    }
+    step('prune actions', actionDeletes.length)
+  }
+
   const blueprintDeletes = plan.blueprints.filter((change) => change.action === 'delete')
   const deletingBlueprints = new Set(blueprintDeletes.map((change) => change.identifier))
   const blueprintDeleteOrder = waves(
@@ -283,6 +310,8 @@ export async function applyPlan(
     const owned = ownership.ownedBy(plan.source.key)
     const blueprints = new Set(owned.blueprints)
     for (const change of plan.blueprints) blueprints.add(change.identifier)
+    const actions = new Set(owned.actions)
+    for (const change of plan.actions) actions.add(change.identifier)
     const entities = new Map(owned.entities)
     for (const change of plan.entities) {
       if (!entities.has(change.blueprint)) entities.set(change.blueprint, [])
@@ -290,15 +319,20 @@ export async function applyPlan(
     }
     for (const gone of summary.deleted) {
       if (gone.kind === 'blueprint') blueprints.delete(gone.identifier)
+      else if (gone.kind === 'action') actions.delete(gone.identifier)
       else
         entities.set(
           gone.blueprint!,
-          entities.get(gone.blueprint!)!.filter((id) => id !== gone.identifier),
+          (entities.get(gone.blueprint!) ?? []).filter((id) => id !== gone.identifier),
         )
     }
     try {
-      if (!remote.blueprints.has(REGISTRY_BLUEPRINT)) await client.blueprints.create(REGISTRY_DEFINITION)
-      await ownership.write(client, plan.source, {blueprints: [...blueprints], entities})
+      const registry = remote.blueprints.get(REGISTRY_BLUEPRINT)
+      if (!registry) await client.blueprints.create(REGISTRY_DEFINITION)
+      else if (blueprintChanges(canonicalBlueprint(REGISTRY_DEFINITION), canonicalBlueprint(registry)).length > 0) {
+        await client.blueprints.replace(REGISTRY_BLUEPRINT, REGISTRY_DEFINITION)
+      }
+      await ownership.write(client, plan.source, {actions: [...actions], blueprints: [...blueprints], entities})
     } catch (error) {
       summary.failed.push({
         action: 'record',

@@ -1,4 +1,4 @@
-import type {Blueprint, EntityInput, Relation} from '../api/types.js'
+import type {Action, Blueprint, EntityInput, Relation} from '../api/types.js'
 
 /** Fields the portal computes or records itself; never compared, never written to files. */
 export const AUDIT_FIELDS = ['createdAt', 'createdBy', 'updatedAt', 'updatedBy'] as const
@@ -58,3 +58,9 @@ export function relationValue(value: unknown): unknown {
 
 export const teamValue = (team: EntityInput['team']): string[] =>
   team === undefined || team === null ? [] : Array.isArray(team) ? team : [team]
+
+/** An action without what the portal adds (its internal `id` and the audit fields). */
+export function canonicalAction(action: Action): Action {
+  const {createdAt: _a, createdBy: _b, id: _id, updatedAt: _c, updatedBy: _d, ...rest} = action
+  return rest as Action
+}

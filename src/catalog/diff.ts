@@ -1,5 +1,5 @@
-import type {Blueprint, Entity, EntityInput} from '../api/types.js'
-import {canonicalBlueprint, relationValue, same, teamValue} from './canonical.js'
+import type {Action as PortAction, Blueprint, Entity, EntityInput} from '../api/types.js'
+import {canonicalAction, canonicalBlueprint, relationValue, same, teamValue} from './canonical.js'
 import {Ownership, REGISTRY_BLUEPRINT} from './ownership.js'
 import type {RemoteState} from './remote.js'
 import type {CatalogSource} from './source.js'
@@ -28,11 +28,21 @@ export interface EntityChange {
   desired?: EntityInput & {identifier: string}
 }
 
-export type Change = BlueprintChange | EntityChange
+export interface ActionChange {
+  kind: 'action'
+  action: Action
+  identifier: string
+  fields?: string[]
+  file?: string
+  desired?: PortAction
+}
+
+export type Change = BlueprintChange | ActionChange | EntityChange
 
 export interface Plan {
   source: CatalogSource | undefined
   blueprints: BlueprintChange[]
+  actions: ActionChange[]
   entities: EntityChange[]
   /** Documents owned by another catalog source: refused unless forced. */
   conflicts: Problem[]
@@ -48,8 +58,8 @@ export interface PlanOptions {
 
 /**
  * The one diff engine behind `plan`, `sync --dry-run` and `sync`. Only fields the files manage are
- * compared: a blueprint as a whole (it is replaced), an entity's title/icon/team when the file has
- * them and only the properties and relations the file names (it is merged).
+ * compared: a blueprint or an action as a whole (it is replaced), an entity's title/icon/team when
+ * the file has them and only the properties and relations the file names (it is merged).
  */
 export function computePlan(
   catalog: LocalCatalog,
@@ -58,7 +68,7 @@ export function computePlan(
   source: CatalogSource | undefined,
   options: PlanOptions,
 ): Plan {
-  const plan: Plan = {blueprints: [], conflicts: [], entities: [], prunable: 0, source}
+  const plan: Plan = {actions: [], blueprints: [], conflicts: [], entities: [], prunable: 0, source}
   const contested = source !== undefined && !options.force && ownership.owners.size > 0
   const claim = (key: string, file: string, pointer: string, what: string) => {
     if (!contested) return
@@ -93,6 +103,28 @@ export function computePlan(
     }
   }
 
+  for (const {at, file, value} of catalog.actions) {
+    claim(Ownership.key('action', value.identifier), file, `${at}/identifier`, `action "${value.identifier}"`)
+    const desired = canonicalAction(value)
+    const existing = remote.actions.get(value.identifier)
+    if (!existing) plan.actions.push({action: 'create', desired, file, identifier: value.identifier, kind: 'action'})
+    else {
+      const current = canonicalAction(existing) as Record<string, unknown>
+      const wanted = desired as Record<string, unknown>
+      const fields = [...new Set([...Object.keys(wanted), ...Object.keys(current)])]
+        .filter((key) => !same(wanted[key], current[key]))
+        .sort()
+      plan.actions.push({
+        action: fields.length > 0 ? 'update' : 'unchanged',
+        desired,
+        file,
+        identifier: value.identifier,
+        kind: 'action',
+        ...(fields.length ? {fields} : {}),
+      })
+    }
+  }
+
   for (const {at, file, value} of catalog.entities) {
     claim(
       Ownership.key('entity', value.blueprint, value.identifier),
@@ -121,15 +153,21 @@ export function computePlan(
         deletes.push({action: 'delete', blueprint, identifier, kind: 'entity'})
       }
     }
+    const localActions = new Set(catalog.actions.map(({value}) => value.identifier))
+    for (const identifier of owned.actions) {
+      if (localActions.has(identifier) || !remote.actions.has(identifier)) continue
+      deletes.push({action: 'delete', identifier, kind: 'action'})
+    }
     const localBlueprints = new Set(catalog.blueprints.map(({value}) => value.identifier))
     for (const identifier of owned.blueprints) {
       if (localBlueprints.has(identifier) || identifier === REGISTRY_BLUEPRINT || !remote.blueprints.has(identifier))
         continue
       deletes.push({action: 'delete', identifier, kind: 'blueprint'})
     }
-    if (options.prune)
-      for (const change of deletes) (change.kind === 'entity' ? plan.entities : plan.blueprints).push(change as never)
-    else plan.prunable = deletes.length
+    if (!options.prune) plan.prunable = deletes.length
+    else
+      for (const change of deletes)
+        ({action: plan.actions, blueprint: plan.blueprints, entity: plan.entities})[change.kind].push(change as never)
   }
   return plan
 }
@@ -212,6 +250,6 @@ export interface PlanCounts {
 
 export function countPlan(plan: Plan): PlanCounts {
   const counts = {create: 0, delete: 0, unchanged: 0, update: 0}
-  for (const change of [...plan.blueprints, ...plan.entities]) counts[change.action]++
+  for (const change of [...plan.blueprints, ...plan.actions, ...plan.entities]) counts[change.action]++
   return counts
 }

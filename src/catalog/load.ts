@@ -1,7 +1,7 @@
 import {readdirSync, readFileSync} from 'node:fs'
 import {isAbsolute, join, relative, resolve, sep} from 'node:path'
 
-import type {Blueprint} from '../api/types.js'
+import type {Action, Blueprint} from '../api/types.js'
 import {lineColumn} from './locate.js'
 import type {LocalCatalog, LocalEntity, Problem} from './types.js'
 
@@ -26,15 +26,16 @@ export function catalogFiles(root: string): string[] {
 
 /**
  * Reads a catalog folder. A file holds one document or an array of them. A document with a
- * `schema` is a blueprint; one with only entity fields is an entity, whose blueprint is its
- * `blueprint` field or else the name of the folder it sits in. Paths in problems are relative
+ * `schema` is a blueprint, one with a `trigger` an action (or automation), and one with only
+ * entity fields an entity, whose blueprint is its `blueprint` field or else the name of the
+ * folder it sits in. Paths in problems are relative
  * to the current directory, so editors and CI annotations can open them.
  */
 export async function loadCatalog(
   root: string,
   options: {onFiles?: (files: string[]) => void} = {},
 ): Promise<LocalCatalog> {
-  const catalog: LocalCatalog = {blueprints: [], entities: [], files: 0, problems: [], root}
+  const catalog: LocalCatalog = {actions: [], blueprints: [], entities: [], files: 0, problems: [], root}
   let files: string[]
   try {
     files = catalogFiles(root)
@@ -93,7 +94,7 @@ function classify(catalog: LocalCatalog, file: string, at: string, value: unknow
     return
   }
   if ('trigger' in document || 'invocationMethod' in document) {
-    catalog.problems.push(problem('looks like an action; actions are not supported in catalog folders yet'))
+    catalog.actions.push({at, file, value: document as unknown as Action})
     return
   }
   const unknown = Object.keys(document).filter((key) => !ENTITY_KEYS.has(key))
@@ -104,7 +105,7 @@ function classify(catalog: LocalCatalog, file: string, at: string, value: unknow
         : 'has no "identifier"'
     catalog.problems.push(
       problem(
-        `is neither a blueprint (no "schema") nor an entity (it ${why})`,
+        `is neither a blueprint (no "schema"), an action (no "trigger") nor an entity (it ${why})`,
         typeof document.identifier === 'string' ? `${at}/${unknown[0]}` : at,
       ),
     )

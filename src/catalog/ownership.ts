@@ -6,8 +6,8 @@ import type {CatalogSource} from './source.js'
 /**
  * Which catalog source owns which blueprints and entities is recorded on the portal itself, in
  * entities of this blueprint, so prune needs no local state file and works from any checkout.
- * Records `<sourceKey>.blueprints.<n>` and `<sourceKey>.entities.<blueprint>.<n>` hold up to CHUNK
- * identifiers each.
+ * Records `<sourceKey>.blueprints.<n>`, `<sourceKey>.actions.<n>` and
+ * `<sourceKey>.entities.<blueprint>.<n>` hold up to CHUNK identifiers each.
  */
 export const REGISTRY_BLUEPRINT = 'idp-catalog-source'
 const CHUNK = 2000
@@ -19,7 +19,7 @@ export const REGISTRY_DEFINITION: Blueprint = {
     properties: {
       blueprint: {title: 'Blueprint', type: 'string'},
       identifiers: {items: {type: 'string'}, title: 'Identifiers', type: 'array'},
-      kind: {enum: ['blueprint', 'entity'], title: 'Kind', type: 'string'},
+      kind: {enum: ['blueprint', 'action', 'entity'], title: 'Kind', type: 'string'},
       source: {title: 'Source', type: 'string'},
       sourceKey: {title: 'Source key', type: 'string'},
     },
@@ -28,7 +28,14 @@ export const REGISTRY_DEFINITION: Blueprint = {
   title: 'idp catalog source',
 }
 
-export type Kind = 'blueprint' | 'entity'
+export type Kind = 'blueprint' | 'action' | 'entity'
+
+/** What one catalog source owns. */
+export interface Owned {
+  blueprints: string[]
+  actions: string[]
+  entities: Map<string, string[]>
+}
 
 /** Owner of each blueprint and entity: `blueprint:<id>` or `entity:<bp>\0<id>` → source. */
 export class Ownership {
@@ -37,8 +44,9 @@ export class Ownership {
     private readonly records: Entity[],
   ) {}
 
-  static key(kind: Kind, blueprint: string, identifier?: string): string {
-    return kind === 'blueprint' ? `blueprint:${blueprint}` : `entity:${blueprint}\u0000${identifier}`
+  /** `blueprint:<id>`, `action:<id>` or `entity:<blueprint>\0<id>`. */
+  static key(kind: Kind, name: string, identifier?: string): string {
+    return kind === 'entity' ? `entity:${name}\u0000${identifier}` : `${kind}:${name}`
   }
 
   static async read(client: PortClient, registryExists: boolean): Promise<Ownership> {
@@ -50,52 +58,49 @@ export class Ownership {
       const {blueprint, identifiers, kind, source, sourceKey} = record.properties as Record<string, unknown>
       if (!Array.isArray(identifiers) || typeof sourceKey !== 'string') continue
       for (const id of identifiers as string[]) {
-        const key =
-          kind === 'blueprint' ? Ownership.key('blueprint', id) : Ownership.key('entity', String(blueprint), id)
+        const key = kind === 'entity' ? Ownership.key('entity', String(blueprint), id) : Ownership.key(kind as Kind, id)
         owners.set(key, {key: sourceKey, name: String(source)})
       }
     }
     return new Ownership(owners, records)
   }
 
-  private readonly owned = new Map<string, {blueprints: string[]; entities: Map<string, string[]>}>()
+  private readonly owned = new Map<string, Owned>()
 
-  /** What this source owns, per kind and blueprint (computed once per source). */
-  ownedBy(sourceKey: string): {blueprints: string[]; entities: Map<string, string[]>} {
-    const cached = this.owned.get(sourceKey)
-    if (cached)
-      return {
-        blueprints: [...cached.blueprints],
-        entities: new Map([...cached.entities].map(([bp, ids]) => [bp, [...ids]])),
+  /** What this source owns (computed once per source; callers get their own copy). */
+  ownedBy(sourceKey: string): Owned {
+    let owned = this.owned.get(sourceKey)
+    if (!owned) {
+      owned = {actions: [], blueprints: [], entities: new Map()}
+      for (const [key, owner] of this.owners) {
+        if (owner.key !== sourceKey) continue
+        const [kind, rest] = [key.slice(0, key.indexOf(':')), key.slice(key.indexOf(':') + 1)]
+        if (kind === 'blueprint') owned.blueprints.push(rest)
+        else if (kind === 'action') owned.actions.push(rest)
+        else {
+          const [blueprint, identifier] = rest.split('\u0000') as [string, string]
+          if (!owned.entities.has(blueprint)) owned.entities.set(blueprint, [])
+          owned.entities.get(blueprint)!.push(identifier)
+        }
       }
-    const blueprints: string[] = []
-    const entities = new Map<string, string[]>()
-    for (const [key, owner] of this.owners) {
-      if (owner.key !== sourceKey) continue
-      if (key.startsWith('blueprint:')) blueprints.push(key.slice('blueprint:'.length))
-      else {
-        const [blueprint, identifier] = key.slice('entity:'.length).split('\u0000') as [string, string]
-        if (!entities.has(blueprint)) entities.set(blueprint, [])
-        entities.get(blueprint)!.push(identifier)
-      }
+      this.owned.set(sourceKey, owned)
     }
-    this.owned.set(sourceKey, {blueprints, entities})
-    return this.ownedBy(sourceKey)
+    return {
+      actions: [...owned.actions],
+      blueprints: [...owned.blueprints],
+      entities: new Map([...owned.entities].map(([bp, ids]) => [bp, [...ids]])),
+    }
   }
 
   /** Replaces this source's records with `owned`, deleting records it no longer needs. */
-  async write(
-    client: PortClient,
-    source: CatalogSource,
-    owned: {blueprints: string[]; entities: Map<string, string[]>},
-  ) {
+  async write(client: PortClient, source: CatalogSource, owned: Owned) {
     const wanted: EntityInput[] = []
     const add = (kind: Kind, blueprint: string, identifiers: string[]) => {
       const sorted = [...new Set(identifiers)].sort()
       for (let chunk = 0; chunk * CHUNK < sorted.length; chunk++) {
         wanted.push({
           identifier:
-            kind === 'blueprint' ? `${source.key}.blueprints.${chunk}` : `${source.key}.entities.${blueprint}.${chunk}`,
+            kind === 'entity' ? `${source.key}.entities.${blueprint}.${chunk}` : `${source.key}.${kind}s.${chunk}`,
           properties: {
             blueprint,
             identifiers: sorted.slice(chunk * CHUNK, (chunk + 1) * CHUNK),
@@ -103,11 +108,12 @@ export class Ownership {
             source: source.name,
             sourceKey: source.key,
           },
-          title: `${source.name} · ${kind === 'blueprint' ? 'blueprints' : blueprint}`,
+          title: `${source.name} · ${kind === 'entity' ? blueprint : `${kind}s`}`,
         })
       }
     }
     if (owned.blueprints.length > 0) add('blueprint', '', owned.blueprints)
+    if (owned.actions.length > 0) add('action', '', owned.actions)
     for (const [blueprint, identifiers] of owned.entities)
       if (identifiers.length > 0) add('entity', blueprint, identifiers)
 

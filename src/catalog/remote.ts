@@ -1,14 +1,19 @@
 import type {PortClient} from '../api/port-client.js'
-import type {Blueprint, Entity} from '../api/types.js'
+import type {Action, Blueprint, Entity} from '../api/types.js'
 
 export interface RemoteState {
   blueprints: Map<string, Blueprint>
+  actions: Map<string, Action>
   /** Entities of the blueprints that were fetched, by blueprint then identifier. */
   entities: Map<string, Map<string, Entity>>
 }
 
 export async function fetchBlueprints(client: PortClient): Promise<Map<string, Blueprint>> {
   return new Map((await client.blueprints.list()).map((blueprint) => [blueprint.identifier, blueprint]))
+}
+
+export async function fetchActions(client: PortClient): Promise<Map<string, Action>> {
+  return new Map((await client.actions.list()).map((action) => [action.identifier, action]))
 }
 
 /**

@@ -1,4 +1,4 @@
-import type {Blueprint, EntityInput} from '../api/types.js'
+import type {Action, Blueprint, EntityInput} from '../api/types.js'
 
 export type Severity = 'error' | 'warning'
 
@@ -32,6 +32,7 @@ export interface LocalCatalog {
   root: string
   files: number
   blueprints: Located<Blueprint>[]
+  actions: Located<Action>[]
   entities: LocatedEntity[]
   problems: Problem[]
 }

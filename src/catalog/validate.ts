@@ -52,6 +52,36 @@ export function validateCatalog(
     }
   }
 
+  const actionFiles = new Map<string, string>()
+  for (const {at, file, value} of catalog.actions) {
+    const shape = schemas().validate('idp:action', value)
+    if (!shape.ok) {
+      for (const issue of shape.issues) add(file, at + issue.pointer, issue.message)
+      continue
+    }
+    const first = actionFiles.get(value.identifier)
+    if (first !== undefined)
+      add(file, `${at}/identifier`, `duplicate action "${value.identifier}", also defined in ${first}`)
+    else actionFiles.set(value.identifier, file)
+    const where = remote ? 'in the folder or on the portal' : 'in the folder (--remote also checks the portal)'
+    const {trigger} = value
+    const named: [string, string | undefined][] = [
+      ['/trigger/blueprintIdentifier', trigger.blueprintIdentifier],
+      ['/trigger/event/blueprintIdentifier', trigger.event?.blueprintIdentifier],
+      ...Object.entries(trigger.userInputs?.properties ?? {}).map(
+        ([name, input]) =>
+          [
+            `/trigger/userInputs/properties/${name}/blueprint`,
+            (input.blueprint ?? input.items?.blueprint) as string | undefined,
+          ] as [string, string | undefined],
+      ),
+    ]
+    for (const [pointer, blueprint] of named) {
+      if (blueprint && !known.has(blueprint))
+        add(file, at + pointer, `names blueprint "${blueprint}", which is not ${where}`)
+    }
+  }
+
   // The first definition of each entity, per blueprint: finds duplicates and local relation targets.
   const local = new Map<string, Map<string, {file: string; at: string}>>()
   for (const {at, file, value} of catalog.entities) {

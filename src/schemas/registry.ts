@@ -71,11 +71,12 @@ function result(validator: ValidateFunction, value: unknown): Validation {
 export function describe(errors: ErrorObject[]): SchemaIssue[] {
   const seen = new Set<string>()
   const issues: SchemaIssue[] = []
-  // oneOf/anyOf report every branch; the branch errors say more than "must match a schema in anyOf".
-  // Errors inside propertyNames repeat what the propertyNames error itself says.
+  // Errors inside propertyNames repeat what the propertyNames error itself says; oneOf, anyOf and
+  // if only summarise the errors of their branches, which say more.
   const relevant = errors.filter((error) => error.propertyName === undefined)
-  const meaningful = relevant.some((error) => error.keyword !== 'oneOf' && error.keyword !== 'anyOf')
-    ? relevant.filter((error) => error.keyword !== 'oneOf' && error.keyword !== 'anyOf')
+  const summary = new Set(['oneOf', 'anyOf', 'if'])
+  const meaningful = relevant.some((error) => !summary.has(error.keyword))
+    ? relevant.filter((error) => !summary.has(error.keyword))
     : relevant
   for (const error of meaningful) {
     const issue = toIssue(error)

@@ -3,12 +3,12 @@ import {join} from 'node:path'
 
 import type {PortClient} from '../api/port-client.js'
 import type {Blueprint, Entity} from '../api/types.js'
-import {AUDIT_FIELDS, canonicalBlueprint} from '../catalog/canonical.js'
+import {AUDIT_FIELDS, canonicalAction, canonicalBlueprint} from '../catalog/canonical.js'
 import {computePlan, countPlan, type Plan, type PlanCounts} from '../catalog/diff.js'
 import {catalogFiles, folderName, loadCatalog} from '../catalog/load.js'
 import {locateProblems} from '../catalog/locate.js'
 import {Ownership, REGISTRY_BLUEPRINT} from '../catalog/ownership.js'
-import {EntityFetcher, fetchBlueprints, fetchEntities, type RemoteState} from '../catalog/remote.js'
+import {EntityFetcher, fetchActions, fetchBlueprints, fetchEntities, type RemoteState} from '../catalog/remote.js'
 import {resolveSource, type CatalogSource} from '../catalog/source.js'
 import type {LocalCatalog, Problem} from '../catalog/types.js'
 import {validateCatalog} from '../catalog/validate.js'
@@ -60,14 +60,12 @@ export async function validateFolder(root: string, client?: PortClient): Promise
   let remote: RemoteState | undefined
   if (client) {
     const blueprints = await fetchBlueprints(client)
-    remote = {
+    const entities = await fetchEntities(
+      client,
       blueprints,
-      entities: await fetchEntities(
-        client,
-        blueprints,
-        blueprintsToFetch(catalog, localDefinitions(catalog, blueprints)),
-      ),
-    }
+      blueprintsToFetch(catalog, localDefinitions(catalog, blueprints)),
+    )
+    remote = {actions: await fetchActions(client), blueprints, entities}
   }
   validateCatalog(catalog, remote)
   return finish(catalog, reservedProblems(catalog))
@@ -100,12 +98,14 @@ export async function prepareSync(client: PortClient, root: string, options: Pre
       'Pass --source NAME (or set IDP_CATALOG_SOURCE, or put {"source": "NAME"} in idp-catalog.json in the folder).',
     )
   }
-  // The portal answers these while the folder is being read: blueprints, ownership records, then
-  // the entities of every blueprint the folder's sub-folders are named after.
+  // The portal answers these while the folder is being read: blueprints, actions, ownership
+  // records, then the entities of every blueprint the folder's sub-folders are named after.
   const remoteBlueprints = fetchBlueprints(client)
   const remoteOwnership = remoteBlueprints.then((blueprints) =>
     Ownership.read(client, blueprints.has(REGISTRY_BLUEPRINT)),
   )
+  const remoteActions = fetchActions(client)
+  remoteActions.catch(() => undefined)
   let fetcher: EntityFetcher | undefined
   let folders: string[] = []
   const started = remoteBlueprints.then((blueprints) => {
@@ -120,7 +120,7 @@ export async function prepareSync(client: PortClient, root: string, options: Pre
   await started
   fetcher!.want(blueprintsToFetch(catalog, localDefinitions(catalog, blueprints)))
   if (source) fetcher!.want(ownership.ownedBy(source.key).entities.keys())
-  const remote: RemoteState = {blueprints, entities: await fetcher!.all()}
+  const remote: RemoteState = {actions: await remoteActions, blueprints, entities: await fetcher!.all()}
   const plan = computePlan(catalog, remote, ownership, source, {force: options.force, prune: options.prune})
   const changedBlueprints = new Set(
     plan.blueprints.filter((change) => change.action !== 'unchanged').map((change) => change.identifier),
@@ -154,6 +154,7 @@ function reservedProblems(catalog: LocalCatalog): Problem[] {
 export interface ExportResult {
   dir: string
   blueprints: number
+  actions: number
   entities: number
 }
 
@@ -190,6 +191,14 @@ export async function exportCatalog(
     mkdirSync(join(path, '..'), {recursive: true})
     writeFileSync(path, JSON.stringify(value, null, 2) + '\n')
   }
+  // Actions go with the blueprint they belong to (all of them when no --blueprint is given).
+  const chosenIds = new Set(chosen.map((blueprint) => blueprint.identifier))
+  const actions = (await client.actions.list()).filter((action) => {
+    const blueprint = action.trigger.blueprintIdentifier ?? action.trigger.event?.blueprintIdentifier
+    return !options.blueprints?.length || (blueprint !== undefined && chosenIds.has(blueprint))
+  })
+  for (const action of actions)
+    write(join(dir, 'actions', `${fileName(action.identifier)}.json`), canonicalAction(action))
   let entities = 0
   for (const blueprint of chosen) {
     const document = canonicalBlueprint(blueprint) as Record<string, unknown>
@@ -204,7 +213,7 @@ export async function exportCatalog(
       entities++
     }
   }
-  return {blueprints: chosen.length, dir, entities}
+  return {actions: actions.length, blueprints: chosen.length, dir, entities}
 }
 
 function entityDocument(entity: Entity, blueprint: string | undefined): Record<string, unknown> {

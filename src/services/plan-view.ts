@@ -9,7 +9,7 @@ export interface PlanJson {
 }
 
 export function planJson(prepared: Prepared): PlanJson {
-  const changes = [...prepared.plan.blueprints, ...prepared.plan.entities]
+  const changes = [...prepared.plan.blueprints, ...prepared.plan.actions, ...prepared.plan.entities]
     .filter((change) => change.action !== 'unchanged')
     .map((change) => ({
       action: change.action,

@@ -140,3 +140,61 @@ describe('catalog source identity', () => {
     ['ssh://git@gitlab.example.com:2222/group/x.git', 'gitlab.example.com:2222/group/x'],
   ])('normalizes %s', (remote, expected) => expect(normalizeRemote(remote)).toBe(expected))
 })
+
+describe('actions in a catalog folder', () => {
+  const action = (title: string) => ({
+    identifier: 'restart',
+    invocationMethod: {type: 'WEBHOOK', url: 'https://example.com/hook'},
+    title,
+    trigger: {blueprintIdentifier: 'App', operation: 'DAY-2', type: 'self-service', userInputs: {properties: {}}},
+  })
+  const files = (title: string) => ({
+    'actions/restart.json': action(title),
+    'blueprints/App.json': {identifier: 'App', schema: {properties: {}}, title: 'App'},
+  })
+
+  it('creates, updates with the changed fields, leaves alone, and prunes actions like the rest', async () => {
+    const first = await sync(folder(files('Restart')))
+    expect(first.failed).toEqual([])
+    expect(first.created).toContainEqual({identifier: 'restart', kind: 'action'})
+    expect((await client.actions.get('restart')).title).toBe('Restart')
+
+    const changed = folder(files('Restart the app'))
+    const plan = await prepareSync(client, changed, {env: {}, force: false, prune: false, source: 'test'})
+    expect(plan.plan.actions).toMatchObject([
+      {action: 'update', fields: ['title'], identifier: 'restart', kind: 'action'},
+    ])
+    expect((await sync(changed)).updated).toContainEqual({identifier: 'restart', kind: 'action'})
+    expect((await sync(changed)).unchanged).toContainEqual({identifier: 'restart', kind: 'action'})
+
+    const pruned = await sync(folder({'blueprints/App.json': files('x')['blueprints/App.json']}), true)
+    expect(pruned.deleted).toContainEqual({identifier: 'restart', kind: 'action'})
+    await expect(client.actions.get('restart')).rejects.toMatchObject({status: 404})
+  })
+
+  it('validates actions: their schema, and the blueprints they name', async () => {
+    const dir = folder({
+      'actions/bad.json': {
+        ...action('x'),
+        identifier: 'bad',
+        invocationMethod: {type: 'WEBHOOK'},
+        trigger: {...action('x').trigger, blueprintIdentifier: 'Ghost'},
+      },
+    })
+    const prepared = await prepareSync(client, dir, {env: {}, force: false, prune: false, source: 'test'})
+    expect(prepared.errors.map((problem) => `${problem.pointer} ${problem.message}`)).toEqual([
+      '/invocationMethod/url is required',
+    ])
+    const named = folder({
+      'actions/ghost.json': {
+        ...action('x'),
+        identifier: 'ghost',
+        trigger: {...action('x').trigger, blueprintIdentifier: 'Ghost'},
+      },
+    })
+    const ghost = await prepareSync(client, named, {env: {}, force: false, prune: false, source: 'test'})
+    expect(ghost.errors.map((problem) => `${problem.pointer} ${problem.message}`)).toEqual([
+      '/trigger/blueprintIdentifier names blueprint "Ghost", which is not in the folder or on the portal',
+    ])
+  })
+})

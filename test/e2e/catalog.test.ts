@@ -68,7 +68,7 @@ describe('the seed catalog', () => {
   it('exports the portal so that plan on the export shows no changes', async () => {
     const dir = join(tempDir(), 'exported')
     const exported = await portal.run(['catalog', 'export', dir, '--json'])
-    expect(exported.json()).toEqual({blueprints: 5, dir, entities: 9})
+    expect(exported.json()).toEqual({actions: 0, blueprints: 5, dir, entities: 9})
     const plan = await portal.run(['catalog', 'plan', dir, '--json', '--source', 'exported'])
     expect(plan.json().counts).toMatchObject({create: 0, delete: 0, unchanged: 14, update: 0})
     const again = await portal.run(['catalog', 'export', dir])
@@ -243,7 +243,7 @@ describe('bad input: a clear error, and nothing written', () => {
     [
       'a file that is neither blueprint nor entity',
       (dir) => writeJson(join(dir, 'notes.json'), {identifier: 'x', owner: 'me'}),
-      /notes\.json:3:3: error: is neither a blueprint \(no "schema"\) nor an entity \(it has "owner", which entities do not have\)/,
+      /notes\.json:3:3: error: is neither a blueprint \(no "schema"\), an action \(no "trigger"\) nor an entity \(it has "owner", which entities do not have\)/,
     ],
     [
       'a relation to a blueprint that is nowhere',

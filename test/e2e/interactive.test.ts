@@ -64,10 +64,15 @@ it('asks for every input at a real terminal and follows the run to SUCCESS', asy
     term.type('dev-pty', 'Enter')
     await term.waitFor('type to search service')
     term.type('pay')
-    await term.waitFor('payments service (payments)')
+    // The list filters as it is typed: wait until it shows only the match before choosing it.
+    await term.waitFor(
+      (screen) => screen.includes('payments service (payments)') && !screen.includes('cart service (cart)'),
+    )
     term.type('Enter')
     await term.waitFor('? Size')
-    term.type('Down', 'Enter')
+    term.type('Down')
+    await term.waitFor('❯ large')
+    term.type('Enter')
     await term.waitFor('? TTL')
     term.type('5 days')
     await term.waitFor(/5 days\s+→ \d{4}-\d\d-\d\dT/)

@@ -20,11 +20,13 @@ export function terminal(command: string, env: Record<string, string>) {
   const screen = () => execFileSync('tmux', ['capture-pane', '-p', '-J', '-S', '-200', '-t', name], {encoding: 'utf8'})
   return {
     screen,
-    async waitFor(text: string | RegExp, timeoutMs = 15_000): Promise<string> {
+    async waitFor(text: string | RegExp | ((screen: string) => boolean), timeoutMs = 15_000): Promise<string> {
       const deadline = Date.now() + timeoutMs
+      const matches = (shown: string) =>
+        typeof text === 'string' ? shown.includes(text) : text instanceof RegExp ? text.test(shown) : text(shown)
       for (;;) {
         const shown = screen()
-        if (typeof text === 'string' ? shown.includes(text) : text.test(shown)) return shown
+        if (matches(shown)) return shown
         if (Date.now() > deadline) throw new Error(`Timed out waiting for ${String(text)}; the screen shows:\n${shown}`)
         await new Promise((resolve) => setTimeout(resolve, 50))
       }

@@ -86,7 +86,7 @@ export async function benchRuns() {
   const env = {IDP_CONFIG_DIR: configDir}
   await api('POST', '/v1/actions', {
     identifier: 'bench',
-    invocationMethod: {type: 'WEBHOOK', url: 'https://example.com'},
+    invocationMethod: {agent: true, type: 'WEBHOOK', url: 'http://127.0.0.1:9/hook'},
     trigger: {
       operation: 'CREATE',
       type: 'self-service',

@@ -1,16 +1,11 @@
 import type {IncomingMessage, RequestListener, ServerResponse} from 'node:http'
 
+import type {PortalCore} from './core.js'
 import {PortalError, readJsonBody, Router, send} from './http.js'
-import type {JqEngine} from '../jq/engine.js'
-import {RunEvents} from './run-events.js'
 import {routes} from './routes.js'
-import type {Store} from './store/store.js'
 
 export interface AppOptions {
-  store: Store
-  jq: JqEngine
-  events?: RunEvents
-  tokenTtlSeconds?: number
+  core: PortalCore
   now?: () => Date
   /** Called with each unexpected (500) error. */
   onError?: (error: unknown) => void
@@ -18,15 +13,8 @@ export interface AppOptions {
 
 /** Builds the portal's request listener; it never listens itself (see server.ts). */
 export function createApp(options: AppOptions): RequestListener {
-  const {store} = options
-  const router = new Router().add(
-    ...routes({
-      events: options.events ?? new RunEvents(),
-      jq: options.jq,
-      store,
-      tokenTtlSeconds: options.tokenTtlSeconds ?? 10_800,
-    }),
-  )
+  const {store} = options.core
+  const router = new Router().add(...routes(options.core))
   const now = options.now ?? (() => new Date())
 
   return (request: IncomingMessage, response: ServerResponse) => {

@@ -2,6 +2,7 @@ import type {Blueprint, EntityInput, RelationValue} from '../api/types.js'
 import {checkEntity, relationTargets, withoutNulls} from '../catalog/entity-rules.js'
 import {conflict, invalid, notFound, PortalError} from './http.js'
 import {generateId} from './ids.js'
+import type {ChangeQueue} from './invoke/changes.js'
 import type {Store, StoredEntity} from './store/store.js'
 
 export type WriteMode =
@@ -29,7 +30,10 @@ export const relationTargetsOf = (blueprint: Blueprint): Record<string, string> 
 
 /** Entity writes with Port's semantics; callers wrap them in a transaction. */
 export class EntitiesService {
-  constructor(private readonly store: Store) {}
+  constructor(
+    private readonly store: Store,
+    private readonly changes?: ChangeQueue,
+  ) {}
 
   async blueprint(identifier: string): Promise<Blueprint> {
     const blueprint = await this.store.getBlueprint(identifier)
@@ -68,7 +72,18 @@ export class EntitiesService {
 
     const entity = normalize(blueprint, candidate as EntityInput & {identifier: string}, existing, options)
     await this.ensureTargets(blueprint, entity, options)
-    if (!options.validationOnly) await this.store.putEntity(entity, relationTargetsOf(blueprint))
+    if (!options.validationOnly) {
+      await this.store.putEntity(entity, relationTargetsOf(blueprint))
+      this.changes?.push({
+        action: existing ? 'UPDATE' : 'CREATE',
+        after: entity,
+        before: existing ?? null,
+        blueprint: blueprint.identifier,
+        by: options.actor,
+        identifier: entity.identifier,
+        kind: 'entity',
+      })
+    }
     return {created: !existing, entity}
   }
 
@@ -114,8 +129,18 @@ export class EntitiesService {
         await this.unlink(owner, dependent.identifier, dependent.relation, identifier, audit)
       }
     }
+    const before = await this.store.getEntity(blueprint, identifier)
     await this.store.deleteEntity(blueprint, identifier)
     deleted.push(identifier)
+    this.changes?.push({
+      action: 'DELETE',
+      after: null,
+      before: before ?? null,
+      blueprint,
+      by: audit.actor,
+      identifier,
+      kind: 'entity',
+    })
   }
 
   /** A deleted target leaves an optional relation empty, as in Port. */

@@ -2,24 +2,12 @@ import {timingSafeEqual} from 'node:crypto'
 
 import type {EntitiesQuery, EntityInput} from '../api/types.js'
 import {schemas} from '../schemas/registry.js'
-import type {JqEngine} from '../jq/engine.js'
-import {ActionsService} from './actions-service.js'
-import {BlueprintsService} from './blueprints-service.js'
-import {EntitiesService, type WriteMode} from './entities-service.js'
+import type {PortalCore} from './core.js'
+import type {WriteMode} from './entities-service.js'
 import {booleanParam, invalid, listParam, PortalError, type RequestContext, type Route} from './http.js'
 import {generateId} from './ids.js'
 import {compileQuery, project, toWire} from './search.js'
-import type {RunEvents} from './run-events.js'
-import {RunsService} from './runs-service.js'
-import type {Store, StoredEntity} from './store/store.js'
-
-export interface RouteOptions {
-  store: Store
-  jq: JqEngine
-  events: RunEvents
-  /** Lifetime of issued access tokens, seconds (Port: 10800). */
-  tokenTtlSeconds: number
-}
+import type {StoredEntity} from './store/store.js'
 
 const ok = (body: Record<string, unknown>, status = 200) => ({body: {ok: true, ...body}, status})
 const audit = (request: RequestContext) => ({actor: request.caller.clientId, now: request.now})
@@ -30,13 +18,10 @@ function body<T>(request: RequestContext, ref: string, what: string): T {
   return request.body as T
 }
 
-export function routes({events, jq, store, tokenTtlSeconds}: RouteOptions): Route[] {
-  const blueprints = new BlueprintsService(store)
-  const entities = new EntitiesService(store)
-  const actions = new ActionsService(store)
-  const runs = new RunsService(store, jq, events)
+export function routes(core: PortalCore): Route[] {
+  const {actions, blueprints, entities, runs, store, tokenTtlSeconds} = core
   const runAudit = (request: RequestContext) => ({caller: request.caller, now: request.now})
-  const write = <T>(work: () => Promise<T>) => store.transaction(work)
+  const write = <T>(work: () => Promise<T>) => core.write(work)
 
   const writeMode = (request: RequestContext): WriteMode => {
     if (!booleanParam(request.query, 'upsert')) return 'create'
@@ -267,6 +252,64 @@ export function routes({events, jq, store, tokenTtlSeconds}: RouteOptions): Rout
       },
       method: 'DELETE',
       pattern: '/v1/blueprints/:bp/entities/:id',
+    },
+
+    // The pull agent's routes (Port's execution agent uses the first two; release is idp's).
+    {
+      handler: async (request) => {
+        const claim = body<{installationId?: string; limit?: number; visibilityTimeoutMs?: number}>(
+          request,
+          'idp:api-requests#/$defs/claim',
+          'Invalid claim',
+        )
+        const claimed = await write(async () => {
+          const now = request.now.getTime()
+          const until = now + (claim.visibilityTimeoutMs ?? 5 * 60_000)
+          const list = []
+          for (const dispatch of await store.claimableDispatches(now, claim.limit ?? 100)) {
+            const run = await store.getRun(dispatch.runId)
+            if (!run || ['SUCCESS', 'FAILURE', 'DECLINED'].includes(run.status)) {
+              await store.putDispatch({...dispatch, state: 'done'})
+              continue
+            }
+            const installationId = claim.installationId ?? request.caller.clientId
+            await store.putDispatch({...dispatch, claimedUntil: until, installationId, state: 'claimed'})
+            list.push({...run, claimedUntil: new Date(until).toISOString(), installationId, pendingExecution: true})
+          }
+          return list
+        })
+        return ok({runs: claimed})
+      },
+      method: 'POST',
+      pattern: '/v1/actions/runs/claim-pending',
+    },
+    ...(['ack', 'release'] as const).map((verb) => ({
+      handler: async (request: RequestContext) => {
+        const {runIds} = body<{runIds: string[]}>(request, 'idp:api-requests#/$defs/runIds', `Invalid ${verb}`)
+        const count = await write(async () => {
+          let changed = 0
+          for (const runId of runIds) {
+            const dispatch = await store.getDispatch(runId)
+            if (dispatch?.state !== 'claimed') continue
+            await store.putDispatch(
+              verb === 'ack' ? {...dispatch, state: 'done'} : {...dispatch, claimedUntil: undefined, state: 'queued'},
+            )
+            changed++
+          }
+          return changed
+        })
+        return ok(verb === 'ack' ? {ackedCount: count} : {releasedCount: count})
+      },
+      method: 'PATCH',
+      pattern: `/v1/actions/runs/${verb}`,
+    })),
+    {
+      handler: async (request) => {
+        const {response} = (request.body ?? {}) as {response?: unknown}
+        return ok({run: await write(() => runs.record(request.params.run!, {response}, request.now))})
+      },
+      method: 'PATCH',
+      pattern: '/v1/actions/runs/:run/response',
     },
 
     // Runs (before /v1/actions/:id, which would otherwise take "runs" as an action identifier)

@@ -9,6 +9,7 @@ import {toWire} from './search.js'
 import {invalid, notFound, PortalError} from './http.js'
 import {generateId} from './ids.js'
 import type {RunEvents} from './run-events.js'
+import type {ChangeQueue} from './invoke/changes.js'
 import type {Credential, Store} from './store/store.js'
 
 export interface RunAudit {
@@ -16,7 +17,11 @@ export interface RunAudit {
   now: Date
 }
 
-const isFinal = (run: Run) => TERMINAL_STATUSES.includes(run.status)
+export const isFinal = (run: Run) => TERMINAL_STATUSES.includes(run.status)
+
+/** Who the portal itself acts as when it reports on runs and starts automations. */
+export const AUTOMATION_ACTOR = 'idp-portal'
+const PORTAL_CALLER: Credential = {clientId: AUTOMATION_ACTOR, clientSecret: '', createdAt: '', role: 'admin'}
 
 /** Action runs: creation with input validation, the status lifecycle, logs and approvals. */
 export class RunsService {
@@ -24,6 +29,7 @@ export class RunsService {
     private readonly store: Store,
     private readonly jq: JqEngine,
     private readonly events: RunEvents,
+    private readonly changes?: ChangeQueue,
   ) {}
 
   async get(id: string): Promise<Run> {
@@ -81,7 +87,76 @@ export class RunsService {
       updatedBy: audit.caller.clientId,
     }
     await this.store.putRun(run)
+    this.changes?.push({action: 'CREATE', after: run, before: null, by: audit.caller.clientId, kind: 'run'})
+    if (run.status === 'IN_PROGRESS') await this.schedule(run.id, audit.now)
     return run
+  }
+
+  /** A run of an automation, started by an event; its payload templates see the event as `.event`. */
+  async createForAutomation(action: Action, event: unknown, now: Date): Promise<Run> {
+    const at = now.toISOString()
+    const run: Run = {
+      id: generateId('r'),
+      status: 'IN_PROGRESS',
+      statusLabel: null,
+      action: {icon: action.icon ?? null, identifier: action.identifier, title: action.title ?? null},
+      properties: {},
+      source: 'AUTOMATION',
+      requiredApproval: false,
+      approval: null,
+      link: [],
+      createdAt: at,
+      createdBy: AUTOMATION_ACTOR,
+      updatedAt: at,
+      updatedBy: AUTOMATION_ACTOR,
+    }
+    await this.store.putRun(run)
+    this.changes?.push({action: 'CREATE', after: run, before: null, by: AUTOMATION_ACTOR, kind: 'run'})
+    await this.schedule(run.id, now, {event})
+    return run
+  }
+
+  /** Hands the run to its backend (see Dispatcher): right away, and again after a crash. */
+  private async schedule(runId: string, now: Date, context?: unknown): Promise<void> {
+    await this.store.putDispatch({attempts: 0, availableAt: now.getTime(), context, runId, state: 'pending'})
+  }
+
+  /** The backend's outcome as the portal learnt it (a synchronized webhook, GitHub, an entity upsert). */
+  async finish(
+    id: string,
+    outcome: {status: 'SUCCESS' | 'FAILURE'; summary?: string; response?: unknown; link?: string[]; log?: string},
+    now: Date,
+  ) {
+    const run = await this.get(id)
+    if (isFinal(run)) return run
+    if (outcome.log) await this.portalLog(id, outcome.log, now)
+    return this.save(
+      {
+        ...run,
+        status: outcome.status,
+        ...(outcome.summary === undefined ? {} : {summary: outcome.summary}),
+        ...(outcome.response === undefined ? {} : {response: outcome.response}),
+        ...(outcome.link ? {link: outcome.link} : {}),
+      },
+      {caller: PORTAL_CALLER, now},
+    )
+  }
+
+  /** Records what the portal sent (or queued for an agent) on the run, with an optional log line. */
+  async record(id: string, changes: Partial<Run>, now: Date, log?: string) {
+    const run = await this.get(id)
+    if (log) await this.portalLog(id, log, now)
+    return this.save({...run, ...changes}, {caller: PORTAL_CALLER, now})
+  }
+
+  private async portalLog(runId: string, message: string, now: Date) {
+    await this.store.addRunLog({
+      createdAt: now.toISOString(),
+      createdBy: AUTOMATION_ACTOR,
+      id: generateId('log'),
+      message,
+      runId,
+    })
   }
 
   /** PATCH: status, statusLabel, link, summary, externalRunId; a terminated run is final. */
@@ -128,6 +203,7 @@ export class RunsService {
       throw new PortalError(422, 'invalid_request', `Run "${id}" is ${run.status}, not WAITING_FOR_APPROVAL`)
     }
     const approved = body.status === 'APPROVE'
+    if (approved) await this.schedule(id, audit.now)
     return this.save(
       {
         ...run,
@@ -171,8 +247,10 @@ export class RunsService {
       updatedBy: audit.caller.clientId,
       ...(isFinal(run) && !run.endedAt ? {endedAt: now} : {}),
     }
+    const before = await this.store.getRun(run.id)
     await this.store.putRun(saved)
     this.events.changed(run.id)
+    this.changes?.push({action: 'UPDATE', after: saved, before: before ?? null, by: audit.caller.clientId, kind: 'run'})
     return saved
   }
 

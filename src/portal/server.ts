@@ -3,6 +3,8 @@ import {createServer, type Server} from 'node:http'
 import type {AddressInfo} from 'node:net'
 
 import {createApp} from './app.js'
+import {PortalCore} from './core.js'
+import type {GitHubSettings} from './invoke/dispatcher.js'
 import {WorkerJq} from '../jq/worker-engine.js'
 import {generateId} from './ids.js'
 import {SqliteStore} from './store/sqlite-store.js'
@@ -13,45 +15,66 @@ export interface PortalOptions {
   port?: number
   host?: string
   tokenTtlSeconds?: number
+  github?: GitHubSettings
+  /** Webhook retries back off from this (ms); tests make it small. */
+  retryBaseMs?: number
   onError?: (error: unknown) => void
 }
 
 export interface RunningPortal {
   url: string
   store: Store
+  core: PortalCore
   server: Server
   /** Set on the first start of a data directory: the admin credentials, to be shown once. */
   createdAdmin: {clientId: string; clientSecret: string} | undefined
   close(): Promise<void>
 }
 
-/** Opens the store in `dataDir`, creates admin credentials on first start, and listens. */
+/**
+ * Opens the store in `dataDir`, creates admin credentials on first start, listens, and resumes
+ * the background work an earlier process left (deliveries, agent queue, timers).
+ */
 export async function startPortal(options: PortalOptions): Promise<RunningPortal> {
   const store = SqliteStore.open(options.dataDir)
   const createdAdmin = await ensureAdmin(store)
   const jq = new WorkerJq()
-  const server = createServer(
-    {keepAliveTimeout: 30_000},
-    createApp({jq, onError: options.onError, store, tokenTtlSeconds: options.tokenTtlSeconds}),
-  )
+  let url = ''
+  const core = new PortalCore({
+    baseUrl: () => url,
+    github: options.github ?? {
+      apiUrl: process.env.IDP_PORTAL_GITHUB_URL ?? 'https://api.github.com',
+      token: process.env.IDP_PORTAL_GITHUB_TOKEN,
+    },
+    jq,
+    onError: options.onError,
+    retryBaseMs: options.retryBaseMs,
+    store,
+    tokenTtlSeconds: options.tokenTtlSeconds,
+  })
+  const server = createServer({keepAliveTimeout: 30_000}, createApp({core, onError: options.onError}))
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(options.port ?? 5480, options.host ?? '127.0.0.1', () => resolve())
   })
   const address = server.address() as AddressInfo
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
+  url = `http://${host}:${address.port}`
+  core.start()
   return {
     async close() {
       server.closeIdleConnections()
       server.closeAllConnections()
       await new Promise<void>((resolve) => server.close(() => resolve()))
+      await core.stop()
       await jq.close()
       await store.close()
     },
+    core,
     createdAdmin,
     server,
     store,
-    url: `http://${host}:${address.port}`,
+    url,
   }
 }
 

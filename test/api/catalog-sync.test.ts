@@ -144,7 +144,7 @@ describe('catalog source identity', () => {
 describe('actions in a catalog folder', () => {
   const action = (title: string) => ({
     identifier: 'restart',
-    invocationMethod: {type: 'WEBHOOK', url: 'https://example.com/hook'},
+    invocationMethod: {agent: true, type: 'WEBHOOK', url: 'http://127.0.0.1:9/hook'},
     title,
     trigger: {blueprintIdentifier: 'App', operation: 'DAY-2', type: 'self-service', userInputs: {properties: {}}},
   })

@@ -13,7 +13,7 @@ let token: string
 
 const createEnv = {
   identifier: 'create_env',
-  invocationMethod: {type: 'WEBHOOK', url: 'https://example.com/hook'},
+  invocationMethod: {agent: true, type: 'WEBHOOK', url: 'http://127.0.0.1:9/hook'},
   title: 'Create env',
   trigger: {
     blueprintIdentifier: 'devenv',
@@ -33,7 +33,7 @@ const createEnv = {
 }
 const restartEnv = {
   identifier: 'restart_env',
-  invocationMethod: {type: 'WEBHOOK', url: 'https://example.com/hook'},
+  invocationMethod: {agent: true, type: 'WEBHOOK', url: 'http://127.0.0.1:9/hook'},
   requiredApproval: {type: 'ANY'},
   trigger: {blueprintIdentifier: 'devenv', operation: 'DAY-2', type: 'self-service', userInputs: {properties: {}}},
 }
@@ -157,6 +157,7 @@ describe('idp action run', () => {
     expect(events[0]).toMatchObject({event: 'created', run: {id: expect.stringMatching(/^r_/)}})
     expect(events.at(-1)).toMatchObject({event: 'finished', status: 'SUCCESS'})
     expect(events.filter((e) => e.event === 'log').map((e) => e.message)).toEqual([
+      'Waiting for an agent to pick the run up',
       'Creating namespace',
       'Deploying services',
     ])

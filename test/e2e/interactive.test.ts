@@ -32,7 +32,7 @@ beforeAll(async () => {
     await post('/v1/blueprints/service/entities', {identifier: id, title: `${id} service`})
   await post('/v1/actions', {
     identifier: 'create_env',
-    invocationMethod: {type: 'WEBHOOK', url: 'https://example.com/hook'},
+    invocationMethod: {agent: true, type: 'WEBHOOK', url: 'http://127.0.0.1:9/hook'},
     title: 'Create env',
     trigger: {
       operation: 'CREATE',

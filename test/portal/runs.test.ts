@@ -19,7 +19,7 @@ async function call(method: string, path: string, body?: unknown) {
 
 const createEnv = {
   identifier: 'create_env',
-  invocationMethod: {type: 'WEBHOOK', url: 'https://example.com/hook'},
+  invocationMethod: {agent: true, type: 'WEBHOOK', url: 'http://127.0.0.1:9/hook'},
   title: 'Create env',
   trigger: {
     blueprintIdentifier: 'env',
@@ -38,9 +38,18 @@ const createEnv = {
     },
   },
 }
+/** Waits until the portal has handed the run to its backend (queued for an agent here). */
+async function queued(id: string) {
+  for (;;) {
+    const {body} = await portal.call('GET', `/v1/actions/runs/${id}`)
+    if (body.run.pendingExecution) return body.run
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+}
+
 const restart = {
   identifier: 'restart_env',
-  invocationMethod: {type: 'WEBHOOK', url: 'https://example.com/hook'},
+  invocationMethod: {agent: true, type: 'WEBHOOK', url: 'http://127.0.0.1:9/hook'},
   requiredApproval: true,
   trigger: {blueprintIdentifier: 'env', operation: 'DAY-2', type: 'self-service', userInputs: {properties: {}}},
 }
@@ -156,11 +165,14 @@ describe('runs', () => {
   it('takes PATCHes and logs until it ends; then it is final', async () => {
     const {body} = await call('POST', '/v1/actions/create_env/runs', {properties: {name: 'logs'}})
     const id = body.run.id
+    await queued(id)
     await call('PATCH', `/v1/actions/runs/${id}`, {link: 'https://ci/1', statusLabel: 'Provisioning'})
     for (const message of ['one', 'two', 'three'])
       expect((await call('POST', `/v1/actions/runs/${id}/logs`, {message})).status).toBe(201)
-    const page = await call('GET', `/v1/actions/runs/${id}/logs?limit=2&offset=1`)
+    const page = await call('GET', `/v1/actions/runs/${id}/logs?limit=2&offset=2`)
     expect(page.body.runLogs.map((log: {message: string}) => log.message)).toEqual(['two', 'three'])
+    const first = await call('GET', `/v1/actions/runs/${id}/logs?limit=1`)
+    expect(first.body.runLogs[0].message).toBe('Waiting for an agent to pick the run up')
     const ended = await call('POST', `/v1/actions/runs/${id}/logs`, {message: 'done', terminationStatus: 'SUCCESS'})
     expect(ended.body.runLog).toMatchObject({message: 'done', runId: id})
     const run = await call('GET', `/v1/actions/runs/${id}`)
@@ -189,7 +201,7 @@ describe('runs', () => {
 
   it('long-polls a run until it changes (idp_wait, an embedded-portal extension)', async () => {
     const {body} = await call('POST', '/v1/actions/create_env/runs', {properties: {name: 'wait'}})
-    const {id, updatedAt} = body.run
+    const {id, updatedAt} = await queued(body.run.id)
     const started = Date.now()
     const waiting = call('GET', `/v1/actions/runs/${id}?idp_wait=10&idp_since=${encodeURIComponent(updatedAt)}`)
     setTimeout(() => void call('PATCH', `/v1/actions/runs/${id}`, {status: 'SUCCESS'}), 150)

@@ -5,7 +5,7 @@ import Database from 'better-sqlite3'
 
 import type {Action, Blueprint, Run, RunFilter, RunLog} from '../../api/types.js'
 import {relationTargets} from '../../catalog/entity-rules.js'
-import type {Credential, Dependent, EntityRef, Store, StoredEntity, StoredToken} from './store.js'
+import type {Credential, Dependent, Dispatch, EntityRef, Store, StoredEntity, StoredToken, Timer} from './store.js'
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS credentials (
@@ -28,6 +28,14 @@ CREATE TABLE IF NOT EXISTS runs (
 CREATE INDEX IF NOT EXISTS runs_by_action ON runs (action, seq);
 CREATE TABLE IF NOT EXISTS run_logs (seq INTEGER PRIMARY KEY, run_id TEXT NOT NULL, data TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS run_logs_by_run ON run_logs (run_id, seq);
+CREATE TABLE IF NOT EXISTS dispatches (
+  seq INTEGER PRIMARY KEY, run_id TEXT NOT NULL UNIQUE, state TEXT NOT NULL, attempts INTEGER NOT NULL,
+  available_at INTEGER NOT NULL, claimed_until INTEGER, installation_id TEXT, context TEXT);
+CREATE INDEX IF NOT EXISTS dispatches_by_state ON dispatches (state, available_at);
+CREATE TABLE IF NOT EXISTS timers (
+  blueprint TEXT NOT NULL, entity TEXT NOT NULL, property TEXT NOT NULL, expires_at INTEGER NOT NULL,
+  fired_at INTEGER, PRIMARY KEY (blueprint, entity, property));
+CREATE INDEX IF NOT EXISTS timers_due ON timers (fired_at, expires_at);
 `
 
 /**
@@ -48,6 +56,13 @@ export class SqliteStore implements Store {
     this.db.pragma('foreign_keys = ON')
     this.db.pragma('busy_timeout = 5000')
     this.db.exec(SCHEMA)
+    // Columns added after the first release of the schema.
+    const columns = this.db
+      .prepare<[], {name: string}>('PRAGMA table_info(credentials)')
+      .all()
+      .map((row) => row.name)
+    if (!columns.includes('email')) this.db.exec('ALTER TABLE credentials ADD COLUMN email TEXT')
+    if (!columns.includes('teams')) this.db.exec("ALTER TABLE credentials ADD COLUMN teams TEXT NOT NULL DEFAULT '[]'")
     const db = this.db
     this.sql = {
       actionDelete: db.prepare('DELETE FROM actions WHERE identifier = ?'),
@@ -73,10 +88,40 @@ export class SqliteStore implements Store {
         'INSERT INTO blueprints (identifier, data) VALUES (?, ?) ON CONFLICT (identifier) DO UPDATE SET data = excluded.data',
       ),
       credentialCount: db.prepare<[], {n: number}>('SELECT count(*) AS n FROM credentials'),
-      credentialGet: db.prepare<[string], {client_id: string; client_secret: string; role: string; created_at: string}>(
-        'SELECT * FROM credentials WHERE client_id = ?',
+      credentialGet: db.prepare<[string], CredentialRow>('SELECT * FROM credentials WHERE client_id = ?'),
+      credentialList: db.prepare<[], CredentialRow>('SELECT * FROM credentials ORDER BY rowid'),
+      credentialPut: db.prepare(
+        'INSERT INTO credentials (client_id, client_secret, role, created_at, email, teams) VALUES (?, ?, ?, ?, ?, ?)',
       ),
-      credentialPut: db.prepare('INSERT INTO credentials VALUES (?, ?, ?, ?)'),
+      dispatchClaimable: db.prepare<[number, number], DispatchRow>(
+        `SELECT * FROM dispatches WHERE state = 'queued' OR (state = 'claimed' AND claimed_until < ?) ORDER BY seq LIMIT ?`,
+      ),
+      dispatchDue: db.prepare<[number, number], DispatchRow>(
+        "SELECT * FROM dispatches WHERE state = 'pending' AND available_at <= ? ORDER BY available_at, seq LIMIT ?",
+      ),
+      dispatchGet: db.prepare<[string], DispatchRow>('SELECT * FROM dispatches WHERE run_id = ?'),
+      dispatchNext: db.prepare<[], {at: number | null}>(
+        "SELECT min(available_at) AS at FROM dispatches WHERE state = 'pending'",
+      ),
+      dispatchPut: db.prepare(
+        `INSERT INTO dispatches (run_id, state, attempts, available_at, claimed_until, installation_id, context)
+         VALUES (@runId, @state, @attempts, @availableAt, @claimedUntil, @installationId, @context)
+         ON CONFLICT (run_id) DO UPDATE SET state = excluded.state, attempts = excluded.attempts,
+           available_at = excluded.available_at, claimed_until = excluded.claimed_until,
+           installation_id = excluded.installation_id, context = excluded.context`,
+      ),
+      timerDelete: db.prepare('DELETE FROM timers WHERE blueprint = ? AND entity = ?'),
+      timerDue: db.prepare<[number, number], TimerRow>(
+        'SELECT * FROM timers WHERE fired_at IS NULL AND expires_at <= ? ORDER BY expires_at LIMIT ?',
+      ),
+      timerFire: db.prepare(
+        'UPDATE timers SET fired_at = ? WHERE blueprint = ? AND entity = ? AND property = ? AND expires_at = ?',
+      ),
+      timerGet: db.prepare<[string, string, string], TimerRow>(
+        'SELECT * FROM timers WHERE blueprint = ? AND entity = ? AND property = ?',
+      ),
+      timerNext: db.prepare<[], {at: number | null}>('SELECT min(expires_at) AS at FROM timers WHERE fired_at IS NULL'),
+      timerPut: db.prepare('INSERT INTO timers VALUES (?, ?, ?, ?, ?)'),
       credentialAdmin: db.prepare<[], {client_id: string}>(
         "SELECT client_id FROM credentials WHERE role = 'admin' ORDER BY rowid LIMIT 1",
       ),
@@ -149,14 +194,72 @@ export class SqliteStore implements Store {
   }
 
   async createCredential(credential: Credential): Promise<void> {
-    this.sql.credentialPut.run(credential.clientId, credential.clientSecret, credential.role, credential.createdAt)
+    const {clientId, clientSecret, createdAt, email, role, teams} = credential
+    this.sql.credentialPut.run(clientId, clientSecret, role, createdAt, email ?? null, JSON.stringify(teams ?? []))
   }
 
   async getCredential(clientId: string): Promise<Credential | undefined> {
     const row = this.sql.credentialGet.get(clientId)
-    if (!row) return undefined
-    const role = row.role === 'admin' ? 'admin' : 'member'
-    return {clientId: row.client_id, clientSecret: row.client_secret, createdAt: row.created_at, role}
+    return row && credential(row)
+  }
+
+  async listCredentials(): Promise<Credential[]> {
+    return this.sql.credentialList.all().map(credential)
+  }
+
+  async putDispatch(dispatch: Dispatch): Promise<void> {
+    this.sql.dispatchPut.run({
+      attempts: dispatch.attempts,
+      availableAt: dispatch.availableAt,
+      claimedUntil: dispatch.claimedUntil ?? null,
+      context: dispatch.context === undefined ? null : JSON.stringify(dispatch.context),
+      installationId: dispatch.installationId ?? null,
+      runId: dispatch.runId,
+      state: dispatch.state,
+    })
+  }
+
+  async getDispatch(runId: string): Promise<Dispatch | undefined> {
+    const row = this.sql.dispatchGet.get(runId)
+    return row && dispatch(row)
+  }
+
+  async dueDispatches(now: number, limit: number): Promise<Dispatch[]> {
+    return this.sql.dispatchDue.all(now, limit).map(dispatch)
+  }
+
+  async claimableDispatches(now: number, limit: number): Promise<Dispatch[]> {
+    return this.sql.dispatchClaimable.all(now, limit).map(dispatch)
+  }
+
+  async nextDispatchAt(): Promise<number | undefined> {
+    return this.sql.dispatchNext.get()?.at ?? undefined
+  }
+
+  async setTimers(blueprint: string, entity: string, timers: Timer[]): Promise<void> {
+    const fired = new Map<string, number | null>()
+    for (const timer of timers) {
+      const row = this.sql.timerGet.get(blueprint, entity, timer.property)
+      // A timer keeps its "fired" mark while its expiry stays the same, so it never fires twice.
+      if (row && row.expires_at === timer.expiresAt) fired.set(timer.property, row.fired_at)
+    }
+    this.sql.timerDelete.run(blueprint, entity)
+    for (const timer of timers)
+      this.sql.timerPut.run(blueprint, entity, timer.property, timer.expiresAt, fired.get(timer.property) ?? null)
+  }
+
+  async dueTimers(now: number, limit: number): Promise<Timer[]> {
+    return this.sql.timerDue
+      .all(now, limit)
+      .map((row) => ({blueprint: row.blueprint, entity: row.entity, expiresAt: row.expires_at, property: row.property}))
+  }
+
+  async markTimerFired(timer: Timer, at: number): Promise<void> {
+    this.sql.timerFire.run(at, timer.blueprint, timer.entity, timer.property, timer.expiresAt)
+  }
+
+  async nextTimerAt(): Promise<number | undefined> {
+    return this.sql.timerNext.get()?.at ?? undefined
   }
 
   async countCredentials(): Promise<number> {
@@ -316,5 +419,55 @@ export class SqliteStore implements Store {
 
   async runLogs(runId: string, offset: number, limit: number): Promise<RunLog[]> {
     return this.sql.logList.all(runId, limit, offset).map((row) => JSON.parse(row.data) as RunLog)
+  }
+}
+
+interface CredentialRow {
+  client_id: string
+  client_secret: string
+  role: string
+  created_at: string
+  email: string | null
+  teams: string
+}
+
+interface DispatchRow {
+  run_id: string
+  state: Dispatch['state']
+  attempts: number
+  available_at: number
+  claimed_until: number | null
+  installation_id: string | null
+  context: string | null
+}
+
+interface TimerRow {
+  blueprint: string
+  entity: string
+  property: string
+  expires_at: number
+  fired_at: number | null
+}
+
+function credential(row: CredentialRow): Credential {
+  return {
+    clientId: row.client_id,
+    clientSecret: row.client_secret,
+    createdAt: row.created_at,
+    email: row.email ?? `${row.client_id}@clients`,
+    role: row.role === 'admin' ? 'admin' : 'member',
+    teams: JSON.parse(row.teams ?? '[]') as string[],
+  }
+}
+
+function dispatch(row: DispatchRow): Dispatch {
+  return {
+    attempts: row.attempts,
+    availableAt: row.available_at,
+    claimedUntil: row.claimed_until ?? undefined,
+    context: row.context === null ? undefined : (JSON.parse(row.context) as unknown),
+    installationId: row.installation_id ?? undefined,
+    runId: row.run_id,
+    state: row.state,
   }
 }

@@ -10,6 +10,30 @@ export interface Credential {
   clientSecret: string
   role: Role
   createdAt: string
+  /** Who the credential stands for; `<clientId>@clients` when not given. */
+  email?: string
+  teams?: string[]
+}
+
+/** How far a run's backend has got. `pending`: to be sent by the portal; `queued`: waiting for an agent. */
+export interface Dispatch {
+  runId: string
+  state: 'pending' | 'queued' | 'claimed' | 'done'
+  attempts: number
+  /** Epoch ms: not before (retries back off). */
+  availableAt: number
+  claimedUntil?: number | undefined
+  installationId?: string | undefined
+  /** The automation event or other context the payload templates need. */
+  context?: unknown
+}
+
+export interface Timer {
+  blueprint: string
+  entity: string
+  property: string
+  /** Epoch ms. */
+  expiresAt: number
 }
 
 export interface StoredToken {
@@ -82,4 +106,22 @@ export interface Store {
   addRunLog(log: RunLog): Promise<void>
   /** Oldest first. */
   runLogs(runId: string, offset: number, limit: number): Promise<RunLog[]>
+
+  listCredentials(): Promise<Credential[]>
+
+  putDispatch(dispatch: Dispatch): Promise<void>
+  getDispatch(runId: string): Promise<Dispatch | undefined>
+  /** Pending deliveries due by `now`, oldest first. */
+  dueDispatches(now: number, limit: number): Promise<Dispatch[]>
+  /** Queued runs, and claimed ones whose claim ran out, oldest first. */
+  claimableDispatches(now: number, limit: number): Promise<Dispatch[]>
+  /** When the next pending delivery is due (epoch ms), if any. */
+  nextDispatchAt(): Promise<number | undefined>
+
+  /** The timers of an entity become exactly these (a changed expiry may fire again). */
+  setTimers(blueprint: string, entity: string, timers: Timer[]): Promise<void>
+  /** Unfired timers due by `now`, soonest first. */
+  dueTimers(now: number, limit: number): Promise<Timer[]>
+  markTimerFired(timer: Timer, at: number): Promise<void>
+  nextTimerAt(): Promise<number | undefined>
 }

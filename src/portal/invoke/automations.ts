@@ -1,0 +1,147 @@
+import type {Action, Blueprint, Run} from '../../api/types.js'
+import type {JqEngine} from '../../jq/engine.js'
+import {toWire} from '../search.js'
+import type {RunsService} from '../runs-service.js'
+import type {Store, StoredEntity, Timer} from '../store/store.js'
+import type {ChangeQueue, PortalChange} from './changes.js'
+
+/** Port's automation event object (`.event` in conditions and templates). */
+export interface AutomationEvent {
+  action: 'CREATE' | 'UPDATE' | 'DELETE' | 'TIMER_EXPIRED'
+  resourceType: 'entity' | 'run'
+  trigger: {by: {orgId: string; userId: string}; origin: 'API'; at: string}
+  context: {blueprintIdentifier: string; entityIdentifier: string; propertyIdentifier: string | null} | {action: Action}
+  diff: {before: unknown; after: unknown}
+}
+
+const ENTITY_TRIGGERS: Record<string, string[]> = {
+  CREATE: ['ENTITY_CREATED', 'ANY_ENTITY_CHANGE'],
+  DELETE: ['ENTITY_DELETED', 'ANY_ENTITY_CHANGE'],
+  UPDATE: ['ENTITY_UPDATED', 'ANY_ENTITY_CHANGE'],
+}
+const RUN_TRIGGERS: Record<string, string[]> = {
+  CREATE: ['RUN_CREATED', 'ANY_RUN_CHANGE'],
+  UPDATE: ['RUN_UPDATED', 'ANY_RUN_CHANGE'],
+}
+
+/** Changes caused by automation runs are handled too, but never more than this deep. */
+const MAX_DEPTH = 5
+
+/**
+ * Turns the changes of a write transaction into timer rows and automation runs, inside that
+ * transaction: an entity's timer properties become timers; each published automation whose
+ * trigger matches and whose jq condition holds gets a run, which the dispatcher then sends.
+ */
+export class Automations {
+  constructor(
+    private readonly store: Store,
+    private readonly jq: JqEngine,
+    private readonly runs: RunsService,
+    private readonly changes: ChangeQueue,
+    private readonly onError: (error: unknown) => void,
+  ) {}
+
+  async handle(now: Date): Promise<void> {
+    for (let depth = 0; depth < MAX_DEPTH; depth++) {
+      const changes = this.changes.take()
+      if (changes.length === 0) return
+      const automations = (await this.store.listActions()).filter(
+        (action) => action.trigger.type === 'automation' && action.publish !== false,
+      )
+      const blueprints = new Map<string, Blueprint | undefined>()
+      const blueprint = async (id: string) => {
+        if (!blueprints.has(id)) blueprints.set(id, await this.store.getBlueprint(id))
+        return blueprints.get(id)
+      }
+      for (const change of changes) {
+        if (change.kind === 'entity') await this.syncTimers(change, await blueprint(change.blueprint))
+        for (const automation of automations) {
+          const event = this.match(automation, change, now)
+          if (!event || !(await this.conditionHolds(automation, event))) continue
+          await this.runs.createForAutomation(automation, event, now)
+        }
+      }
+    }
+    this.changes.take() // a chain deeper than MAX_DEPTH stops here
+  }
+
+  private async syncTimers(change: Extract<PortalChange, {kind: 'entity'}>, blueprint: Blueprint | undefined) {
+    const timers: Timer[] = []
+    if (change.after && blueprint) {
+      for (const [property, schema] of Object.entries(blueprint.schema.properties)) {
+        const value = change.after.properties[property]
+        const expiresAt = typeof value === 'string' ? Date.parse(value) : Number.NaN
+        if (schema.format === 'timer' && !Number.isNaN(expiresAt))
+          timers.push({blueprint: change.blueprint, entity: change.identifier, expiresAt, property})
+      }
+    }
+    if (timers.length > 0 || change.action === 'DELETE' || change.before)
+      await this.store.setTimers(change.blueprint, change.identifier, timers)
+  }
+
+  private match(automation: Action, change: PortalChange, now: Date): AutomationEvent | undefined {
+    const trigger = automation.trigger.event
+    if (!trigger) return undefined
+    const at = now.toISOString()
+    if (change.kind === 'entity' || change.kind === 'timer') {
+      if (trigger.blueprintIdentifier !== change.blueprint) return undefined
+      if (change.kind === 'timer') {
+        if (trigger.type !== 'TIMER_PROPERTY_EXPIRED' || trigger.propertyIdentifier !== change.property)
+          return undefined
+        const entity = entityView(change.entity)
+        return {
+          action: 'TIMER_EXPIRED',
+          context: {
+            blueprintIdentifier: change.blueprint,
+            entityIdentifier: change.identifier,
+            propertyIdentifier: change.property,
+          },
+          diff: {after: entity, before: entity},
+          resourceType: 'entity',
+          trigger: {at, by: {orgId: 'idp', userId: 'idp-portal'}, origin: 'API'},
+        }
+      }
+      if (!ENTITY_TRIGGERS[change.action]!.includes(trigger.type)) return undefined
+      return {
+        action: change.action,
+        context: {blueprintIdentifier: change.blueprint, entityIdentifier: change.identifier, propertyIdentifier: null},
+        diff: {after: change.after && entityView(change.after), before: change.before && entityView(change.before)},
+        resourceType: 'entity',
+        trigger: {at, by: {orgId: 'idp', userId: change.by}, origin: 'API'},
+      }
+    }
+    // A run change: never an automation's own runs (that would loop).
+    if (
+      trigger.actionIdentifier !== change.after.action.identifier ||
+      automation.identifier === change.after.action.identifier
+    )
+      return undefined
+    if (!RUN_TRIGGERS[change.action]!.includes(trigger.type)) return undefined
+    return {
+      action: change.action,
+      context: {action: automation},
+      diff: {after: change.after, before: change.before as Run | null},
+      resourceType: 'run',
+      trigger: {at, by: {orgId: 'idp', userId: change.by}, origin: 'API'},
+    }
+  }
+
+  private async conditionHolds(automation: Action, event: AutomationEvent): Promise<boolean> {
+    const condition = automation.trigger.condition as {expressions?: string[]; combinator?: 'and' | 'or'} | undefined
+    if (!condition?.expressions?.length) return true
+    try {
+      const results = []
+      for (const expression of condition.expressions) results.push(Boolean(await this.jq.first(expression, event)))
+      return condition.combinator === 'or' ? results.some(Boolean) : results.every(Boolean)
+    } catch (error) {
+      this.onError(new Error(`automation "${automation.identifier}": condition failed: ${(error as Error).message}`))
+      return false
+    }
+  }
+}
+
+/** An entity as events show it: Port's wire fields plus its blueprint and audit fields. */
+function entityView(entity: StoredEntity) {
+  const {blueprint, createdAt, createdBy, updatedAt, updatedBy} = entity
+  return {...toWire(entity), blueprint, createdAt, createdBy, updatedAt, updatedBy}
+}

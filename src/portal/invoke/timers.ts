@@ -1,0 +1,72 @@
+import type {Store} from '../store/store.js'
+import type {ChangeQueue} from './changes.js'
+
+/**
+ * Fires `format: timer` properties when they expire (within a second), once: each fired timer is
+ * marked in the same transaction as the automation runs it starts, so a crash can neither lose
+ * nor repeat it, and timers that expired while the portal was down fire once when it starts.
+ */
+export class TimerScheduler {
+  private timer: NodeJS.Timeout | undefined
+  private firing: Promise<void> = Promise.resolve()
+  private queued = false
+  private stopped = false
+
+  constructor(
+    private readonly store: Store,
+    private readonly changes: ChangeQueue,
+    private readonly write: <T>(work: () => Promise<T>, kick: {timers: boolean}) => Promise<T>,
+    private readonly onError: (error: unknown) => void,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  /** Re-plans the next wake-up (after writes that may have set a timer). */
+  kick(): void {
+    if (this.stopped || this.queued) return
+    this.queued = true
+    this.firing = this.firing
+      .then(() => {
+        this.queued = false
+        return this.fireDue()
+      })
+      .catch((error: unknown) => this.onError(error))
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true
+    clearTimeout(this.timer)
+    await this.firing
+  }
+
+  private async fireDue(): Promise<void> {
+    clearTimeout(this.timer)
+    for (;;) {
+      const next = await this.store.nextTimerAt()
+      if (next === undefined || this.stopped) return
+      const now = this.now().getTime()
+      if (next > now) {
+        // Wake at the next expiry; never sleep more than a second, so clock jumps do not matter.
+        this.timer = setTimeout(() => this.kick(), Math.min(1000, next - now + 5))
+        this.timer.unref()
+        return
+      }
+      await this.write(
+        async () => {
+          for (const timer of await this.store.dueTimers(now, 200)) {
+            await this.store.markTimerFired(timer, now)
+            const entity = await this.store.getEntity(timer.blueprint, timer.entity)
+            if (entity)
+              this.changes.push({
+                blueprint: timer.blueprint,
+                entity,
+                identifier: timer.entity,
+                kind: 'timer',
+                property: timer.property,
+              })
+          }
+        },
+        {timers: false},
+      )
+    }
+  }
+}

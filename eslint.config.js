@@ -14,7 +14,7 @@ export default tseslint.config(
       'no-console': 'error',
     },
   },
-  {files: ['bench/**', 'bin/**'], rules: {'no-console': 'off'}},
+  {files: ['bench/**', 'bin/**', 'examples/**'], rules: {'no-console': 'off'}},
   // Tests read JSON answers loosely; the assertions are the types.
   {files: ['test/**'], rules: {'@typescript-eslint/no-explicit-any': 'off'}},
 )

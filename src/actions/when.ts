@@ -6,6 +6,8 @@ const UNITS: Record<string, number> = {
   m: 60_000,
   min: 60_000,
   minute: 60_000,
+  ms: 1,
+  millisecond: 1,
   month: 30 * 86_400_000,
   s: 1000,
   sec: 1000,

@@ -22,7 +22,7 @@ export interface ClientOptions {
   unreachableHint: string
 }
 
-type Request = Omit<HttpRequest, 'headers'> & {expect?: number[]}
+type Request = HttpRequest & {expect?: number[]}
 
 const seg = encodeURIComponent
 
@@ -42,6 +42,11 @@ export class PortClient {
     return this.options.apiUrl
   }
 
+  /** The current access token (for handlers the agent starts). */
+  async token(): Promise<string> {
+    return this.options.tokens.token()
+  }
+
   /** Sends with a bearer token; a 401 gets one fresh token and one more try. Non-2xx throws ApiError. */
   async request<T>(request: Request): Promise<T> {
     let response = await this.send(request, await this.options.tokens.token())
@@ -59,7 +64,10 @@ export class PortClient {
 
   private async send(request: Request, token: string): Promise<HttpResponse> {
     try {
-      return await this.options.transport.send({...request, headers: {authorization: `Bearer ${token}`}})
+      return await this.options.transport.send({
+        ...request,
+        headers: {...request.headers, authorization: `Bearer ${token}`},
+      })
     } catch (error) {
       if (error instanceof NetworkError) throw unreachable(this.options.apiUrl, error, this.options.unreachableHint)
       throw error
@@ -246,6 +254,8 @@ class ActionsApi {
   }
 }
 
+const RESERVED = {'x-port-reserved-usage': 'true'}
+
 class RunsApi {
   constructor(private readonly client: PortClient) {}
 
@@ -319,6 +329,40 @@ class RunsApi {
   async logs(id: string, offset: number, limit = 50): Promise<RunLog[]> {
     const path = `/v1/actions/runs/${seg(id)}/logs`
     return (await this.client.request<{runLogs: RunLog[]}>({method: 'GET', path, query: {limit, offset}})).runLogs
+  }
+
+  /** The pull agent's queue (Port's execution-agent routes; release is idp's). */
+  async claim(installationId: string, limit: number, visibilityTimeoutMs: number): Promise<Run[]> {
+    const body = {installationId, invocationMethod: 'WEBHOOK', limit, visibilityTimeoutMs}
+    const request = {
+      body,
+      headers: RESERVED,
+      idempotent: false,
+      method: 'POST',
+      path: '/v1/actions/runs/claim-pending',
+    } as const
+    return (await this.client.request<{runs: Run[]}>(request)).runs
+  }
+
+  async ack(runIds: string[]): Promise<number> {
+    const request = {
+      body: {runIds},
+      headers: RESERVED,
+      idempotent: true,
+      method: 'PATCH',
+      path: '/v1/actions/runs/ack',
+    } as const
+    return (await this.client.request<{ackedCount: number}>(request)).ackedCount
+  }
+
+  async release(runIds: string[]): Promise<void> {
+    await this.client.request({
+      body: {runIds},
+      headers: RESERVED,
+      idempotent: true,
+      method: 'PATCH',
+      path: '/v1/actions/runs/release',
+    })
   }
 
   async approve(id: string, decision: {status: 'APPROVE' | 'DECLINE'; description?: string}): Promise<Run> {

@@ -41,6 +41,8 @@ export async function followRun(run: Run, options: FollowOptions): Promise<Watch
     spinner?.render()
   }
   const started = Date.parse(run.createdAt) || Date.now()
+  let shownLinks = ''
+  let shownSummary: string | undefined
   const emit = (event: WatchEvent | {event: 'detached'; runId: string}) => {
     if (json)
       return io.out(
@@ -50,8 +52,11 @@ export async function followRun(run: Run, options: FollowOptions): Promise<Watch
       case 'status': {
         const label = event.statusLabel ? ` · ${event.statusLabel}` : ''
         line(io.err, `${paint(io, event.status, `● ${event.status}`)}${label}`)
-        for (const link of event.link) line(io.err, `  ↗ ${link}`)
-        if (event.summary) line(io.err, `  ${event.summary}`)
+        // Links and summary only when they change, not with every status line.
+        if (event.link.join('\n') !== shownLinks) for (const link of event.link) line(io.err, `  ↗ ${link}`)
+        if (event.summary && event.summary !== shownSummary) line(io.err, `  ${event.summary}`)
+        shownLinks = event.link.join('\n')
+        shownSummary = event.summary
         if (spinner) spinner.text = `${event.status.toLowerCase().replaceAll('_', ' ')}…`
         break
       }

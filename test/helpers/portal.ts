@@ -24,7 +24,9 @@ export const tempDir = (prefix = 'idp-test-') => mkdtempSync(join(tmpdir(), pref
 export async function startTestPortal(options: Partial<PortalOptions> = {}): Promise<TestPortal> {
   const dataDir = options.dataDir ?? tempDir('idp-portal-')
   const portal = await startPortal({dataDir, port: 0, ...options})
-  const admin = portal.createdAdmin!
+  // A restarted data directory has its admin already.
+  const stored = await portal.store.adminCredential()
+  const admin = portal.createdAdmin ?? {clientId: stored!.clientId, clientSecret: stored!.clientSecret}
   let cached: string | undefined
   const token = async () => {
     if (!cached) {

@@ -281,6 +281,8 @@ describe('durations', () => {
     ['2 weeks', 14 * 86_400_000],
     ['90s', 90_000],
     ['1.5h', 90 * 60_000],
+    ['100ms', 100],
+    ['2 minutes', 120_000],
   ])('%s', (text, ms) => expect(parseDuration(text)).toBe(ms))
 
   it('reads times people type', () => {

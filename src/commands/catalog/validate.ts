@@ -25,6 +25,7 @@ Problems are reported as file:line:column with the JSON pointer of the field; ex
     const client = this.flags.remote ? (await this.connect()).client : undefined
     const {catalog, errors, warnings} = await validateFolder(this.args.dir, client)
     const result = {
+      actions: catalog.actions.length,
       blueprints: catalog.blueprints.length,
       entities: catalog.entities.length,
       errors: errors.map(problemJson),
@@ -35,7 +36,7 @@ Problems are reported as file:line:column with the JSON pointer of the field; ex
     if (this.jsonOutput) this.io.out(JSON.stringify(result, null, 2))
     else {
       printProblems(this.io, [...errors, ...warnings], this.flags.format)
-      const counts = `${catalog.files} files: ${catalog.blueprints.length} blueprints, ${catalog.entities.length} entities`
+      const counts = `${catalog.files} files: ${catalog.blueprints.length} blueprints, ${catalog.actions.length} actions, ${catalog.entities.length} entities`
       if (errors.length === 0)
         this.io.err(
           `${this.io.color.green('✓')} ${counts}, valid${warnings.length ? ` (${warnings.length} warnings)` : ''}.`,

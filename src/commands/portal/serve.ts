@@ -80,8 +80,8 @@ Stops cleanly on Ctrl-C or SIGTERM. With --json it prints one line when ready: {
     }
 
     await new Promise<void>((resolve) => {
-      process.once('SIGINT', resolve)
-      process.once('SIGTERM', resolve)
+      process.on('SIGINT', resolve)
+      process.on('SIGTERM', resolve)
     })
     await portal.close()
     this.note('Portal stopped.')

@@ -1,0 +1,216 @@
+import {spawn} from 'node:child_process'
+import {accessSync, constants, readdirSync} from 'node:fs'
+import {join, parse} from 'node:path'
+import {createInterface} from 'node:readline'
+
+import type {PortClient} from '../api/port-client.js'
+import type {Run} from '../api/types.js'
+import {signWebhook} from '../verify.js'
+
+export interface AgentOptions {
+  client: PortClient
+  apiUrl: string
+  /** Gives handlers a token for the portal (the agent's own). */
+  token: () => Promise<string>
+  /** Signs webhooks the agent forwards (the client secret), as the portal does. */
+  secret?: string | undefined
+  installationId: string
+  /** Action identifier → shell command. */
+  handlers: Map<string, string>
+  concurrency: number
+  pollMs: number
+  visibilityTimeoutMs: number
+  log: (line: string) => void
+  /** Stop after the queue is empty once (tests, cron). */
+  once?: boolean
+}
+
+/** `--handler ACTION=COMMAND` flags and a folder of executables named after their actions. */
+export function loadHandlers(flags: string[], dir: string | undefined): Map<string, string> {
+  const handlers = new Map<string, string>()
+  if (dir) {
+    for (const entry of readdirSync(dir, {withFileTypes: true})) {
+      if (!entry.isFile()) continue
+      const path = join(dir, entry.name)
+      try {
+        accessSync(path, constants.X_OK)
+      } catch {
+        continue // not executable: a README, a helper module
+      }
+      handlers.set(parse(entry.name).name, JSON.stringify(path))
+    }
+  }
+  for (const flag of flags) {
+    const at = flag.indexOf('=')
+    if (at <= 0) throw new Error(`--handler "${flag}" is not ACTION=COMMAND`)
+    handlers.set(flag.slice(0, at), flag.slice(at + 1))
+  }
+  return handlers
+}
+
+/**
+ * The pull agent: claims queued runs from the portal (outbound only), runs each one's handler or
+ * forwards its webhook inside the network, reports logs and the outcome, then acknowledges it.
+ * A run whose claim runs out (the agent died) is handed out again; on stop, runs not finished
+ * within the grace period are released at once.
+ */
+export class Agent {
+  private readonly running = new Map<string, {run: Run; kill: () => void}>()
+  private stopping = false
+  private wake: (() => void) | undefined
+
+  constructor(private readonly options: AgentOptions) {}
+
+  async run(): Promise<void> {
+    const {client, concurrency, log, pollMs} = this.options
+    log(
+      `Agent ${this.options.installationId} polling ${this.options.apiUrl} (handlers: ${[...this.options.handlers.keys()].join(', ') || 'none'})`,
+    )
+    let failures = 0
+    while (!this.stopping) {
+      const free = concurrency - this.running.size
+      let claimed: Run[] = []
+      if (free > 0) {
+        try {
+          claimed = await client.runs.claim(this.options.installationId, free, this.options.visibilityTimeoutMs)
+          failures = 0
+        } catch (error) {
+          failures++
+          log(`Could not reach the portal (${(error as Error).message}); retrying`)
+        }
+      }
+      for (const run of claimed) this.start(run)
+      if (this.options.once && claimed.length === 0 && this.running.size === 0) break
+      if (claimed.length === 0 || free <= claimed.length) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, failures > 0 ? Math.min(30_000, pollMs * 2 ** failures) : pollMs)
+          this.wake = () => {
+            clearTimeout(timer)
+            resolve()
+          }
+        })
+      }
+    }
+  }
+
+  /** Stops claiming; waits up to `graceMs` for runs in flight, then releases the rest. */
+  async stop(graceMs: number): Promise<void> {
+    this.stopping = true
+    this.wake?.()
+    const deadline = Date.now() + graceMs
+    while (this.running.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50))
+    const left = [...this.running.values()]
+    for (const {kill} of left) kill()
+    if (left.length > 0) {
+      await this.options.client.runs.release(left.map(({run}) => run.id)).catch(() => undefined)
+      this.options.log(`Released ${left.length} unfinished runs for another agent`)
+    }
+  }
+
+  private start(run: Run): void {
+    const handler = this.options.handlers.get(run.action.identifier)
+    let killed = false
+    let child: ReturnType<typeof spawn> | undefined
+    this.running.set(run.id, {kill: () => ((killed = true), child?.kill('SIGTERM')), run})
+    const work = handler ? this.handle(run, handler, (spawned) => (child = spawned)) : this.forward(run)
+    void work
+      .then(async (outcome) => {
+        if (killed) return
+        if (outcome) await this.report(run, outcome)
+        await this.options.client.runs.ack([run.id])
+      })
+      .catch((error: unknown) => this.options.log(`Run ${run.id}: ${(error as Error).message}`))
+      .finally(() => {
+        this.running.delete(run.id)
+        this.wake?.()
+      })
+  }
+
+  /** Runs the handler: the payload on stdin, each output line a run log, the exit code the outcome. */
+  private async handle(run: Run, command: string, spawned: (child: ReturnType<typeof spawn>) => void) {
+    const {client, log} = this.options
+    log(`Run ${run.id} (${run.action.identifier}): ${command}`)
+    const env = {
+      ...process.env,
+      IDP_ACTION: run.action.identifier,
+      IDP_API_URL: this.options.apiUrl,
+      IDP_RUN_ID: run.id,
+      IDP_TOKEN: await this.options.token(),
+      PORT_API_URL: this.options.apiUrl,
+      PORT_RUN_ID: run.id,
+    }
+    const child = spawn('/bin/sh', ['-c', command], {env, stdio: ['pipe', 'pipe', 'pipe']})
+    spawned(child)
+    const payload = (run.payload as {body?: unknown} | undefined)?.body ?? run
+    child.stdin.on('error', () => undefined)
+    child.stdin.end(JSON.stringify(payload))
+
+    const tail: string[] = []
+    let logging = Promise.resolve()
+    const forward = (stream: NodeJS.ReadableStream) =>
+      createInterface({input: stream}).on('line', (line) => {
+        tail.push(line)
+        if (tail.length > 5) tail.shift()
+        // Sequential, so the run's log keeps the handler's order.
+        logging = logging.then(() =>
+          client.runs.addLog(run.id, {message: line}).then(
+            () => undefined,
+            () => undefined,
+          ),
+        )
+      })
+    forward(child.stdout)
+    forward(child.stderr)
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
+    await logging
+    return code === 0
+      ? ({status: 'SUCCESS'} as const)
+      : ({status: 'FAILURE', summary: tail.join('\n') || `The handler exited with ${code}`} as const)
+  }
+
+  /** An agent webhook: call it inside the network, signed as the portal signs. */
+  private async forward(run: Run) {
+    const payload = run.payload as
+      | {url?: string; method?: string; headers?: Record<string, string>; body?: unknown; synchronized?: boolean}
+      | undefined
+    if (!payload?.url)
+      return {status: 'FAILURE', summary: `No handler for action "${run.action.identifier}" on this agent`} as const
+    const body = payload.body === undefined ? undefined : JSON.stringify(payload.body)
+    const headers = {
+      'content-type': 'application/json',
+      ...payload.headers,
+      ...(this.options.secret ? signWebhook(body ?? '', this.options.secret) : {}),
+    }
+    await this.options.client.runs.addLog(run.id, {
+      message: `The agent is sending ${payload.method ?? 'POST'} ${payload.url}`,
+    })
+    try {
+      const response = await fetch(payload.url, {
+        body,
+        headers,
+        method: payload.method ?? 'POST',
+        signal: AbortSignal.timeout(30_000),
+      })
+      const ok = response.ok
+      if (!ok)
+        return {
+          status: 'FAILURE',
+          summary: `Failed to invoke the webhook with status code: ${response.status}.`,
+        } as const
+      return payload.synchronized ? ({status: 'SUCCESS'} as const) : undefined
+    } catch (error) {
+      return {status: 'FAILURE', summary: `Could not reach ${payload.url}: ${(error as Error).message}`} as const
+    }
+  }
+
+  /** The outcome, unless the handler already ended the run itself. */
+  private async report(run: Run, outcome: {status: 'SUCCESS' | 'FAILURE'; summary?: string}) {
+    const current = await this.options.client.runs.get(run.id)
+    if (['SUCCESS', 'FAILURE', 'DECLINED'].includes(current.status)) return
+    await this.options.client.runs.patch(run.id, {
+      status: outcome.status,
+      ...(outcome.summary ? {summary: outcome.summary} : {}),
+    })
+    this.options.log(`Run ${run.id}: ${outcome.status}`)
+  }
+}

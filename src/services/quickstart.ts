@@ -1,0 +1,116 @@
+import {mkdtempSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+import {createTransport} from '../api/connect.js'
+import {PortClient} from '../api/port-client.js'
+import {TokenProvider} from '../api/token.js'
+import type {Run} from '../api/types.js'
+import {applyPlan, type SyncSummary} from '../catalog/apply.js'
+import {startPortal, type RunningPortal} from '../portal/server.js'
+import {Agent, loadHandlers} from './agent.js'
+import {prepareSync} from './catalog.js'
+
+export const EXAMPLES = fileURLToPath(new URL('../../examples/', import.meta.url))
+
+export interface QuickstartOptions {
+  dataDir?: string | undefined
+  port: number
+  /** TTL of the second environment, whose removal by the automation is shown. */
+  shortTtlMs: number
+  log: (line: string) => void
+  userAgent: string
+}
+
+/** The pieces quickstart starts, to be used in steps and stopped (or kept) at the end. */
+export interface Quickstart {
+  portal: RunningPortal
+  client: PortClient
+  agent: Agent
+  dataDir: string
+  credentials: {clientId: string; clientSecret: string}
+  stop(): Promise<void>
+}
+
+/** Starts the embedded portal, syncs examples/catalog and starts the agent with examples/handlers. */
+export async function startQuickstart(options: QuickstartOptions): Promise<Quickstart & {sync: SyncSummary}> {
+  const temporary = options.dataDir === undefined
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'idp-quickstart-'))
+  const portal = await startPortal({dataDir, port: options.port})
+  const admin = await portal.store.adminCredential()
+  const credentials = {clientId: admin!.clientId, clientSecret: admin!.clientSecret}
+  const transport = await createTransport(portal.url, {userAgent: options.userAgent})
+  const tokens = new TokenProvider({
+    apiUrl: portal.url,
+    credentials: {...credentials, source: 'profile'},
+    loginHint: '',
+    transport,
+    unreachableHint: '',
+  })
+  const client = new PortClient({apiUrl: portal.url, tokens, transport, unreachableHint: ''})
+
+  const prepared = await prepareSync(client, join(EXAMPLES, 'catalog'), {env: {}, force: false, prune: false})
+  if (prepared.errors.length > 0) throw new Error(`examples/catalog is invalid: ${prepared.errors[0]!.message}`)
+  const sync = await applyPlan(client, prepared.plan, prepared.remote, prepared.ownership)
+
+  const agent = new Agent({
+    apiUrl: portal.url,
+    client,
+    concurrency: 4,
+    handlers: loadHandlers([], join(EXAMPLES, 'handlers')),
+    installationId: 'quickstart',
+    log: () => {},
+    pollMs: 200,
+    secret: credentials.clientSecret,
+    token: () => client.token(),
+    visibilityTimeoutMs: 60_000,
+  })
+  const agentDone = agent.run()
+  return {
+    agent,
+    client,
+    credentials,
+    dataDir,
+    portal,
+    async stop() {
+      await agent.stop(5000)
+      await agentDone
+      await client.close()
+      await portal.close()
+      if (temporary) rmSync(dataDir, {force: true, recursive: true})
+    },
+    sync,
+  }
+}
+
+/** Waits until a run ends (quickstart follows the first run itself, with the normal watch view). */
+export async function waitForRun(client: PortClient, id: string, timeoutMs = 60_000): Promise<Run> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const run = await client.runs.get(id)
+    if (['SUCCESS', 'FAILURE', 'DECLINED'].includes(run.status)) return run
+    if (Date.now() > deadline) throw new Error(`run ${id} did not end within ${timeoutMs / 1000}s`)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+}
+
+/** Polls until the entity is gone; the time it took, or undefined at the timeout. */
+export async function waitUntilDeleted(
+  client: PortClient,
+  blueprint: string,
+  identifier: string,
+  timeoutMs: number,
+): Promise<number | undefined> {
+  const started = Date.now()
+  while (Date.now() - started < timeoutMs) {
+    try {
+      await client.entities.get(blueprint, identifier)
+    } catch (error) {
+      if ((error as {status?: number}).status === 404) return Date.now() - started
+      throw error
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  return undefined
+}

@@ -1,0 +1,114 @@
+import {chmodSync, readFileSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+
+import {afterAll, beforeAll, expect, it} from 'vitest'
+
+import {startCli} from '../helpers/cli.js'
+import {servePortal, type CliPortal} from '../helpers/e2e.js'
+import {tempDir} from '../helpers/portal.js'
+
+let portal: CliPortal
+let token: string
+const api = async (method: string, path: string, body?: unknown) =>
+  (
+    await fetch(portal.url + path, {
+      body: body === undefined ? undefined : JSON.stringify(body),
+      headers: {authorization: `Bearer ${token}`, 'content-type': 'application/json'},
+      method,
+    })
+  ).json() as Promise<any>
+const ended = async (id: string, timeoutMs = 20_000) => {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const {run} = await api('GET', `/v1/actions/runs/${id}`)
+    if (['SUCCESS', 'FAILURE'].includes(run.status)) return run
+    if (Date.now() > deadline) throw new Error(`run ${id} is still ${run.status}`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}
+
+beforeAll(async () => {
+  portal = await servePortal()
+  const local = JSON.parse(readFileSync(join(portal.configDir, 'config.json'), 'utf8')).profiles.local
+  token = (
+    (await (
+      await fetch(`${portal.url}/v1/auth/access_token`, {
+        body: JSON.stringify({clientId: local.clientId, clientSecret: local.clientSecret}),
+        headers: {'content-type': 'application/json'},
+        method: 'POST',
+      })
+    ).json()) as {accessToken: string}
+  ).accessToken
+  for (const identifier of ['fail_job', 'slow_job']) {
+    await api('POST', '/v1/actions', {
+      identifier,
+      invocationMethod: {payload: {job: identifier, run: '{{ .run.id }}'}, type: 'KAFKA'},
+      trigger: {operation: 'CREATE', type: 'self-service', userInputs: {properties: {}}},
+    })
+  }
+})
+afterAll(async () => {
+  await portal.stop()
+})
+
+it('a failing handler ends the run FAILURE with its last lines; its output lines are the run logs', async () => {
+  const agent = startCli(
+    [
+      'agent',
+      '--handler',
+      'fail_job=cat; echo; echo "checking quota"; echo "quota exceeded" >&2; exit 3',
+      '--poll-interval',
+      '100ms',
+    ],
+    portal.env,
+  )
+  const {run} = await api('POST', '/v1/actions/fail_job/runs', {properties: {}})
+  const done = await ended(run.id)
+  expect(done.status).toBe('FAILURE')
+  expect(done.summary).toContain('quota exceeded')
+  const {runLogs} = await api('GET', `/v1/actions/runs/${run.id}/logs?limit=50`)
+  const lines = runLogs.map((log: {message: string}) => log.message)
+  expect(lines).toEqual(
+    expect.arrayContaining([JSON.stringify({job: 'fail_job', run: run.id}), 'checking quota', 'quota exceeded']),
+  )
+  agent.child.kill('SIGTERM')
+  expect(await agent.exited).toBe(0)
+})
+
+it('a run whose agent was killed mid-run is handed to another agent after the visibility timeout', async () => {
+  const dir = tempDir()
+  const marker = join(dir, 'attempts')
+  const handler = join(dir, 'slow_job.sh')
+  writeFileSync(
+    handler,
+    `#!/bin/sh\necho attempt >> ${marker}\nn=$(wc -l < ${marker})\nif [ "$n" -eq 1 ]; then sleep 30; fi\necho "done on attempt $n"\n`,
+  )
+  chmodSync(handler, 0o755)
+  const args = ['agent', '--handlers', dir, '--poll-interval', '100ms', '--visibility-timeout', '2s']
+  const first = startCli(args, portal.env)
+  const {run} = await api('POST', '/v1/actions/slow_job/runs', {properties: {}})
+  const deadline = Date.now() + 10_000
+  while (
+    !(() => {
+      try {
+        return readFileSync(marker, 'utf8').length > 0
+      } catch {
+        return false
+      }
+    })()
+  ) {
+    if (Date.now() > deadline) throw new Error('the first agent never started the handler')
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  first.child.kill('SIGKILL')
+  await first.exited
+  const second = startCli(args, portal.env)
+  const done = await ended(run.id, 30_000).catch((error: Error) => {
+    throw new Error(`${error.message}; the second agent said: ${second.stderr()}`)
+  })
+  expect(done.status).toBe('SUCCESS')
+  const {runLogs} = await api('GET', `/v1/actions/runs/${run.id}/logs?limit=50`)
+  expect(runLogs.map((log: {message: string}) => log.message)).toContain('done on attempt 2')
+  second.child.kill('SIGTERM')
+  expect(await second.exited).toBe(0)
+}, 60_000)

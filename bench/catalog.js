@@ -4,7 +4,7 @@ import {mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {spawnSync} from 'node:child_process'
 
-import {BIN, median, row, startServer, temp} from './lib.js'
+import {BIN, freshPortal, median, row, temp} from './lib.js'
 
 const BLUEPRINTS = [
   {identifier: 'domain', share: 0.01, relations: {}},
@@ -64,21 +64,6 @@ export function generate(total) {
   }
   writeFileSync(join(dir, 'idp-catalog.json'), JSON.stringify({source: 'bench'}))
   return dir
-}
-
-async function freshPortal() {
-  const configDir = temp('idp-bench-config-')
-  const {child, ready} = await startServer(
-    [BIN, 'portal', 'serve', '--port', '0', '--json', '--data-dir', temp('idp-bench-data-')],
-    {IDP_CONFIG_DIR: configDir},
-  )
-  const local = JSON.parse(readFileSync(join(configDir, 'config.json'), 'utf8')).profiles.local
-  const {accessToken} = await fetch(`${ready.url}/v1/auth/access_token`, {
-    body: JSON.stringify({clientId: local.clientId, clientSecret: local.clientSecret}),
-    headers: {'content-type': 'application/json'},
-    method: 'POST',
-  }).then((response) => response.json())
-  return {configDir, stop: () => child.kill('SIGTERM'), token: accessToken, url: ready.url}
 }
 
 function timed(args, env) {

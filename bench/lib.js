@@ -1,6 +1,6 @@
 // Shared helpers for the benchmarks: medians of interleaved rounds, temp dirs, child processes.
 import {spawn, spawnSync} from 'node:child_process'
-import {mkdtempSync} from 'node:fs'
+import {mkdtempSync, readFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -56,3 +56,27 @@ export function startServer(args, env = {}) {
 }
 
 export const row = (label, value) => console.log(`${label.padEnd(58)} ${value}`)
+
+/** `idp portal serve` on a free port with fresh data and config; a token and a JSON API helper. */
+export async function freshPortal() {
+  const configDir = temp('idp-bench-config-')
+  const {child, ready} = await startServer(
+    [BIN, 'portal', 'serve', '--port', '0', '--json', '--data-dir', temp('idp-bench-data-')],
+    {
+      IDP_CONFIG_DIR: configDir,
+    },
+  )
+  const local = JSON.parse(readFileSync(join(configDir, 'config.json'), 'utf8')).profiles.local
+  const {accessToken} = await fetch(`${ready.url}/v1/auth/access_token`, {
+    body: JSON.stringify({clientId: local.clientId, clientSecret: local.clientSecret}),
+    headers: {'content-type': 'application/json'},
+    method: 'POST',
+  }).then((response) => response.json())
+  const api = (method, path, body) =>
+    fetch(ready.url + path, {
+      body: body === undefined ? undefined : JSON.stringify(body),
+      headers: {authorization: `Bearer ${accessToken}`, 'content-type': 'application/json'},
+      method,
+    }).then((response) => response.json())
+  return {api, configDir, stop: () => child.kill('SIGTERM'), token: accessToken, url: ready.url}
+}

@@ -2,33 +2,10 @@
 // to `idp run watch` exiting (p50, p95), the requests a watcher makes per minute, and how soon
 // `idp action run` shows its first prompt in a terminal.
 import {spawn} from 'node:child_process'
-import {readFileSync} from 'node:fs'
-import {join} from 'node:path'
 
-import {BIN, median, percentile, row, startServer, temp} from './lib.js'
+import {BIN, freshPortal, median, percentile, row} from './lib.js'
 
 const RUNS = 50
-
-async function portal() {
-  const configDir = temp('idp-bench-config-')
-  const {child, ready} = await startServer(
-    [BIN, 'portal', 'serve', '--port', '0', '--json', '--data-dir', temp('idp-bench-data-')],
-    {IDP_CONFIG_DIR: configDir},
-  )
-  const local = JSON.parse(readFileSync(join(configDir, 'config.json'), 'utf8')).profiles.local
-  const {accessToken} = await fetch(`${ready.url}/v1/auth/access_token`, {
-    body: JSON.stringify({clientId: local.clientId, clientSecret: local.clientSecret}),
-    headers: {'content-type': 'application/json'},
-    method: 'POST',
-  }).then((response) => response.json())
-  const api = (method, path, body) =>
-    fetch(ready.url + path, {
-      body: body === undefined ? undefined : JSON.stringify(body),
-      headers: {authorization: `Bearer ${accessToken}`, 'content-type': 'application/json'},
-      method,
-    }).then((response) => response.json())
-  return {api, configDir, stop: () => child.kill('SIGTERM')}
-}
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -82,7 +59,7 @@ function firstPrompt(env) {
 }
 
 export async function benchRuns() {
-  const {api, configDir, stop} = await portal()
+  const {api, configDir, stop} = await freshPortal()
   const env = {IDP_CONFIG_DIR: configDir}
   await api('POST', '/v1/actions', {
     identifier: 'bench',

@@ -1,6 +1,3 @@
-import {readFileSync} from 'node:fs'
-import {join} from 'node:path'
-
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {fakeBackend} from '../helpers/backend.js'
@@ -9,7 +6,6 @@ import {servePortal, type CliPortal} from '../helpers/e2e.js'
 
 let portal: CliPortal
 let backend: ReturnType<typeof fakeBackend>
-let token: string
 
 const createEnv = {
   identifier: 'create_env',
@@ -38,27 +34,10 @@ const restartEnv = {
   trigger: {blueprintIdentifier: 'devenv', operation: 'DAY-2', type: 'self-service', userInputs: {properties: {}}},
 }
 
-async function api(method: string, path: string, body?: unknown) {
-  const response = await fetch(portal.url + path, {
-    body: body === undefined ? undefined : JSON.stringify(body),
-    headers: {authorization: `Bearer ${token}`, 'content-type': 'application/json'},
-    method,
-  })
-  return response.json() as Promise<any>
-}
+const api = (method: string, path: string, body?: unknown) => portal.api(method, path, body)
 
 beforeAll(async () => {
   portal = await servePortal()
-  const local = JSON.parse(readFileSync(join(portal.configDir, 'config.json'), 'utf8')).profiles.local
-  token = (
-    (await (
-      await fetch(`${portal.url}/v1/auth/access_token`, {
-        body: JSON.stringify({clientId: local.clientId, clientSecret: local.clientSecret}),
-        headers: {'content-type': 'application/json'},
-        method: 'POST',
-      })
-    ).json()) as {accessToken: string}
-  ).accessToken
   await api('POST', '/v1/blueprints', {
     identifier: 'devenv',
     schema: {properties: {ttl: {format: 'timer', type: 'string'}}},
@@ -67,7 +46,7 @@ beforeAll(async () => {
   await api('POST', '/v1/blueprints/devenv/entities', {identifier: 'env-1', title: 'Env one'})
   await api('POST', '/v1/actions', createEnv)
   await api('POST', '/v1/actions', restartEnv)
-  backend = fakeBackend(portal.url, async () => token)
+  backend = fakeBackend(portal.url, () => portal.token())
 })
 afterAll(async () => {
   await backend.stop()

@@ -8,15 +8,7 @@ import {servePortal, type CliPortal} from '../helpers/e2e.js'
 import {tempDir} from '../helpers/portal.js'
 
 let portal: CliPortal
-let token: string
-const api = async (method: string, path: string, body?: unknown) =>
-  (
-    await fetch(portal.url + path, {
-      body: body === undefined ? undefined : JSON.stringify(body),
-      headers: {authorization: `Bearer ${token}`, 'content-type': 'application/json'},
-      method,
-    })
-  ).json() as Promise<any>
+const api = (method: string, path: string, body?: unknown) => portal.api(method, path, body)
 const ended = async (id: string, timeoutMs = 20_000) => {
   const deadline = Date.now() + timeoutMs
   for (;;) {
@@ -29,16 +21,6 @@ const ended = async (id: string, timeoutMs = 20_000) => {
 
 beforeAll(async () => {
   portal = await servePortal()
-  const local = JSON.parse(readFileSync(join(portal.configDir, 'config.json'), 'utf8')).profiles.local
-  token = (
-    (await (
-      await fetch(`${portal.url}/v1/auth/access_token`, {
-        body: JSON.stringify({clientId: local.clientId, clientSecret: local.clientSecret}),
-        headers: {'content-type': 'application/json'},
-        method: 'POST',
-      })
-    ).json()) as {accessToken: string}
-  ).accessToken
   for (const identifier of ['fail_job', 'slow_job']) {
     await api('POST', '/v1/actions', {
       identifier,

@@ -1,4 +1,5 @@
-import {statSync} from 'node:fs'
+import {readFileSync, statSync} from 'node:fs'
+import {join} from 'node:path'
 
 import {runCli, startCli, type CliResult} from './cli.js'
 import {tempDir} from './portal.js'
@@ -10,6 +11,10 @@ export interface CliPortal {
   env: Record<string, string>
   /** Runs the CLI against this portal with its own config dir (profile `local`). */
   run(args: string[], env?: Record<string, string | undefined>): Promise<CliResult>
+  /** A raw API call as the portal's admin (the `local` profile's credentials); the parsed JSON answer. */
+  api(method: string, path: string, body?: unknown): Promise<any>
+  /** The admin's access token. */
+  token(): Promise<string>
   stop(signal?: NodeJS.Signals): Promise<number | null>
   kill(): Promise<void>
 }
@@ -21,7 +26,27 @@ export async function servePortal(options: {dataDir?: string; configDir?: string
   const env = {IDP_CONFIG_DIR: configDir}
   const served = startCli(['portal', 'serve', '--port', '0', '--json', '--data-dir', dataDir], env)
   const {url} = JSON.parse(await served.firstLine) as {url: string}
+  let token: Promise<string> | undefined
+  const accessToken = () =>
+    (token ??= (async () => {
+      const {clientId, clientSecret} = JSON.parse(readFileSync(join(configDir, 'config.json'), 'utf8')).profiles.local
+      const response = await fetch(`${url}/v1/auth/access_token`, {
+        body: JSON.stringify({clientId, clientSecret}),
+        headers: {'content-type': 'application/json'},
+        method: 'POST',
+      })
+      return ((await response.json()) as {accessToken: string}).accessToken
+    })())
   return {
+    token: accessToken,
+    async api(method, path, body) {
+      const response = await fetch(url + path, {
+        body: body === undefined ? undefined : JSON.stringify(body),
+        headers: {authorization: `Bearer ${await accessToken()}`, 'content-type': 'application/json'},
+        method,
+      })
+      return response.json()
+    },
     configDir,
     dataDir,
     env,

@@ -1,8 +1,10 @@
 import {readdirSync, readFileSync} from 'node:fs'
 import {fileURLToPath} from 'node:url'
 
-import {Ajv, type ErrorObject, type ValidateFunction} from 'ajv'
-import addFormatsModule from 'ajv-formats'
+import {createRequire} from 'node:module'
+
+import type {Ajv, ErrorObject, ValidateFunction} from 'ajv'
+import type addFormatsModule from 'ajv-formats'
 
 /** `schemas/` at the package root, from `src/schemas` under tsx and from `dist/schemas` when built. */
 export const SCHEMAS_DIR = fileURLToPath(new URL('../../schemas/', import.meta.url))
@@ -15,8 +17,9 @@ export interface SchemaIssue {
 
 export type Validation = {ok: true} | {ok: false; issues: SchemaIssue[]}
 
-// ajv-formats is CommonJS; its default export arrives wrapped under Node16 module resolution.
-const addFormats = addFormatsModule as unknown as typeof addFormatsModule.default
+// ajv (~25 ms to import, more to compile) loads on the first validation, not with this module:
+// commands that end up validating nothing (an unchanged catalog sync) never pay for it.
+const require = createRequire(import.meta.url)
 
 /**
  * The one Ajv in idp. It holds every schema in `schemas/` (by `$id`, e.g. `idp:blueprint`) and
@@ -29,7 +32,9 @@ class SchemaRegistry {
 
   constructor() {
     // Our schemas are checked against the meta-schema by the test suite, not on every start (~25 ms).
-    this.ajv = new Ajv({allErrors: true, allowUnionTypes: true, strict: false, validateSchema: false})
+    const {Ajv: AjvClass} = require('ajv') as {Ajv: typeof Ajv}
+    const addFormats = require('ajv-formats') as typeof addFormatsModule.default
+    this.ajv = new AjvClass({allErrors: true, allowUnionTypes: true, strict: false, validateSchema: false})
     addFormats(this.ajv, ['date-time', 'date', 'time', 'uri', 'email', 'ipv4', 'ipv6', 'regex'])
     // Port's own formats: free text in Port, so any string is accepted.
     for (const format of ['url', 'idn-email', 'user', 'team', 'entity', 'markdown', 'yaml', 'proto', 'multi-line']) {

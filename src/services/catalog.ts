@@ -130,11 +130,15 @@ export async function prepareSync(client: PortClient, root: string, options: Pre
       .filter((change) => change.action === 'unchanged')
       .map((change) => `${change.blueprint}\u0000${change.identifier}`),
   )
+  const unchangedBlueprints = new Set(
+    plan.blueprints.filter((change) => change.action === 'unchanged').map((change) => change.identifier),
+  )
   validateCatalog(
     catalog,
     remote,
     (entity) =>
       !changedBlueprints.has(entity.blueprint) && unchanged.has(`${entity.blueprint}\u0000${entity.identifier}`),
+    (identifier) => unchangedBlueprints.has(identifier),
   )
   const checked = await finish(catalog, [...reservedProblems(catalog), ...plan.conflicts])
   return {...checked, counts: countPlan(plan), ownership, plan, prunable: plan.prunable, remote, source}

@@ -40,6 +40,14 @@ export function createApp(options: AppOptions): RequestListener {
       throw new PortalError(404, 'not_found', `No route ${method} ${url.pathname}`)
     }
     const caller = found.route.public ? undefined : await authenticate(request)
+    if (found.route.adminOnly && caller?.role !== 'admin') {
+      request.resume()
+      throw new PortalError(
+        403,
+        'forbidden',
+        `Only admin credentials may ${method} ${url.pathname}; this is a member credential`,
+      )
+    }
     const body = await readJsonBody(request)
     const reply = await found.route.handler({
       body,

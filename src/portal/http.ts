@@ -50,6 +50,8 @@ export interface Route {
   handler: Handler
   /** Reachable without a bearer token (only the token route). */
   public?: boolean
+  /** Only admin credentials may call it: members cannot change blueprints or actions. */
+  adminOnly?: boolean
 }
 
 interface CompiledRoute extends Route {

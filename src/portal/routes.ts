@@ -18,7 +18,25 @@ function body<T>(request: RequestContext, ref: string, what: string): T {
   return request.body as T
 }
 
+/** Changing the data model (blueprints, actions) is for admins only, as in Port. */
+const ADMIN_ONLY = new Set([
+  'POST /v1/blueprints',
+  'PUT /v1/blueprints/:bp',
+  'PATCH /v1/blueprints/:bp',
+  'DELETE /v1/blueprints/:bp',
+  'DELETE /v1/blueprints/:bp/all-entities',
+  'POST /v1/actions',
+  'PUT /v1/actions/:id',
+  'DELETE /v1/actions/:id',
+])
+
 export function routes(core: PortalCore): Route[] {
+  return portalRoutes(core).map((route) =>
+    ADMIN_ONLY.has(`${route.method} ${route.pattern}`) ? {...route, adminOnly: true} : route,
+  )
+}
+
+function portalRoutes(core: PortalCore): Route[] {
   const {actions, blueprints, entities, runs, store, tokenTtlSeconds} = core
   const runAudit = (request: RequestContext) => ({caller: request.caller, now: request.now})
   const write = <T>(work: () => Promise<T>) => core.write(work)

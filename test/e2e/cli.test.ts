@@ -315,3 +315,39 @@ describe('output conventions', () => {
     }
   })
 })
+
+describe('idp portal credential', () => {
+  it('creates a member credential that can read but not change blueprints (sync exits 8, the write refused)', async () => {
+    const created = await portal.run([
+      'portal',
+      'credential',
+      '--role',
+      'member',
+      '--email',
+      'dev@example.com',
+      '--data-dir',
+      portal.dataDir,
+      '--json',
+    ])
+    expect(created.code, created.stderr).toBe(0)
+    const {clientId, clientSecret, role} = created.json()
+    expect(role).toBe('member')
+    const env = {
+      IDP_API_URL: portal.url,
+      IDP_CLIENT_ID: clientId,
+      IDP_CLIENT_SECRET: clientSecret,
+      IDP_CONFIG_DIR: tempDir(),
+    }
+    expect((await runCli(['blueprint', 'list'], {env})).code).toBe(0)
+    const dir = tempDir()
+    const {writeFileSync, mkdirSync} = await import('node:fs')
+    mkdirSync(join(dir, 'blueprints'))
+    writeFileSync(
+      join(dir, 'blueprints', 'Team.json'),
+      JSON.stringify({identifier: 'Team', schema: {properties: {}}, title: 'Team'}),
+    )
+    const sync = await runCli(['catalog', 'sync', dir, '--source', 'member'], {env})
+    expect(sync.code).toBe(8)
+    expect(sync.stderr).toContain('Only admin credentials may POST /v1/blueprints')
+  })
+})

@@ -47,9 +47,19 @@ function propertiesSchema(blueprint: Blueprint): object {
   }
 }
 
-export interface CheckOptions {
-  /** PATCH or merge: only the fields sent are checked, required ones may be absent. */
-  partial?: boolean
+/**
+ * What the compiled validator of a blueprint is cached under: its schema's content, so two
+ * versions of one blueprint (a catalog file and the portal's, or before and after an update)
+ * never share a validator. Computed once per blueprint object.
+ */
+const cacheKeys = new WeakMap<Blueprint, string>()
+function cacheKey(blueprint: Blueprint): string {
+  let key = cacheKeys.get(blueprint)
+  if (key === undefined) {
+    key = `entity:${blueprint.identifier}:${JSON.stringify([blueprint.schema, blueprint.relations])}`
+    cacheKeys.set(blueprint, key)
+  }
+  return key
 }
 
 /**
@@ -57,21 +67,13 @@ export interface CheckOptions {
  * looking anything up (relation targets are checked by the caller, which knows where to look).
  * Pointers are relative to the entity.
  */
-export function checkEntity(entity: EntityInput, blueprint: Blueprint, options: CheckOptions = {}): SchemaIssue[] {
+export function checkEntity(entity: EntityInput, blueprint: Blueprint): SchemaIssue[] {
   const shape = schemas().validate('idp:entity', entity)
   if (!shape.ok) return shape.issues
 
   const issues: SchemaIssue[] = []
   const properties = withoutNulls(entity.properties ?? {})
-  const key = `entity:${blueprint.identifier}:${blueprint.updatedAt ?? ''}:${options.partial ? 'partial' : 'full'}`
-  const result = schemas().validateWith(
-    key,
-    () => {
-      const schema = propertiesSchema(blueprint) as {required?: string[]}
-      return options.partial ? {...schema, required: []} : schema
-    },
-    properties,
-  )
+  const result = schemas().validateWith(cacheKey(blueprint), () => propertiesSchema(blueprint), properties)
   if (!result.ok) {
     for (const issue of result.issues) {
       const message =
@@ -102,11 +104,9 @@ export function checkEntity(entity: EntityInput, blueprint: Blueprint, options: 
       })
     }
   }
-  if (!options.partial) {
-    for (const [name, relation] of Object.entries(relations)) {
-      if (relation.required && isEmptyRelation(entity.relations?.[name])) {
-        issues.push({message: 'is required', pointer: pointer('relations', name)})
-      }
+  for (const [name, relation] of Object.entries(relations)) {
+    if (relation.required && isEmptyRelation(entity.relations?.[name])) {
+      issues.push({message: 'is required', pointer: pointer('relations', name)})
     }
   }
   return issues

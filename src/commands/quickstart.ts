@@ -44,9 +44,7 @@ export default class Quickstart extends BaseCommand<typeof Quickstart> {
     step(1, 'Starting the embedded portal and syncing examples/catalog')
     const quick = await startQuickstart({
       dataDir: this.flags['data-dir'],
-      log: (line) => this.note(line),
       port: this.flags.port,
-      shortTtlMs,
       userAgent: `idp/${this.config.version}`,
     })
     let kept = false

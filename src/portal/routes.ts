@@ -5,7 +5,6 @@ import {schemas} from '../schemas/registry.js'
 import type {PortalCore} from './core.js'
 import type {WriteMode} from './entities-service.js'
 import {booleanParam, invalid, listParam, PortalError, type RequestContext, type Route} from './http.js'
-import {generateId} from './ids.js'
 import {compileQuery, project, toWire} from './search.js'
 import type {StoredEntity} from './store/store.js'
 
@@ -37,7 +36,7 @@ export function routes(core: PortalCore): Route[] {
 }
 
 function portalRoutes(core: PortalCore): Route[] {
-  const {actions, blueprints, entities, runs, store, tokenTtlSeconds} = core
+  const {actions, blueprints, entities, runs, store} = core
   const runAudit = (request: RequestContext) => ({caller: request.caller, now: request.now})
   const write = <T>(work: () => Promise<T>) => core.write(work)
 
@@ -70,13 +69,7 @@ function portalRoutes(core: PortalCore): Route[] {
           throw new PortalError(401, 'invalid_credentials', 'Invalid credentials supplied to the generate token API')
         }
         const now = request.now.getTime()
-        const token = await write(async () => {
-          const live = await store.liveToken(clientId, now + 60_000)
-          if (live) return live
-          const fresh = {clientId, expiresAt: now + tokenTtlSeconds * 1000, token: generateId('idp', 40)}
-          await store.saveToken(fresh)
-          return fresh
-        })
+        const token = await write(() => core.token(clientId))
         const expiresIn = Math.floor((token.expiresAt - now) / 1000)
         return ok({accessToken: token.token, expiresIn, tokenType: 'Bearer'})
       },

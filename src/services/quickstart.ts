@@ -17,9 +17,6 @@ export const EXAMPLES = fileURLToPath(new URL('../../examples/', import.meta.url
 export interface QuickstartOptions {
   dataDir?: string | undefined
   port: number
-  /** TTL of the second environment, whose removal by the automation is shown. */
-  shortTtlMs: number
-  log: (line: string) => void
   userAgent: string
 }
 

@@ -65,6 +65,13 @@ describe('checkEntity', () => {
     ])
   })
 
+  it('never validates against an older version of the same blueprint', () => {
+    const v1: Blueprint = {identifier: 'app', schema: {properties: {size: {type: 'number'}}}, title: 'App'}
+    const v2: Blueprint = {identifier: 'app', schema: {properties: {size: {type: 'string'}}}, title: 'App'}
+    expect(checkEntity({identifier: 'a', properties: {size: 'big'}}, v1)).toHaveLength(1)
+    expect(checkEntity({identifier: 'a', properties: {size: 'big'}}, v2)).toEqual([])
+  })
+
   it('flags blueprint rules JSON Schema cannot express', () => {
     const issues = checkBlueprintRules({
       ...blueprint,

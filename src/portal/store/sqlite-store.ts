@@ -89,7 +89,6 @@ export class SqliteStore implements Store {
       ),
       credentialCount: db.prepare<[], {n: number}>('SELECT count(*) AS n FROM credentials'),
       credentialGet: db.prepare<[string], CredentialRow>('SELECT * FROM credentials WHERE client_id = ?'),
-      credentialList: db.prepare<[], CredentialRow>('SELECT * FROM credentials ORDER BY rowid'),
       credentialPut: db.prepare(
         'INSERT INTO credentials (client_id, client_secret, role, created_at, email, teams) VALUES (?, ?, ?, ?, ?, ?)',
       ),
@@ -201,10 +200,6 @@ export class SqliteStore implements Store {
   async getCredential(clientId: string): Promise<Credential | undefined> {
     const row = this.sql.credentialGet.get(clientId)
     return row && credential(row)
-  }
-
-  async listCredentials(): Promise<Credential[]> {
-    return this.sql.credentialList.all().map(credential)
   }
 
   async putDispatch(dispatch: Dispatch): Promise<void> {

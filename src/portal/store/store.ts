@@ -107,8 +107,6 @@ export interface Store {
   /** Oldest first. */
   runLogs(runId: string, offset: number, limit: number): Promise<RunLog[]>
 
-  listCredentials(): Promise<Credential[]>
-
   putDispatch(dispatch: Dispatch): Promise<void>
   getDispatch(runId: string): Promise<Dispatch | undefined>
   /** Pending deliveries due by `now`, oldest first. */

@@ -3,6 +3,7 @@ import {NetworkError, type HttpRequest, type HttpResponse, type HttpTransport} f
 import type {TokenProvider} from './token.js'
 import type {
   Action,
+  ActionPermissions,
   Blueprint,
   BulkResult,
   EntitiesQuery,
@@ -247,6 +248,18 @@ class ActionsApi {
   async replace(identifier: string, action: Action): Promise<Action> {
     const path = `/v1/actions/${seg(identifier)}`
     return (await this.client.request<{action: Action}>({body: action, method: 'PUT', path})).action
+  }
+
+  async permissions(identifier: string): Promise<ActionPermissions> {
+    const path = `/v1/actions/${seg(identifier)}/permissions`
+    return (await this.client.request<{permissions: ActionPermissions}>({method: 'GET', path})).permissions
+  }
+
+  /** Port's PATCH: each block given replaces the keys it names. */
+  async updatePermissions(identifier: string, changes: Partial<ActionPermissions>): Promise<ActionPermissions> {
+    const path = `/v1/actions/${seg(identifier)}/permissions`
+    const request = {body: changes, idempotent: true, method: 'PATCH', path} as const
+    return (await this.client.request<{permissions: ActionPermissions}>(request)).permissions
   }
 
   async delete(identifier: string): Promise<void> {

@@ -115,6 +115,7 @@ export interface Action extends Audit {
   }
   invocationMethod: {type: string; [key: string]: unknown}
   requiredApproval?: boolean | {type: 'ANY' | 'ALL'}
+  approvalNotification?: {type: 'email'} | {type: 'webhook'; url: string; format?: 'json' | 'slack'}
   publish?: boolean
   [key: string]: unknown
 }
@@ -127,6 +128,20 @@ export interface Ref {
   title: string | null
   icon: string | null
   deleted?: boolean
+}
+
+/** Who may execute an action and who approves its runs (Port's `/v1/actions/{id}/permissions`). */
+export interface PermissionBlock {
+  users: string[]
+  roles: string[]
+  teams: string[]
+  ownedByTeam?: boolean
+  policy?: {queries: Record<string, unknown>; conditions: string[]} | null
+}
+
+export interface ActionPermissions {
+  execute: PermissionBlock
+  approve: PermissionBlock
 }
 
 export interface Run {

@@ -6,7 +6,9 @@ import {generateId} from './ids.js'
 import {Automations} from './invoke/automations.js'
 import {ChangeQueue} from './invoke/changes.js'
 import {Dispatcher, type GitHubSettings} from './invoke/dispatcher.js'
+import {ApprovalNotifier} from './invoke/notifications.js'
 import {TimerScheduler} from './invoke/timers.js'
+import {Permissions} from './permissions.js'
 import {RunEvents} from './run-events.js'
 import {RunsService} from './runs-service.js'
 import type {Store} from './store/store.js'
@@ -35,10 +37,14 @@ export class PortalCore {
   readonly entities: EntitiesService
   readonly actions: ActionsService
   readonly runs: RunsService
+  readonly permissions: Permissions
+  readonly notifier: ApprovalNotifier
   readonly automations: Automations
   readonly dispatcher: Dispatcher
   readonly timers: TimerScheduler
   readonly tokenTtlSeconds: number
+  /** Work for after the current write commits (nothing is sent for a write that rolls back). */
+  private afterCommit: (() => void)[] = []
 
   constructor(readonly options: CoreOptions) {
     const {jq, store} = options
@@ -47,7 +53,17 @@ export class PortalCore {
     this.blueprints = new BlueprintsService(store)
     this.entities = new EntitiesService(store, this.changes)
     this.actions = new ActionsService(store)
-    this.runs = new RunsService(store, jq, this.events, this.changes)
+    this.permissions = new Permissions(store, jq)
+    this.notifier = new ApprovalNotifier({
+      failed: async (runId, message) => {
+        await this.write(() => this.runs.record(runId, {}, new Date(), message))
+      },
+      retryBaseMs: options.retryBaseMs,
+      secret: async () => (await store.adminCredential())?.clientSecret ?? '',
+    })
+    this.runs = new RunsService(store, jq, this.events, this.permissions, this.changes, (run, action, approvers) =>
+      this.afterCommit.push(() => this.notifier.notify(run, action, approvers)),
+    )
     this.automations = new Automations(store, jq, this.runs, this.changes, onError)
     this.dispatcher = new Dispatcher({
       baseUrl: options.baseUrl ?? (() => 'http://127.0.0.1:5480'),
@@ -79,8 +95,10 @@ export class PortalCore {
       })
     } catch (error) {
       this.changes.take() // rolled back: nothing happened
+      this.afterCommit = []
       throw error
     }
+    for (const work of this.afterCommit.splice(0)) work()
     if (kick.dispatcher !== false) this.dispatcher.kick()
     if (kick.timers !== false) this.timers.kick()
     return result
@@ -107,5 +125,6 @@ export class PortalCore {
   async stop(): Promise<void> {
     await this.timers.stop()
     await this.dispatcher.stop()
+    await this.notifier.stop()
   }
 }

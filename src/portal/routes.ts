@@ -27,6 +27,7 @@ const ADMIN_ONLY = new Set([
   'POST /v1/actions',
   'PUT /v1/actions/:id',
   'DELETE /v1/actions/:id',
+  'PATCH /v1/actions/:id/permissions',
 ])
 
 export function routes(core: PortalCore): Route[] {
@@ -406,17 +407,8 @@ function portalRoutes(core: PortalCore): Route[] {
     },
     {
       handler: async (request) => {
-        const run = await runs.get(request.params.run!)
-        const approvers = run.approval
-          ? [
-              {
-                state: run.approval.state,
-                userId: run.approval.userId ?? '',
-                ...(run.approval.description ? {description: run.approval.description} : {}),
-              },
-            ]
-          : []
-        return ok({approvers})
+        const pending = booleanParam(request.query, 'include_pending_approvers')
+        return ok({approvers: await runs.approvalStates(request.params.run!, pending, request.now)})
       },
       method: 'GET',
       pattern: '/v1/actions/runs/:run/approvers',
@@ -451,6 +443,30 @@ function portalRoutes(core: PortalCore): Route[] {
       },
       method: 'DELETE',
       pattern: '/v1/actions/:id',
+    },
+    {
+      handler: async (request) => {
+        const {identifier} = await actions.get(request.params.id!)
+        return ok({permissions: await core.permissions.get(identifier)})
+      },
+      method: 'GET',
+      pattern: '/v1/actions/:id/permissions',
+    },
+    {
+      handler: async (request) => {
+        const changes = body<Parameters<PortalCore['permissions']['update']>[1]>(
+          request,
+          'idp:api-requests#/$defs/actionPermissions',
+          'Invalid permissions',
+        )
+        const permissions = await write(async () => {
+          const {identifier} = await actions.get(request.params.id!)
+          return core.permissions.update(identifier, changes)
+        })
+        return ok({permissions})
+      },
+      method: 'PATCH',
+      pattern: '/v1/actions/:id/permissions',
     },
     {
       handler: async (request) => {

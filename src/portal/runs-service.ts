@@ -10,6 +10,7 @@ import {invalid, notFound, PortalError} from './http.js'
 import {generateId} from './ids.js'
 import type {RunEvents} from './run-events.js'
 import type {ChangeQueue} from './invoke/changes.js'
+import {identityOf, type Permissions} from './permissions.js'
 import type {Credential, Store} from './store/store.js'
 
 export interface RunAudit {
@@ -18,10 +19,15 @@ export interface RunAudit {
 }
 
 export const isFinal = (run: Run) => TERMINAL_STATUSES.includes(run.status)
+const isAll = (required: Run['requiredApproval']) =>
+  typeof required === 'object' && required !== null && required.type === 'ALL'
 
 /** Who the portal itself acts as when it reports on runs and starts automations. */
 export const AUTOMATION_ACTOR = 'idp-portal'
 const PORTAL_CALLER: Credential = {clientId: AUTOMATION_ACTOR, clientSecret: '', createdAt: '', role: 'admin'}
+
+/** A run that waits for approval, for the approval-notification webhook (sent after commit). */
+export type ApprovalNeeded = (run: Run, action: Action, approvers: Credential[]) => void
 
 /** Action runs: creation with input validation, the status lifecycle, logs and approvals. */
 export class RunsService {
@@ -29,7 +35,9 @@ export class RunsService {
     private readonly store: Store,
     private readonly jq: JqEngine,
     private readonly events: RunEvents,
+    private readonly permissions: Permissions,
     private readonly changes?: ChangeQueue,
+    private readonly approvalNeeded?: ApprovalNeeded,
   ) {}
 
   async get(id: string): Promise<Run> {
@@ -53,12 +61,21 @@ export class RunsService {
     }
     const entity = await this.targetEntity(action, body.entity)
     const userInputs: UserInputs = trigger.userInputs ?? {properties: {}}
+    const {email, userId} = identityOf(audit.caller)
     const context: FormContext = {
       entity: entity ? toWire(entity) : null,
       form: {...body.properties},
-      user: {email: `${audit.caller.clientId}@clients`, userId: audit.caller.clientId},
+      user: {email, userId},
     }
     const properties = await this.inputs(action, userInputs, context, audit)
+    const subject = {action, entity, inputs: properties, now: audit.now, requester: audit.caller}
+    if (!(await this.permissions.mayExecute(subject))) {
+      throw new PortalError(
+        403,
+        'forbidden',
+        `${email} may not execute action "${action.identifier}" (see GET /v1/actions/${action.identifier}/permissions)`,
+      )
+    }
 
     const now = audit.now.toISOString()
     const approval = Boolean(action.requiredApproval)
@@ -89,6 +106,7 @@ export class RunsService {
     await this.store.putRun(run)
     this.changes?.push({action: 'CREATE', after: run, before: null, by: audit.caller.clientId, kind: 'run'})
     if (run.status === 'IN_PROGRESS') await this.schedule(run.id, audit.now)
+    else this.approvalNeeded?.(run, action, await this.permissions.approvers(subject))
     return run
   }
 
@@ -202,20 +220,63 @@ export class RunsService {
     if (run.status !== 'WAITING_FOR_APPROVAL') {
       throw new PortalError(422, 'invalid_request', `Run "${id}" is ${run.status}, not WAITING_FOR_APPROVAL`)
     }
+    const {action, approvers} = await this.approversOf(run, audit.now)
+    const caller = audit.caller.clientId
+    if (!approvers.some((approver) => approver.clientId === caller)) {
+      throw new PortalError(
+        403,
+        'forbidden',
+        `${identityOf(audit.caller).email} may not approve runs of action "${action.identifier}"`,
+      )
+    }
     const approved = body.status === 'APPROVE'
+    const state = approved ? 'APPROVED' : 'DECLINED'
+    const at = audit.now.toISOString()
+    await this.store.putApproval({at, clientId: caller, description: body.description, runId: id, state})
+    // ANY: the first decision settles the run. ALL: every approver must approve; one decline declines.
+    if (approved && isAll(run.requiredApproval)) {
+      const decided = new Set(
+        (await this.store.runApprovals(id)).filter((a) => a.state === 'APPROVED').map((a) => a.clientId),
+      )
+      if (approvers.some((approver) => !decided.has(approver.clientId))) {
+        return this.save({...run, statusLabel: `Approved by ${decided.size} of ${approvers.length}`}, audit)
+      }
+    }
     if (approved) await this.schedule(id, audit.now)
     return this.save(
       {
         ...run,
-        approval: {
-          state: approved ? 'APPROVED' : 'DECLINED',
-          userId: audit.caller.clientId,
-          ...(body.description ? {description: body.description} : {}),
-        },
+        approval: {state, userId: caller, ...(body.description ? {description: body.description} : {})},
         status: approved ? 'IN_PROGRESS' : 'DECLINED',
+        statusLabel: null,
       },
       audit,
     )
+  }
+
+  /** Who decided on a run, and (with `pending`) who still may: Port's approvers route. */
+  async approvalStates(id: string, pending: boolean, now: Date) {
+    const run = await this.get(id)
+    const decisions = (await this.store.runApprovals(id)).map((approval) => ({
+      state: approval.state,
+      userId: approval.clientId,
+      ...(approval.description ? {description: approval.description} : {}),
+    }))
+    if (!pending || run.status !== 'WAITING_FOR_APPROVAL') return decisions
+    const decided = new Set(decisions.map((decision) => decision.userId))
+    const {approvers} = await this.approversOf(run, now)
+    return [
+      ...decisions,
+      ...approvers
+        .filter((approver) => !decided.has(approver.clientId))
+        .map((approver) => ({state: 'PENDING', userId: approver.clientId})),
+    ]
+  }
+
+  private async approversOf(run: Run, now: Date) {
+    const action = await this.store.getAction(run.action.identifier)
+    if (!action) throw notFound(`Action "${run.action.identifier}" of run "${run.id}" no longer exists`)
+    return {action, approvers: await this.permissions.approvers(await this.permissions.runSubject(run, action, now))}
   }
 
   /** The run, once it differs from `since` (its updatedAt) or `waitMs` have passed. */

@@ -1,7 +1,7 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {fakeBackend} from '../helpers/backend.js'
-import {BIN, startCli} from '../helpers/cli.js'
+import {BIN, runCli, startCli} from '../helpers/cli.js'
 import {servePortal, type CliPortal} from '../helpers/e2e.js'
 
 let portal: CliPortal
@@ -124,6 +124,57 @@ describe('idp action run', () => {
     expect((await portal.run(['run', 'approve', id])).code).toBe(0)
     const watched = await portal.run(['run', 'watch', id])
     expect(watched.code).toBe(0)
+  })
+
+  it('enforces who may execute and approve: exit 4 for others; ALL approvals need every approver', async () => {
+    const member = async (email: string, teams: string[] = []) => {
+      const created = await portal.run([
+        'portal',
+        'credential',
+        '--data-dir',
+        portal.dataDir,
+        '--email',
+        email,
+        ...teams.flatMap((team) => ['--team', team]),
+        '--json',
+      ])
+      const {clientId, clientSecret} = created.json()
+      return (args: string[]) =>
+        portal.run([...args, '--api-url', portal.url], {IDP_CLIENT_ID: clientId, IDP_CLIENT_SECRET: clientSecret})
+    }
+    const dev = await member('dev@example.com', ['payments'])
+    const lead = await member('lead@example.com')
+    const ops = await member('ops@example.com', ['platform'])
+    await api('POST', '/v1/actions', {...restartEnv, identifier: 'scale_env', requiredApproval: {type: 'ALL'}})
+
+    const changes = JSON.stringify({
+      approve: {roles: [], users: ['lead@example.com', 'ops@example.com']},
+      execute: {roles: [], teams: ['payments']},
+    })
+    const set = await portal.run(['action', 'permissions', 'scale_env', '--set', '-'], {})
+    expect(set.code).toBe(3) // stdin was empty: not a permissions object
+    expect(set.stderr).toContain('is not a permissions object')
+    const applied = await runCli(['action', 'permissions', 'scale_env', '--set', '-'], {
+      env: portal.env,
+      input: changes,
+    })
+    expect(applied.code).toBe(0)
+    expect(applied.stdout).toContain('execute  team payments')
+    expect(applied.stdout).toContain('approve  lead@example.com, ops@example.com')
+    expect((await dev(['action', 'permissions', 'scale_env', '--set', '-'])).code).not.toBe(0)
+
+    const denied = await ops(['action', 'run', 'scale_env', '--entity', 'env-1', '--no-wait'])
+    expect(denied.code).toBe(4)
+    expect(denied.stderr).toContain('ops@example.com may not execute action "scale_env"')
+
+    const started = await dev(['action', 'run', 'scale_env', '--entity', 'env-1', '--no-wait'])
+    expect(started.code).toBe(0)
+    const id = started.stdout.trim()
+    expect((await dev(['run', 'approve', id])).code).toBe(4)
+    const first = await lead(['run', 'approve', id])
+    expect(first.stdout).toContain('it is now WAITING_FOR_APPROVAL (Approved by 1 of 2)')
+    expect((await ops(['run', 'approve', id, '--json'])).json().run.status).toBe('IN_PROGRESS')
+    expect((await portal.run(['run', 'watch', id])).code).toBe(0)
   })
 
   it('prints NDJSON events with --json: created, status, log, finished', async () => {

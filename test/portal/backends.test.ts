@@ -152,6 +152,44 @@ describe('WEBHOOK backends', () => {
   })
 })
 
+describe('approval notifications', () => {
+  it('POSTs a signed notice (JSON or Slack) when a run waits for approval; a dead target is logged', async () => {
+    const target = await receiver(() => ({status: 200}))
+    const notified = (identifier: string, format: string, url = target.url) =>
+      portal.call('POST', '/v1/actions', {
+        approvalNotification: {format, type: 'webhook', url: `${url}/${format}`},
+        identifier,
+        invocationMethod: {agent: true, type: 'WEBHOOK', url: 'http://127.0.0.1:9/hook'},
+        requiredApproval: true,
+        trigger: {operation: 'CREATE', type: 'self-service', userInputs: {properties: {size: {type: 'string'}}}},
+      })
+    await notified('notify_json', 'json')
+    await notified('notify_slack', 'slack')
+    const json = await start('notify_json', {size: 'L'})
+    const slack = await start('notify_slack')
+    await until(async () => (target.received.length === 2 ? true : undefined))
+    const byUrl = Object.fromEntries(target.received.map((request) => [request.url, request]))
+    const notice = byUrl['/json']!
+    expect(verifyWebhook({body: notice.body, headers: notice.headers, secret: portal.admin.clientSecret}).ok).toBe(true)
+    expect(JSON.parse(notice.body)).toMatchObject({
+      action: {identifier: 'notify_json'},
+      approvers: [{userId: portal.admin.clientId}],
+      run: {id: json.id, properties: {size: 'L'}, status: 'WAITING_FOR_APPROVAL'},
+      type: 'APPROVAL_REQUESTED',
+    })
+    expect(JSON.parse(byUrl['/slack']!.body).text).toContain(`idp run approve ${slack.id}`)
+    await target.close()
+
+    await notified('notify_dead', 'json', 'http://127.0.0.1:9')
+    const dead = await start('notify_dead')
+    const line = await until(async () =>
+      (await logs(dead.id)).find((message: string) => message.startsWith('Could not send the approval notification')),
+    )
+    expect(line).toContain('http://127.0.0.1:9/json')
+    expect((await portal.call('GET', `/v1/actions/runs/${dead.id}`)).body.run.status).toBe('WAITING_FOR_APPROVAL')
+  })
+})
+
 describe('the agent queue', () => {
   it('hands a queued run to one claimer while the claim is live, again after it lapses, and ack ends it', async () => {
     await action(

@@ -1,6 +1,6 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {checkResponse, hasSpec} from '../helpers/openapi.js'
+import {checkRequest, checkResponse, hasSpec} from '../helpers/openapi.js'
 import {startTestPortal, type TestPortal} from '../helpers/portal.js'
 
 let portal: TestPortal
@@ -428,5 +428,28 @@ describe('bad requests', () => {
       properties: {type: 'service'},
     })
     expect(bad.status).toBe(422)
+  })
+})
+
+describe('action permissions and approvers', () => {
+  it('match Port’s spec, requests included', async () => {
+    await call('POST', '/v1/actions', {
+      identifier: 'contract_approval',
+      invocationMethod: {agent: true, type: 'WEBHOOK', url: 'http://127.0.0.1:9/hook'},
+      requiredApproval: {type: 'ALL'},
+      trigger: {operation: 'CREATE', type: 'self-service', userInputs: {properties: {}}},
+    })
+    const change = {approve: {roles: ['Admin'], teams: [], users: []}, execute: {ownedByTeam: false, roles: ['Member']}}
+    if (hasSpec) {
+      expect(checkRequest('PATCH', '/v1/actions/contract_approval/permissions', change).errors ?? []).toEqual([])
+    }
+    expect((await call('PATCH', '/v1/actions/contract_approval/permissions', change)).status).toBe(200)
+    expect((await call('GET', '/v1/actions/contract_approval/permissions')).body.permissions.execute.roles).toEqual([
+      'Member',
+    ])
+    expect((await call('GET', '/v1/actions/missing/permissions')).status).toBe(404)
+    const run = (await portal.call('POST', '/v1/actions/contract_approval/runs', {properties: {}})).body.run
+    const approvers = await call('GET', `/v1/actions/runs/${run.id}/approvers?include_pending_approvers=true`)
+    expect(approvers.body.approvers).toEqual([{state: 'PENDING', userId: portal.admin.clientId}])
   })
 })

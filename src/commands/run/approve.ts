@@ -16,6 +16,8 @@ export default class RunApprove extends BaseCommand<typeof RunApprove> {
       status: 'APPROVE',
       ...(this.flags.reason ? {description: this.flags.reason} : {}),
     })
-    return this.emit({run}, () => this.io.out(`Approved ${run.id}; it is now ${run.status}.`))
+    // With ALL approvals the run waits for the other approvers (its label says how many approved).
+    const label = run.statusLabel ? ` (${run.statusLabel})` : ''
+    return this.emit({run}, () => this.io.out(`Approved ${run.id}; it is now ${run.status}${label}.`))
   }
 }

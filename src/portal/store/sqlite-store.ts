@@ -5,7 +5,18 @@ import Database from 'better-sqlite3'
 
 import type {Action, Blueprint, Run, RunFilter, RunLog} from '../../api/types.js'
 import {relationTargets} from '../../catalog/entity-rules.js'
-import type {Credential, Dependent, Dispatch, EntityRef, Store, StoredEntity, StoredToken, Timer} from './store.js'
+import type {
+  ActionPermissions,
+  Approval,
+  Credential,
+  Dependent,
+  Dispatch,
+  EntityRef,
+  Store,
+  StoredEntity,
+  StoredToken,
+  Timer,
+} from './store.js'
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS credentials (
@@ -36,6 +47,10 @@ CREATE TABLE IF NOT EXISTS timers (
   blueprint TEXT NOT NULL, entity TEXT NOT NULL, property TEXT NOT NULL, expires_at INTEGER NOT NULL,
   fired_at INTEGER, PRIMARY KEY (blueprint, entity, property));
 CREATE INDEX IF NOT EXISTS timers_due ON timers (fired_at, expires_at);
+CREATE TABLE IF NOT EXISTS action_permissions (identifier TEXT PRIMARY KEY, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS approvals (
+  seq INTEGER PRIMARY KEY, run_id TEXT NOT NULL, client_id TEXT NOT NULL, data TEXT NOT NULL,
+  UNIQUE (run_id, client_id));
 `
 
 /**
@@ -66,6 +81,17 @@ export class SqliteStore implements Store {
     const db = this.db
     this.sql = {
       actionDelete: db.prepare('DELETE FROM actions WHERE identifier = ?'),
+      actionPermissionsDelete: db.prepare('DELETE FROM action_permissions WHERE identifier = ?'),
+      actionPermissionsGet: db.prepare<[string], {data: string}>(
+        'SELECT data FROM action_permissions WHERE identifier = ?',
+      ),
+      actionPermissionsPut: db.prepare(
+        'INSERT INTO action_permissions VALUES (?, ?) ON CONFLICT (identifier) DO UPDATE SET data = excluded.data',
+      ),
+      approvalList: db.prepare<[string], {data: string}>('SELECT data FROM approvals WHERE run_id = ? ORDER BY seq'),
+      approvalPut: db.prepare(
+        'INSERT INTO approvals (run_id, client_id, data) VALUES (?, ?, ?) ON CONFLICT (run_id, client_id) DO UPDATE SET data = excluded.data',
+      ),
       actionGet: db.prepare<[string], {data: string}>('SELECT data FROM actions WHERE identifier = ?'),
       actionList: db.prepare<[], {data: string}>('SELECT data FROM actions ORDER BY seq'),
       actionPut: db.prepare(
@@ -89,6 +115,7 @@ export class SqliteStore implements Store {
       ),
       credentialCount: db.prepare<[], {n: number}>('SELECT count(*) AS n FROM credentials'),
       credentialGet: db.prepare<[string], CredentialRow>('SELECT * FROM credentials WHERE client_id = ?'),
+      credentialList: db.prepare<[], CredentialRow>('SELECT * FROM credentials ORDER BY rowid'),
       credentialPut: db.prepare(
         'INSERT INTO credentials (client_id, client_secret, role, created_at, email, teams) VALUES (?, ?, ?, ?, ?, ?)',
       ),
@@ -261,6 +288,10 @@ export class SqliteStore implements Store {
     return this.sql.credentialCount.get()!.n
   }
 
+  async listCredentials(): Promise<Credential[]> {
+    return this.sql.credentialList.all().map(credential)
+  }
+
   async adminCredential(): Promise<Credential | undefined> {
     const row = this.sql.credentialAdmin.get()
     return row ? this.getCredential(row.client_id) : undefined
@@ -359,6 +390,16 @@ export class SqliteStore implements Store {
 
   async deleteAction(identifier: string): Promise<void> {
     this.sql.actionDelete.run(identifier)
+    this.sql.actionPermissionsDelete.run(identifier)
+  }
+
+  async getActionPermissions(identifier: string): Promise<ActionPermissions | undefined> {
+    const row = this.sql.actionPermissionsGet.get(identifier)
+    return row && (JSON.parse(row.data) as ActionPermissions)
+  }
+
+  async putActionPermissions(identifier: string, permissions: ActionPermissions): Promise<void> {
+    this.sql.actionPermissionsPut.run(identifier, JSON.stringify(permissions))
   }
 
   async getRun(id: string): Promise<Run | undefined> {
@@ -414,6 +455,14 @@ export class SqliteStore implements Store {
 
   async runLogs(runId: string, offset: number, limit: number): Promise<RunLog[]> {
     return this.sql.logList.all(runId, limit, offset).map((row) => JSON.parse(row.data) as RunLog)
+  }
+
+  async putApproval(approval: Approval): Promise<void> {
+    this.sql.approvalPut.run(approval.runId, approval.clientId, JSON.stringify(approval))
+  }
+
+  async runApprovals(runId: string): Promise<Approval[]> {
+    return this.sql.approvalList.all(runId).map((row) => JSON.parse(row.data) as Approval)
   }
 }
 

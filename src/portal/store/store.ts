@@ -1,4 +1,6 @@
-import type {Action, Blueprint, Entity, Run, RunFilter, RunLog} from '../../api/types.js'
+import type {Action, ActionPermissions, Blueprint, Entity, Run, RunFilter, RunLog} from '../../api/types.js'
+
+export type {ActionPermissions, PermissionBlock} from '../../api/types.js'
 
 export type Role = 'admin' | 'member'
 
@@ -26,6 +28,15 @@ export interface Dispatch {
   installationId?: string | undefined
   /** The automation event or other context the payload templates need. */
   context?: unknown
+}
+
+/** One approver's decision on a run. */
+export interface Approval {
+  runId: string
+  clientId: string
+  state: 'APPROVED' | 'DECLINED'
+  description?: string | undefined
+  at: string
 }
 
 export interface Timer {
@@ -64,6 +75,7 @@ export interface Store {
   createCredential(credential: Credential): Promise<void>
   getCredential(clientId: string): Promise<Credential | undefined>
   countCredentials(): Promise<number>
+  listCredentials(): Promise<Credential[]>
   /** The oldest admin credential: the organisation's, whose secret keys secret inputs (as in Port). */
   adminCredential(): Promise<Credential | undefined>
   saveToken(token: StoredToken): Promise<void>
@@ -97,7 +109,10 @@ export interface Store {
   listActions(): Promise<Action[]>
   getAction(identifier: string): Promise<Action | undefined>
   putAction(action: Action): Promise<void>
+  /** Deleting the action deletes its permissions too. */
   deleteAction(identifier: string): Promise<void>
+  getActionPermissions(identifier: string): Promise<ActionPermissions | undefined>
+  putActionPermissions(identifier: string, permissions: ActionPermissions): Promise<void>
 
   getRun(id: string): Promise<Run | undefined>
   putRun(run: Run): Promise<void>
@@ -106,6 +121,10 @@ export interface Store {
   addRunLog(log: RunLog): Promise<void>
   /** Oldest first. */
   runLogs(runId: string, offset: number, limit: number): Promise<RunLog[]>
+  /** An approver's decision replaces their earlier one. */
+  putApproval(approval: Approval): Promise<void>
+  /** In the order they were first made. */
+  runApprovals(runId: string): Promise<Approval[]>
 
   putDispatch(dispatch: Dispatch): Promise<void>
   getDispatch(runId: string): Promise<Dispatch | undefined>

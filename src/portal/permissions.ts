@@ -1,0 +1,148 @@
+import type {Action, EntitiesQuery, Run} from '../api/types.js'
+import type {JqEngine} from '../jq/engine.js'
+import {renderTemplate} from './invoke/templates.js'
+import {compileQuery, toWire} from './search.js'
+import type {ActionPermissions, Credential, PermissionBlock, Store, StoredEntity} from './store/store.js'
+
+/** Port's defaults: everyone in the organisation may execute; admins approve. */
+export const DEFAULT_PERMISSIONS: ActionPermissions = {
+  approve: {policy: null, roles: ['Admin'], teams: [], users: []},
+  execute: {ownedByTeam: false, policy: null, roles: ['Admin', 'Member'], teams: [], users: []},
+}
+
+export interface Identity {
+  email: string
+  userId: string
+  roles: string[]
+  teams: string[]
+}
+
+export function identityOf(credential: Credential): Identity {
+  return {
+    email: credential.email ?? `${credential.clientId}@clients`,
+    roles: [credential.role === 'admin' ? 'Admin' : 'Member'],
+    teams: credential.teams ?? [],
+    userId: credential.clientId,
+  }
+}
+
+/** What a permission check sees: Port's policy context (`.user`, `.inputs`, `.entity`, `.results`...). */
+export interface Subject {
+  action: Action
+  entity: StoredEntity | undefined
+  inputs: Record<string, unknown>
+  /** Who asked to run the action. */
+  requester: Credential
+  now: Date
+}
+
+/**
+ * Port's action RBAC: without a policy, users (by email), roles and teams decide; with one, only
+ * the policy does (its conditions are ORed; a query that fails counts as no result).
+ */
+export class Permissions {
+  constructor(
+    private readonly store: Store,
+    private readonly jq: JqEngine,
+  ) {}
+
+  async get(action: string): Promise<ActionPermissions> {
+    return (await this.store.getActionPermissions(action)) ?? DEFAULT_PERMISSIONS
+  }
+
+  /** PATCH: each block given replaces the keys it names; `policy: null` removes a policy. */
+  async update(action: string, changes: Partial<Record<keyof ActionPermissions, Partial<PermissionBlock>>>) {
+    const current = await this.get(action)
+    const next: ActionPermissions = {
+      approve: {...current.approve, ...changes.approve},
+      execute: {...current.execute, ...changes.execute},
+    }
+    await this.store.putActionPermissions(action, next)
+    return next
+  }
+
+  /** Admins may execute everything, as in Port. */
+  async mayExecute(subject: Subject): Promise<boolean> {
+    if (subject.requester.role === 'admin') return true
+    const {execute} = await this.get(subject.action.identifier)
+    const identity = identityOf(subject.requester)
+    if (execute.policy) {
+      const context = await this.policyContext(execute.policy, subject)
+      for (const condition of execute.policy.conditions) {
+        if ((await this.jq.first(condition, context).catch(() => false)) === true) return true
+      }
+      return false
+    }
+    return (
+      matches(execute, identity) ||
+      Boolean(execute.ownedByTeam && subject.entity?.team && overlaps(teamsOf(subject.entity), identity.teams))
+    )
+  }
+
+  /** The credentials that may approve a run of this action, in creation order. */
+  async approvers(subject: Subject): Promise<Credential[]> {
+    const {approve} = await this.get(subject.action.identifier)
+    const credentials = await this.store.listCredentials()
+    if (!approve.policy) return credentials.filter((credential) => matches(approve, identityOf(credential)))
+    const context = await this.policyContext(approve.policy, subject)
+    const emails = new Set<string>()
+    for (const condition of approve.policy.conditions) {
+      const value = await this.jq.first(condition, context).catch(() => [])
+      for (const email of Array.isArray(value) ? value : []) if (typeof email === 'string') emails.add(email)
+    }
+    return credentials.filter((credential) => emails.has(identityOf(credential).email))
+  }
+
+  /** The subject of an existing run, for deciding who approves it. */
+  async runSubject(run: Run, action: Action, now: Date): Promise<Subject> {
+    const requester = (await this.store.getCredential(run.createdBy)) ?? {
+      clientId: run.createdBy,
+      clientSecret: '',
+      createdAt: '',
+      role: 'member' as const,
+    }
+    const blueprint = action.trigger.blueprintIdentifier
+    const entity = blueprint && run.entity ? await this.store.getEntity(blueprint, run.entity.identifier) : undefined
+    return {action, entity, inputs: run.properties, now, requester}
+  }
+
+  private async policyContext(policy: NonNullable<PermissionBlock['policy']>, subject: Subject) {
+    const user = identityOf(subject.requester)
+    const base = {
+      action: subject.action,
+      blueprint: subject.action.trigger.blueprintIdentifier ?? null,
+      entity: subject.entity ? toWire(subject.entity) : {},
+      inputs: subject.inputs,
+      trigger: {at: subject.now.toISOString(), user},
+      user,
+    }
+    const results: Record<string, {entities: unknown[]}> = {}
+    for (const [name, query] of Object.entries(policy.queries)) {
+      try {
+        const rendered = (await renderTemplate(query, base, this.jq)) as EntitiesQuery
+        const match = await compileQuery(rendered, this.store, subject.now)
+        const entities: unknown[] = []
+        for (let page = await this.store.scanEntities({limit: 1000}); page.length > 0;) {
+          for (const row of page) if (match(row.entity)) entities.push(toWire(row.entity))
+          page = await this.store.scanEntities({after: page.at(-1)!.seq, limit: 1000})
+        }
+        results[name] = {entities}
+      } catch {
+        // Port ignores a query that fails; conditions see no result for it.
+      }
+    }
+    return {...base, results}
+  }
+}
+
+function matches(block: PermissionBlock, identity: Identity): boolean {
+  const roles = new Set(block.roles.map((role) => role.toLowerCase()))
+  return (
+    block.users.includes(identity.email) ||
+    identity.roles.some((role) => roles.has(role.toLowerCase())) ||
+    overlaps(block.teams, identity.teams)
+  )
+}
+
+const overlaps = (a: string[], b: string[]) => a.some((item) => b.includes(item))
+const teamsOf = (entity: StoredEntity) => (Array.isArray(entity.team) ? entity.team : entity.team ? [entity.team] : [])

@@ -21,6 +21,8 @@ export interface AgentOptions {
   pollMs: number
   visibilityTimeoutMs: number
   log: (line: string) => void
+  /** Extra environment for handlers (quickstart points them at its folders). */
+  env?: Record<string, string>
   /** Stop after the queue is empty once (tests, cron). */
   once?: boolean
 }
@@ -130,8 +132,11 @@ export class Agent {
   private async handle(run: Run, command: string, spawned: (child: ReturnType<typeof spawn>) => void) {
     const {client, log} = this.options
     log(`Run ${run.id} (${run.action.identifier}): ${command}`)
+    // Handlers get a bearer token, never the client secret the agent logged in with.
+    const {IDP_CLIENT_SECRET: _a, PORT_CLIENT_SECRET: _b, ...inherited} = process.env
     const env = {
-      ...process.env,
+      ...inherited,
+      ...this.options.env,
       IDP_ACTION: run.action.identifier,
       IDP_API_URL: this.options.apiUrl,
       IDP_RUN_ID: run.id,

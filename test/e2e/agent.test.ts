@@ -57,6 +57,29 @@ it('a failing handler ends the run FAILURE with its last lines; its output lines
   expect(await agent.exited).toBe(0)
 })
 
+it('handlers get a bearer token and the run id, never the client secret the agent logged in with', async () => {
+  const {clientId, clientSecret} = JSON.parse(readFileSync(join(portal.configDir, 'config.json'), 'utf8')).profiles
+    .local
+  const agent = startCli(
+    [
+      'agent',
+      '--handler',
+      'fail_job=echo "secret=${IDP_CLIENT_SECRET:-unset}/${PORT_CLIENT_SECRET:-unset} token=${IDP_TOKEN:+set} run=$IDP_RUN_ID"',
+      '--poll-interval',
+      '100ms',
+      '--api-url',
+      portal.url,
+    ],
+    {...portal.env, IDP_CLIENT_ID: clientId, IDP_CLIENT_SECRET: clientSecret, PORT_CLIENT_SECRET: clientSecret},
+  )
+  const {run} = await api('POST', '/v1/actions/fail_job/runs', {properties: {}})
+  expect((await ended(run.id)).status).toBe('SUCCESS')
+  const {runLogs} = await api('GET', `/v1/actions/runs/${run.id}/logs?limit=50`)
+  expect(runLogs.map((log: {message: string}) => log.message)).toContain(`secret=unset/unset token=set run=${run.id}`)
+  agent.child.kill('SIGTERM')
+  expect(await agent.exited).toBe(0)
+})
+
 it('a run whose agent was killed mid-run is handed to another agent after the visibility timeout', async () => {
   const dir = tempDir()
   const marker = join(dir, 'attempts')

@@ -7,7 +7,7 @@ import {LOCAL_PROFILE, ProfileStore} from '../config/profiles.js'
 import {IdpError, ExitCode, usageError} from '../errors.js'
 import {followRun} from '../io/run-view.js'
 import {printTable} from '../io/table.js'
-import {startQuickstart, waitForRun, waitUntilDeleted} from '../services/quickstart.js'
+import {mergeBranch, startQuickstart, syncCatalog, waitForRun, waitUntilDeleted} from '../services/quickstart.js'
 
 export interface QuickstartResult {
   portal: string
@@ -15,12 +15,14 @@ export interface QuickstartResult {
   run: {id: string; status: string}
   devEnv: Entity | null
   expiry: {environment: string; ttlSeconds: number; deletedAfterSeconds: number | null}
+  /** The GitOps example; null when git is not installed. */
+  gitops: {resource: string; branch: string; runStatus: string; synced: boolean} | null
   kept: boolean
 }
 
 export default class Quickstart extends BaseCommand<typeof Quickstart> {
   static override summary = 'See the whole thing work: portal, catalog, agent, a self-service run and a TTL.'
-  static override description = `Starts the embedded portal (in a temporary data directory unless --data-dir), syncs examples/catalog, starts the agent with examples/handlers, runs "Spin up a developer environment" with a 5-day TTL and follows it to SUCCESS, shows the new DevEnv with its expiry, then creates a second environment with a short TTL (--ttl) and shows the clean-up automation deleting it when it expires. Stops everything at the end, unless --keep.`
+  static override description = `Starts the embedded portal (in a temporary data directory unless --data-dir), syncs examples/catalog, starts the agent with examples/handlers, runs "Spin up a developer environment" with a 5-day TTL and follows it to SUCCESS, shows the new DevEnv with its expiry, then provisions a cloud resource the GitOps way (a commit on a branch of a local catalog repository, merged and synced), then creates a second environment with a short TTL (--ttl) and shows the clean-up automation deleting it when it expires. Stops everything at the end, unless --keep.`
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --ttl 5s --keep',
@@ -85,9 +87,36 @@ export default class Quickstart extends BaseCommand<typeof Quickstart> {
         ],
       )
 
+      let gitops: QuickstartResult['gitops'] = null
+      if (quick.gitopsRepo) {
+        step(4, 'Provisioning a cloud resource the GitOps way (`idp action run provision_resource`)')
+        const resource = `orders-db-${Date.now().toString(36)}`
+        const branch = `idp/provision-${resource}`
+        const provisioned = await client.runs.create('provision_resource', {
+          properties: {name: resource, type: 'postgress'},
+        })
+        const provisionRun = (await followRun(provisioned, {apiUrl: portal.url, client, io: show, json: false})).run
+        let synced = false
+        if (provisionRun.status === 'SUCCESS') {
+          this.note(
+            `   Merging ${branch} in ${quick.gitopsRepo} and running \`idp catalog sync catalog\` there, as CI would`,
+          )
+          mergeBranch(quick.gitopsRepo, branch)
+          const after = await syncCatalog(client, `${quick.gitopsRepo}/catalog`)
+          const entity = await client.entities.get('Resource', resource)
+          synced = after.failed.length === 0
+          this.note(
+            `   ${green('✓')} Resource ${entity.identifier} (${String(entity.properties.type)}) is in the catalog`,
+          )
+        }
+        gitops = {branch, resource, runStatus: provisionRun.status, synced}
+      } else {
+        this.note(dim('\n   (git is not installed: skipping the GitOps example)'))
+      }
+
       const shortName = `${name}-short`
       step(
-        4,
+        gitops ? 5 : 4,
         `A second environment with a ${this.flags.ttl} TTL; the "devenv_ttl_cleanup" automation deletes it when the timer expires`,
       )
       const shortRun = await client.runs.create('create_dev_env', {
@@ -109,6 +138,7 @@ export default class Quickstart extends BaseCommand<typeof Quickstart> {
           environment: shortName,
           ttlSeconds: shortTtlMs / 1000,
         },
+        gitops,
         kept: this.flags.keep,
         portal: portal.url,
         run: {id: run.id, status: run.status},
@@ -121,7 +151,15 @@ export default class Quickstart extends BaseCommand<typeof Quickstart> {
         this.note(`\n${bold('Still running')} (profile "${LOCAL_PROFILE}" points at it). From another terminal:`)
         this.note(
           dim(
-            `  idp action run create_dev_env\n  idp entity list --blueprint DevEnv\n  idp run list\nPress Ctrl-C to stop.`,
+            [
+              '  idp action run create_dev_env',
+              '  idp entity list --blueprint DevEnv',
+              '  idp run list',
+              ...(quick.gitopsRepo
+                ? [`  git -C ${quick.gitopsRepo} log --all --oneline   (provision_resource commits here)`]
+                : []),
+              'Press Ctrl-C to stop.',
+            ].join('\n'),
           ),
         )
         if (this.jsonOutput) this.io.out(JSON.stringify(result))
@@ -132,6 +170,11 @@ export default class Quickstart extends BaseCommand<typeof Quickstart> {
         await quick.stop()
         return result
       }
+      if (gitops && !gitops.synced)
+        throw new IdpError(`The GitOps resource ${gitops.resource} did not reach the catalog.`, {
+          code: 'quickstart',
+          exitCode: ExitCode.INTERNAL,
+        })
       if (waited === undefined)
         throw new IdpError(`${shortName} was not deleted after its TTL.`, {
           code: 'quickstart',

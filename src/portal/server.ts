@@ -44,6 +44,7 @@ export async function startPortal(options: PortalOptions): Promise<RunningPortal
     baseUrl: () => url,
     github: options.github ?? {
       apiUrl: process.env.IDP_PORTAL_GITHUB_URL ?? 'https://api.github.com',
+      pollMs: Number(process.env.IDP_PORTAL_GITHUB_POLL_MS) || undefined,
       token: process.env.IDP_PORTAL_GITHUB_TOKEN,
     },
     jq,

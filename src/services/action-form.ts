@@ -257,13 +257,14 @@ async function pickEntities(
   const none: Choice<string | undefined>[] = options.required ? [] : [{name: '(none)', value: undefined}]
   return options.prompter.search<string | undefined>({
     message: `${message} (type to search ${blueprint})`,
-    source: async (term) => [
-      ...none,
-      ...(await options.searchEntities(blueprint, dataset, term)).map((entity) => ({
+    source: async (term) => {
+      const found = (await options.searchEntities(blueprint, dataset, term)).map((entity) => ({
         name: label(entity),
         value: entity.identifier,
-      })),
-    ],
+      }))
+      // Once something is typed, Enter takes the first match; "(none)" stays last to choose.
+      return term ? [...found, ...none] : [...none, ...found]
+    },
   })
 }
 

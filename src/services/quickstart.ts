@@ -1,4 +1,5 @@
-import {mkdtempSync, rmSync} from 'node:fs'
+import {execFileSync} from 'node:child_process'
+import {cpSync, mkdirSync, mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -27,6 +28,8 @@ export interface Quickstart {
   agent: Agent
   dataDir: string
   credentials: {clientId: string; clientSecret: string}
+  /** The catalog repository provision_resource commits to; undefined without git. */
+  gitopsRepo: string | undefined
   stop(): Promise<void>
 }
 
@@ -47,14 +50,15 @@ export async function startQuickstart(options: QuickstartOptions): Promise<Quick
   })
   const client = new PortClient({apiUrl: portal.url, tokens, transport, unreachableHint: ''})
 
-  const prepared = await prepareSync(client, join(EXAMPLES, 'catalog'), {env: {}, force: false, prune: false})
-  if (prepared.errors.length > 0) throw new Error(`examples/catalog is invalid: ${prepared.errors[0]!.message}`)
-  const sync = await applyPlan(client, prepared.plan, prepared.remote, prepared.ownership)
+  const sync = await syncCatalog(client, join(EXAMPLES, 'catalog'))
+  const gitopsRepo = createGitOpsRepo(join(dataDir, 'gitops'))
+  const scaffoldDir = join(dataDir, 'scaffold')
 
   const agent = new Agent({
     apiUrl: portal.url,
     client,
     concurrency: 4,
+    env: {IDP_SCAFFOLD_DIR: scaffoldDir, ...(gitopsRepo ? {IDP_GITOPS_REPO: gitopsRepo} : {})},
     handlers: loadHandlers([], join(EXAMPLES, 'handlers')),
     installationId: 'quickstart',
     log: () => {},
@@ -69,6 +73,7 @@ export async function startQuickstart(options: QuickstartOptions): Promise<Quick
     client,
     credentials,
     dataDir,
+    gitopsRepo,
     portal,
     async stop() {
       await agent.stop(5000)
@@ -79,6 +84,52 @@ export async function startQuickstart(options: QuickstartOptions): Promise<Quick
     },
     sync,
   }
+}
+
+/** What `idp catalog sync FOLDER` does, without the command around it. */
+export async function syncCatalog(client: PortClient, folder: string): Promise<SyncSummary> {
+  const prepared = await prepareSync(client, folder, {env: {}, force: false, prune: false})
+  if (prepared.errors.length > 0) throw new Error(`${folder} is invalid: ${prepared.errors[0]!.message}`)
+  return applyPlan(client, prepared.plan, prepared.remote, prepared.ownership)
+}
+
+/**
+ * A catalog repository for the GitOps example: examples/catalog committed under catalog/ on
+ * main. Undefined when git is not installed (quickstart then skips that step).
+ */
+function createGitOpsRepo(dir: string): string | undefined {
+  try {
+    execFileSync('git', ['--version'], {stdio: 'ignore'})
+  } catch {
+    return undefined
+  }
+  mkdirSync(dir, {recursive: true})
+  cpSync(join(EXAMPLES, 'catalog'), join(dir, 'catalog'), {recursive: true})
+  const git = (...args: string[]) => execFileSync('git', ['-C', dir, ...args], {stdio: 'ignore'})
+  git('init', '--quiet', '--initial-branch', 'main')
+  git('add', 'catalog')
+  git('-c', 'user.name=idp quickstart', '-c', 'user.email=quickstart@localhost', 'commit', '--quiet', '-m', 'Catalog')
+  return dir
+}
+
+/** Merges a reviewed branch into main, as a pull request would. */
+export function mergeBranch(repo: string, branch: string): void {
+  execFileSync(
+    'git',
+    [
+      '-C',
+      repo,
+      '-c',
+      'user.name=idp quickstart',
+      '-c',
+      'user.email=quickstart@localhost',
+      'merge',
+      '--quiet',
+      '--no-edit',
+      branch,
+    ],
+    {stdio: 'ignore'},
+  )
 }
 
 /** Waits until a run ends (quickstart follows the first run itself, with the normal watch view). */

@@ -40,18 +40,18 @@ describe('the seed catalog', () => {
   it('validates offline, with warnings for the legacy formulaProperties only', async () => {
     const result = await portal.run(['catalog', 'validate', EXAMPLES, '--json'])
     expect(result.code).toBe(0)
-    expect(result.json()).toMatchObject({actions: 4, blueprints: 6, entities: 9, errors: [], files: 19, valid: true})
+    expect(result.json()).toMatchObject({actions: 8, blueprints: 6, entities: 9, errors: [], files: 23, valid: true})
     expect(result.json().warnings).toHaveLength(5)
   })
 
   it('syncs into a fresh portal as-is; a second sync reports everything unchanged and writes nothing', async () => {
     const first = await portal.run(['catalog', 'sync', EXAMPLES, '--json'])
     expect(first.code, first.stderr).toBe(0)
-    expect(first.json().counts).toEqual({created: 19, deleted: 0, failed: 0, unchanged: 0, updated: 0})
+    expect(first.json().counts).toEqual({created: 23, deleted: 0, failed: 0, unchanged: 0, updated: 0})
     expect(first.json().source).toBe('idp-examples')
 
     const second = await portal.run(['catalog', 'sync', EXAMPLES, '--json'], {IDP_DEBUG: 'http'})
-    expect(second.json().counts).toEqual({created: 0, deleted: 0, failed: 0, unchanged: 19, updated: 0})
+    expect(second.json().counts).toEqual({created: 0, deleted: 0, failed: 0, unchanged: 23, updated: 0})
     const writes = second.stderr
       .split('\n')
       .filter((line) => /^→ (POST|PUT|PATCH|DELETE) /.test(line) && !/search|access_token/.test(line))
@@ -68,9 +68,9 @@ describe('the seed catalog', () => {
   it('exports the portal so that plan on the export shows no changes', async () => {
     const dir = join(tempDir(), 'exported')
     const exported = await portal.run(['catalog', 'export', dir, '--json'])
-    expect(exported.json()).toEqual({actions: 4, blueprints: 6, dir, entities: 9})
+    expect(exported.json()).toEqual({actions: 8, blueprints: 6, dir, entities: 9})
     const plan = await portal.run(['catalog', 'plan', dir, '--json', '--source', 'exported'])
-    expect(plan.json().counts).toMatchObject({create: 0, delete: 0, unchanged: 19, update: 0})
+    expect(plan.json().counts).toMatchObject({create: 0, delete: 0, unchanged: 23, update: 0})
     const again = await portal.run(['catalog', 'export', dir])
     expect(again.code).toBe(2)
     expect(again.stderr).toContain('already holds catalog files')
@@ -307,11 +307,11 @@ describe('portal errors mid-sync', () => {
     expect(summary.failed.find((f: {identifier: string}) => f.identifier === 'CartService').message).toContain(
       'injected 503',
     )
-    expect(summary.counts.created).toBe(14)
+    expect(summary.counts.created).toBe(18)
 
     const rerun = await portal.run(['catalog', 'sync', EXAMPLES, '--json'])
     expect(rerun.code).toBe(0)
-    expect(rerun.json().counts).toMatchObject({created: 5, failed: 0, unchanged: 14})
+    expect(rerun.json().counts).toMatchObject({created: 5, failed: 0, unchanged: 18})
   }, 60_000)
 })
 

@@ -1,18 +1,56 @@
-import {readFileSync} from 'node:fs'
-import {join} from 'node:path'
+import {execFileSync, spawn} from 'node:child_process'
+import {cpSync, mkdirSync, readFileSync, symlinkSync} from 'node:fs'
+import {dirname, join} from 'node:path'
+import {createInterface} from 'node:readline'
 
 import {expect, it} from 'vitest'
 
-import {startCli} from '../helpers/cli.js'
+import {ROOT} from '../helpers/cli.js'
 import {tempDir} from '../helpers/portal.js'
 
-it('idp quickstart: catalog synced, run SUCCESS with logs, DevEnv with a 5-day expiry, the short-TTL one deleted', async () => {
+/**
+ * A clean copy of the checkout: only the files git tracks, plus the build output and the
+ * installed dependencies (linked), so nothing untracked can make quickstart pass.
+ */
+function cleanCopy(): string {
+  const copy = tempDir('idp-clean-')
+  const tracked = execFileSync('git', ['-C', ROOT, 'ls-files', '-z', '--cached', '--others', '--exclude-standard'], {
+    encoding: 'utf8',
+  })
+    .split('\0')
+    .filter(Boolean)
+  for (const file of tracked) {
+    mkdirSync(join(copy, dirname(file)), {recursive: true})
+    cpSync(join(ROOT, file), join(copy, file))
+  }
+  cpSync(join(ROOT, 'dist'), join(copy, 'dist'), {recursive: true})
+  cpSync(join(ROOT, 'oclif.manifest.json'), join(copy, 'oclif.manifest.json'))
+  symlinkSync(join(ROOT, 'node_modules'), join(copy, 'node_modules'))
+  return copy
+}
+
+it('idp quickstart from a clean copy: catalog, run with logs, DevEnv expiry, TTL clean-up, GitOps resource', async () => {
   const configDir = tempDir()
-  const quick = startCli(['quickstart', '--ttl', '3s', '--keep', '--json'], {IDP_CONFIG_DIR: configDir})
-  quick.child.stdout!.setEncoding('utf8')
-  const result = JSON.parse(await quick.firstLine)
+  const copy = cleanCopy()
+  const child = spawn(process.execPath, [join(copy, 'bin/run.js'), 'quickstart', '--ttl', '3s', '--keep', '--json'], {
+    env: {...process.env, IDP_CONFIG_DIR: configDir},
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve))
+  let stderr = ''
+  child.stderr.on('data', (chunk) => (stderr += chunk))
+  const firstLine = await new Promise<string>((resolve, reject) => {
+    createInterface({input: child.stdout}).once('line', resolve)
+    void exited.then(() => reject(new Error(`quickstart exited early:\n${stderr}`)))
+  })
+  const result = JSON.parse(firstLine)
   try {
-    expect(result).toMatchObject({kept: true, run: {status: 'SUCCESS'}, synced: {failed: 0}})
+    expect(result).toMatchObject({
+      gitops: {runStatus: 'SUCCESS', synced: true},
+      kept: true,
+      run: {status: 'SUCCESS'},
+      synced: {failed: 0},
+    })
     expect(result.expiry.deletedAfterSeconds).toBeGreaterThan(0)
 
     // Through the API, with the profile quickstart saved.
@@ -56,8 +94,18 @@ it('idp quickstart: catalog synced, run SUCCESS with logs, DevEnv with a 5-day e
     expect((await get(`/v1/blueprints/DevEnv/entities/${result.expiry.environment}`)).error).toBe('not_found')
     const cleanups = (await get('/v1/actions/runs?action=devenv_ttl_cleanup')).runs
     expect(cleanups).toMatchObject([{source: 'AUTOMATION', status: 'SUCCESS'}])
+
+    // GitOps: the resource reached the catalog through a commit and a sync, not through the API.
+    const resource = (await get(`/v1/blueprints/Resource/entities/${result.gitops.resource}`)).entity
+    expect(resource).toMatchObject({identifier: result.gitops.resource, properties: {type: 'postgress'}})
+    const [provision] = (await get('/v1/actions/runs?action=provision_resource')).runs
+    expect(provision.status).toBe('SUCCESS')
+    const provisionLogs = (await get(`/v1/actions/runs/${provision.id}/logs?limit=50`)).runLogs
+    expect(provisionLogs.map((log: {message: string}) => log.message)).toEqual(
+      expect.arrayContaining([expect.stringContaining(`on branch ${result.gitops.branch}`)]),
+    )
   } finally {
-    quick.child.kill('SIGTERM')
-    expect(await quick.exited).toBe(0)
+    child.kill('SIGTERM')
+    expect(await exited).toBe(0)
   }
 }, 90_000)

@@ -20,11 +20,16 @@ export interface CliPortal {
 }
 
 /** `idp portal serve --port 0 --json` in a child process, with a fresh config and data dir. */
-export async function servePortal(options: {dataDir?: string; configDir?: string} = {}): Promise<CliPortal> {
+export async function servePortal(
+  options: {dataDir?: string; configDir?: string; portalEnv?: Record<string, string>} = {},
+): Promise<CliPortal> {
   const configDir = options.configDir ?? tempDir('idp-config-')
   const dataDir = options.dataDir ?? tempDir('idp-data-')
   const env = {IDP_CONFIG_DIR: configDir}
-  const served = startCli(['portal', 'serve', '--port', '0', '--json', '--data-dir', dataDir], env)
+  const served = startCli(['portal', 'serve', '--port', '0', '--json', '--data-dir', dataDir], {
+    ...env,
+    ...options.portalEnv,
+  })
   const {url} = JSON.parse(await served.firstLine) as {url: string}
   let token: Promise<string> | undefined
   const accessToken = () =>

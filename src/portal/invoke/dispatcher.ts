@@ -12,6 +12,8 @@ export interface GitHubSettings {
   /** GitHub's REST API, or GitHub Enterprise's (`https://github.example.com/api/v3`). */
   apiUrl: string
   token?: string | undefined
+  /** How often a followed workflow run is checked (ms). */
+  pollMs?: number | undefined
 }
 
 export interface DispatcherOptions {
@@ -32,7 +34,6 @@ export interface DispatcherOptions {
   attempts?: number
   retryBaseMs?: number
   requestTimeoutMs?: number
-  githubPollMs?: number
 }
 
 const PORT_API_HOSTS = new Set(['api.port.io', 'api.getport.io', 'api.us.port.io', 'api.us.getport.io'])
@@ -318,7 +319,7 @@ export class Dispatcher {
           ? {
               ...dispatch,
               attempts: 0,
-              availableAt: Date.now() + (this.options.githubPollMs ?? 5000),
+              availableAt: Date.now() + (this.options.github.pollMs ?? 5000),
               context: {github: {org, repo, since, workflow}},
             }
           : {...dispatch, state: 'done'},
@@ -332,7 +333,7 @@ export class Dispatcher {
     const {apiUrl, token} = this.options.github
     const path = `/repos/${enc(org)}/${enc(repo)}/actions/workflows/${enc(workflow)}/runs?event=workflow_dispatch&created=${enc('>=' + since.slice(0, 19) + 'Z')}`
     const later = () =>
-      this.options.store.putDispatch({...dispatch, availableAt: Date.now() + (this.options.githubPollMs ?? 5000)})
+      this.options.store.putDispatch({...dispatch, availableAt: Date.now() + (this.options.github.pollMs ?? 5000)})
     try {
       const response = await fetch(apiUrl + path, {headers: githubHeaders(token ?? ''), signal: this.signal()})
       if (!response.ok) return await this.options.write(later)

@@ -10,7 +10,14 @@ export class ApiError extends IdpError {
     readonly url: string,
     details?: unknown,
   ) {
-    super(message, {code: portError, details, exitCode: exitCodeForStatus(status)})
+    super(message, {
+      code: portError,
+      details,
+      exitCode: exitCodeForStatus(status),
+      ...(status === 403
+        ? {hint: '`idp auth status` shows which credentials were used; an admin decides what they may do.'}
+        : {}),
+    })
   }
 
   override toJSON(): Record<string, unknown> {

@@ -166,6 +166,7 @@ describe('idp action run', () => {
     const denied = await ops(['action', 'run', 'scale_env', '--entity', 'env-1', '--no-wait'])
     expect(denied.code).toBe(4)
     expect(denied.stderr).toContain('ops@example.com may not execute action "scale_env"')
+    expect(denied.stderr).toContain('`idp auth status` shows which credentials were used')
 
     const started = await dev(['action', 'run', 'scale_env', '--entity', 'env-1', '--no-wait'])
     expect(started.code).toBe(0)

@@ -1,9 +1,8 @@
-import {readFileSync} from 'node:fs'
-
 import type {PortClient} from '../api/port-client.js'
 import type {Action, EntitiesQuery, Entity} from '../api/types.js'
 import {coerceInput, type UserInput} from '../actions/inputs.js'
 import {usageError} from '../errors.js'
+import {readDataFile} from '../io/data-file.js'
 
 /** Single-quotes a value for a POSIX shell when it needs it. */
 export const shellQuote = (text: string) =>
@@ -18,13 +17,11 @@ export async function givenInputs(
   const inputs = action.trigger.userInputs?.properties ?? {}
   const given: Record<string, unknown> = {}
   if (flags.inputsFile) {
-    const text = flags.inputsFile === '-' ? readFileSync(0, 'utf8') : readFileSync(flags.inputsFile, 'utf8')
     let parsed: unknown
     try {
-      parsed = JSON.parse(text)
-    } catch {
-      const {parse} = await import('yaml')
-      parsed = parse(text)
+      parsed = await readDataFile(flags.inputsFile)
+    } catch (error) {
+      throw usageError(`--inputs-file ${flags.inputsFile}: ${(error as Error).message}`)
     }
     if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
       throw usageError(`--inputs-file ${flags.inputsFile} must hold one JSON or YAML object of input values.`)

@@ -1,10 +1,9 @@
-import {readFileSync} from 'node:fs'
-
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../base-command.js'
 import type {ActionPermissions, PermissionBlock} from '../../api/types.js'
 import {usageError, validationError} from '../../errors.js'
+import {readDataFile} from '../../io/data-file.js'
 
 export default class ActionPermissionsCommand extends BaseCommand<typeof ActionPermissionsCommand> {
   static override summary = 'Show or change who may execute an action and who approves its runs.'
@@ -43,18 +42,11 @@ export default class ActionPermissionsCommand extends BaseCommand<typeof ActionP
 }
 
 async function readChanges(file: string): Promise<Partial<ActionPermissions>> {
-  let text: string
-  try {
-    text = readFileSync(file === '-' ? 0 : file, 'utf8')
-  } catch (error) {
-    throw usageError(`--set ${file}: ${(error as Error).message}`)
-  }
   let parsed: unknown
   try {
-    parsed = JSON.parse(text)
-  } catch {
-    const {parse} = await import('yaml')
-    parsed = parse(text)
+    parsed = await readDataFile(file)
+  } catch (error) {
+    throw usageError(`--set ${file}: ${(error as Error).message}`)
   }
   const {schemas} = await import('../../schemas/registry.js')
   const result = schemas().validate('idp:api-requests#/$defs/actionPermissions', parsed)

@@ -86,19 +86,22 @@ export class PortalCore {
   }
 
   async write<T>(work: () => Promise<T>, kick: {dispatcher?: boolean; timers?: boolean} = {}): Promise<T> {
-    let result: T
-    try {
-      result = await this.store.transaction(async () => {
+    let committed: (() => void)[] = []
+    // Cleanup happens inside the transaction callback: transactions run one at a time, so the
+    // queues hold this write's entries only (the next write may start as soon as this one ends).
+    const result = await this.store.transaction(async () => {
+      try {
         const value = await work()
         await this.automations.handle(new Date())
+        committed = this.afterCommit.splice(0)
         return value
-      })
-    } catch (error) {
-      this.changes.take() // rolled back: nothing happened
-      this.afterCommit = []
-      throw error
-    }
-    for (const work of this.afterCommit.splice(0)) work()
+      } catch (error) {
+        this.changes.take() // rolled back: nothing happened
+        this.afterCommit = []
+        throw error
+      }
+    })
+    for (const then of committed) then()
     if (kick.dispatcher !== false) this.dispatcher.kick()
     if (kick.timers !== false) this.timers.kick()
     return result

@@ -378,6 +378,12 @@ class RunsApi {
     })
   }
 
+  /** idp's embedded portal: a token for a run's handler that ends with the run (Port answers 404). */
+  async token(id: string): Promise<string> {
+    const request = {method: 'POST', path: `/v1/actions/runs/${seg(id)}/token`} as const
+    return (await this.client.request<{accessToken: string}>(request)).accessToken
+  }
+
   async approve(id: string, decision: {status: 'APPROVE' | 'DECLINE'; description?: string}): Promise<Run> {
     const request = {
       body: decision,

@@ -3,6 +3,7 @@ import type {IncomingMessage, RequestListener, ServerResponse} from 'node:http'
 import type {PortalCore} from './core.js'
 import {PortalError, readJsonBody, Router, send} from './http.js'
 import {routes} from './routes.js'
+import {isFinal} from './runs-service.js'
 
 export interface AppOptions {
   core: PortalCore
@@ -70,6 +71,12 @@ export function createApp(options: AppOptions): RequestListener {
       request.resume()
       throw new PortalError(401, 'unauthorized', 'A valid access token is required (POST /v1/auth/access_token)')
     }
-    return credential
+    if (!token?.runId) return credential
+    const run = await store.getRun(token.runId)
+    if (!run || isFinal(run)) {
+      request.resume()
+      throw new PortalError(401, 'unauthorized', `This token was for run ${token.runId}, which has ended`)
+    }
+    return {...credential, role: 'member' as const}
   }
 }

@@ -13,6 +13,8 @@ import {RunEvents} from './run-events.js'
 import {RunsService} from './runs-service.js'
 import type {Store} from './store/store.js'
 
+const RUN_TOKEN_TTL_MS = 3_600_000
+
 export interface CoreOptions {
   store: Store
   jq: JqEngine
@@ -117,6 +119,16 @@ export class PortalCore {
     const fresh = {clientId: id, expiresAt: now + this.tokenTtlSeconds * 1000, token: generateId('idp', 40)}
     await this.store.saveToken(fresh)
     return fresh
+  }
+
+  /**
+   * A token for one run's handler (an idp extension): member rights, so it cannot change the data
+   * model, and it stops working when the run ends or after an hour.
+   */
+  async runToken(runId: string, clientId: string): Promise<{token: string; expiresAt: number}> {
+    const token = {clientId, expiresAt: Date.now() + RUN_TOKEN_TTL_MS, runId, token: generateId('idp', 40)}
+    await this.store.saveToken(token)
+    return token
   }
 
   /** Resumes work left by an earlier process: deliveries, GitHub follows, expired timers. */

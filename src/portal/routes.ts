@@ -6,6 +6,7 @@ import type {PortalCore} from './core.js'
 import type {WriteMode} from './entities-service.js'
 import {booleanParam, invalid, listParam, PortalError, type RequestContext, type Route} from './http.js'
 import {compileQuery, project, toWire} from './search.js'
+import {isFinal} from './runs-service.js'
 import type {StoredEntity} from './store/store.js'
 
 const ok = (body: Record<string, unknown>, status = 200) => ({body: {ok: true, ...body}, status})
@@ -316,12 +317,17 @@ function portalRoutes(core: PortalCore): Route[] {
       pattern: `/v1/actions/runs/${verb}`,
     })),
     {
+      // idp extension: a token for the run's handler, which dies with the run (Port answers 404).
+      // It has member rights whoever asks, so any credential may ask.
       handler: async (request) => {
-        const {response} = (request.body ?? {}) as {response?: unknown}
-        return ok({run: await write(() => runs.record(request.params.run!, {response}, request.now))})
+        const run = await runs.get(request.params.run!)
+        if (isFinal(run)) throw new PortalError(422, 'run_terminated', `Run "${run.id}" has ended (${run.status})`)
+        const token = await write(() => core.runToken(run.id, request.caller.clientId))
+        const expiresIn = Math.floor((token.expiresAt - request.now.getTime()) / 1000)
+        return ok({accessToken: token.token, expiresIn, tokenType: 'Bearer'}, 201)
       },
-      method: 'PATCH',
-      pattern: '/v1/actions/runs/:run/response',
+      method: 'POST',
+      pattern: '/v1/actions/runs/:run/token',
     },
 
     // Runs (before /v1/actions/:id, which would otherwise take "runs" as an action identifier)

@@ -3,6 +3,7 @@ import {accessSync, constants, readdirSync} from 'node:fs'
 import {join, parse} from 'node:path'
 import {createInterface} from 'node:readline'
 
+import {ApiError} from '../api/errors.js'
 import type {PortClient} from '../api/port-client.js'
 import type {Run} from '../api/types.js'
 import {signWebhook} from '../verify.js'
@@ -10,7 +11,7 @@ import {signWebhook} from '../verify.js'
 export interface AgentOptions {
   client: PortClient
   apiUrl: string
-  /** Gives handlers a token for the portal (the agent's own). */
+  /** The agent's own token: handlers get it where the portal has no run tokens (Port). */
   token: () => Promise<string>
   /** Signs webhooks the agent forwards (the client secret), as the portal does. */
   secret?: string | undefined
@@ -59,6 +60,8 @@ export function loadHandlers(flags: string[], dir: string | undefined): Map<stri
 export class Agent {
   private readonly running = new Map<string, {run: Run; kill: () => void}>()
   private stopping = false
+  /** Whether the portal hands out run tokens; learnt from the first answer. */
+  private runTokens = true
   private wake: (() => void) | undefined
 
   constructor(private readonly options: AgentOptions) {}
@@ -140,7 +143,7 @@ export class Agent {
       IDP_ACTION: run.action.identifier,
       IDP_API_URL: this.options.apiUrl,
       IDP_RUN_ID: run.id,
-      IDP_TOKEN: await this.options.token(),
+      IDP_TOKEN: await this.handlerToken(run),
       PORT_API_URL: this.options.apiUrl,
       PORT_RUN_ID: run.id,
     }
@@ -171,6 +174,22 @@ export class Agent {
     return code === 0
       ? ({status: 'SUCCESS'} as const)
       : ({status: 'FAILURE', summary: tail.join('\n') || `The handler exited with ${code}`} as const)
+  }
+
+  /**
+   * The embedded portal gives each handler a token that ends with its run and cannot change the
+   * data model; Port has no such route, so there handlers get the agent's (expiring) access token.
+   */
+  private async handlerToken(run: Run): Promise<string> {
+    if (this.runTokens) {
+      try {
+        return await this.options.client.runs.token(run.id)
+      } catch (error) {
+        if (!(error instanceof ApiError) || ![403, 404, 405].includes(error.status)) throw error
+        this.runTokens = false
+      }
+    }
+    return this.options.token()
   }
 
   /** An agent webhook: call it inside the network, signed as the portal signs. */

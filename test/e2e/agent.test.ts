@@ -1,4 +1,4 @@
-import {chmodSync, readFileSync, writeFileSync} from 'node:fs'
+import {chmodSync, existsSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {afterAll, beforeAll, expect, it} from 'vitest'
@@ -57,25 +57,35 @@ it('a failing handler ends the run FAILURE with its last lines; its output lines
   expect(await agent.exited).toBe(0)
 })
 
-it('handlers get a bearer token and the run id, never the client secret the agent logged in with', async () => {
+it('handlers get a token that dies with their run and cannot change the data model, never the client secret', async () => {
   const {clientId, clientSecret} = JSON.parse(readFileSync(join(portal.configDir, 'config.json'), 'utf8')).profiles
     .local
+  const tokenFile = join(tempDir(), 'token')
+  const handler = `echo "secret=\${IDP_CLIENT_SECRET:-unset}/\${PORT_CLIENT_SECRET:-unset} run=$IDP_RUN_ID"; echo "$IDP_TOKEN" > ${tokenFile}; sleep 1`
   const agent = startCli(
-    [
-      'agent',
-      '--handler',
-      'fail_job=echo "secret=${IDP_CLIENT_SECRET:-unset}/${PORT_CLIENT_SECRET:-unset} token=${IDP_TOKEN:+set} run=$IDP_RUN_ID"',
-      '--poll-interval',
-      '100ms',
-      '--api-url',
-      portal.url,
-    ],
+    ['agent', '--handler', `fail_job=${handler}`, '--poll-interval', '100ms', '--api-url', portal.url],
     {...portal.env, IDP_CLIENT_ID: clientId, IDP_CLIENT_SECRET: clientSecret, PORT_CLIENT_SECRET: clientSecret},
   )
   const {run} = await api('POST', '/v1/actions/fail_job/runs', {properties: {}})
+  while (!existsSync(tokenFile) || readFileSync(tokenFile, 'utf8').trim() === '')
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  const token = readFileSync(tokenFile, 'utf8').trim()
+  expect(token).not.toBe(await portal.token())
+  const asHandler = (method: string, path: string, body?: unknown) =>
+    fetch(portal.url + path, {
+      body: body === undefined ? undefined : JSON.stringify(body),
+      headers: {authorization: `Bearer ${token}`, 'content-type': 'application/json'},
+      method,
+    })
+  expect((await asHandler('POST', `/v1/actions/runs/${run.id}/logs`, {message: 'from the handler'})).status).toBe(201)
+  expect((await asHandler('DELETE', '/v1/actions/fail_job')).status).toBe(403)
+
   expect((await ended(run.id)).status).toBe('SUCCESS')
+  expect((await asHandler('GET', '/v1/blueprints')).status).toBe(401)
   const {runLogs} = await api('GET', `/v1/actions/runs/${run.id}/logs?limit=50`)
-  expect(runLogs.map((log: {message: string}) => log.message)).toContain(`secret=unset/unset token=set run=${run.id}`)
+  expect(runLogs.map((log: {message: string}) => log.message)).toEqual(
+    expect.arrayContaining([`secret=unset/unset run=${run.id}`, 'from the handler']),
+  )
   agent.child.kill('SIGTERM')
   expect(await agent.exited).toBe(0)
 })

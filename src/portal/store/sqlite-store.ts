@@ -78,6 +78,9 @@ export class SqliteStore implements Store {
       .map((row) => row.name)
     if (!columns.includes('email')) this.db.exec('ALTER TABLE credentials ADD COLUMN email TEXT')
     if (!columns.includes('teams')) this.db.exec("ALTER TABLE credentials ADD COLUMN teams TEXT NOT NULL DEFAULT '[]'")
+    const tokenColumns = this.db.prepare<[], {name: string}>('PRAGMA table_info(tokens)').all()
+    if (!tokenColumns.some((column) => column.name === 'run_id'))
+      this.db.exec('ALTER TABLE tokens ADD COLUMN run_id TEXT')
     const db = this.db
     this.sql = {
       actionDelete: db.prepare('DELETE FROM actions WHERE identifier = ?'),
@@ -176,13 +179,11 @@ export class SqliteStore implements Store {
       scanBlueprint: db.prepare<[string, number, number], {seq: number; data: string}>(
         'SELECT seq, data FROM entities WHERE blueprint = ? AND seq > ? ORDER BY seq LIMIT ?',
       ),
-      tokenGet: db.prepare<[string], {token: string; client_id: string; expires_at: number}>(
-        'SELECT * FROM tokens WHERE token = ?',
+      tokenGet: db.prepare<[string], TokenRow>('SELECT * FROM tokens WHERE token = ?'),
+      tokenLive: db.prepare<[string, number], TokenRow>(
+        'SELECT * FROM tokens WHERE client_id = ? AND expires_at > ? AND run_id IS NULL ORDER BY expires_at DESC LIMIT 1',
       ),
-      tokenLive: db.prepare<[string, number], {token: string; client_id: string; expires_at: number}>(
-        'SELECT * FROM tokens WHERE client_id = ? AND expires_at > ? ORDER BY expires_at DESC LIMIT 1',
-      ),
-      tokenPut: db.prepare('INSERT INTO tokens VALUES (?, ?, ?)'),
+      tokenPut: db.prepare('INSERT INTO tokens (token, client_id, expires_at, run_id) VALUES (?, ?, ?, ?)'),
       tokensExpire: db.prepare('DELETE FROM tokens WHERE expires_at < ?'),
     }
   }
@@ -299,17 +300,17 @@ export class SqliteStore implements Store {
 
   async saveToken(token: StoredToken): Promise<void> {
     this.sql.tokensExpire.run(Date.now())
-    this.sql.tokenPut.run(token.token, token.clientId, token.expiresAt)
+    this.sql.tokenPut.run(token.token, token.clientId, token.expiresAt, token.runId ?? null)
   }
 
   async getToken(token: string): Promise<StoredToken | undefined> {
     const row = this.sql.tokenGet.get(token)
-    return row && {clientId: row.client_id, expiresAt: row.expires_at, token: row.token}
+    return row && storedToken(row)
   }
 
   async liveToken(clientId: string, now: number): Promise<StoredToken | undefined> {
     const row = this.sql.tokenLive.get(clientId, now)
-    return row && {clientId: row.client_id, expiresAt: row.expires_at, token: row.token}
+    return row && storedToken(row)
   }
 
   async listBlueprints(): Promise<Blueprint[]> {
@@ -474,6 +475,20 @@ interface CredentialRow {
   email: string | null
   teams: string
 }
+
+interface TokenRow {
+  token: string
+  client_id: string
+  expires_at: number
+  run_id: string | null
+}
+
+const storedToken = (row: TokenRow): StoredToken => ({
+  clientId: row.client_id,
+  expiresAt: row.expires_at,
+  token: row.token,
+  ...(row.run_id ? {runId: row.run_id} : {}),
+})
 
 interface DispatchRow {
   run_id: string

@@ -52,6 +52,8 @@ export interface StoredToken {
   clientId: string
   /** Epoch milliseconds. */
   expiresAt: number
+  /** A handler's token: member rights, valid only while this run is active. */
+  runId?: string | undefined
 }
 
 export interface EntityRef {
@@ -80,7 +82,7 @@ export interface Store {
   adminCredential(): Promise<Credential | undefined>
   saveToken(token: StoredToken): Promise<void>
   getToken(token: string): Promise<StoredToken | undefined>
-  /** The newest unexpired token of a client, so that asking again returns the same token (as Port does). */
+  /** The newest unexpired token of a client (not a run's), so that asking again returns the same token (as Port does). */
   liveToken(clientId: string, now: number): Promise<StoredToken | undefined>
 
   listBlueprints(): Promise<Blueprint[]>

@@ -60,6 +60,7 @@ export function loadHandlers(flags: string[], dir: string | undefined): Map<stri
 export class Agent {
   private readonly running = new Map<string, {run: Run; kill: () => void}>()
   private stopping = false
+  private stopped: Promise<void> | undefined
   /** Whether the portal hands out run tokens; learnt from the first answer. */
   private runTokens = true
   private wake: (() => void) | undefined
@@ -99,7 +100,12 @@ export class Agent {
   }
 
   /** Stops claiming; waits up to `graceMs` for runs in flight, then releases the rest. */
-  async stop(graceMs: number): Promise<void> {
+  stop(graceMs: number): Promise<void> {
+    this.stopped ??= this.shutdown(graceMs)
+    return this.stopped
+  }
+
+  private async shutdown(graceMs: number): Promise<void> {
     this.stopping = true
     this.wake?.()
     const deadline = Date.now() + graceMs
@@ -116,7 +122,15 @@ export class Agent {
     const handler = this.options.handlers.get(run.action.identifier)
     let killed = false
     let child: ReturnType<typeof spawn> | undefined
-    this.running.set(run.id, {kill: () => ((killed = true), child?.kill('SIGTERM')), run})
+    const kill = () => {
+      killed = true
+      try {
+        if (child?.pid) process.kill(-child.pid, 'SIGTERM')
+      } catch {
+        // already gone
+      }
+    }
+    this.running.set(run.id, {kill, run})
     const work = handler ? this.handle(run, handler, (spawned) => (child = spawned)) : this.forward(run)
     void work
       .then(async (outcome) => {
@@ -147,7 +161,8 @@ export class Agent {
       PORT_API_URL: this.options.apiUrl,
       PORT_RUN_ID: run.id,
     }
-    const child = spawn('/bin/sh', ['-c', command], {env, stdio: ['pipe', 'pipe', 'pipe']})
+    // Its own process group, so that stopping it stops whatever it started too.
+    const child = spawn('/bin/sh', ['-c', command], {detached: true, env, stdio: ['pipe', 'pipe', 'pipe']})
     spawned(child)
     const payload = (run.payload as {body?: unknown} | undefined)?.body ?? run
     child.stdin.on('error', () => undefined)

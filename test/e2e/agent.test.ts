@@ -127,3 +127,53 @@ it('a run whose agent was killed mid-run is handed to another agent after the vi
   second.child.kill('SIGTERM')
   expect(await second.exited).toBe(0)
 }, 60_000)
+
+it('SIGTERM lets a run finish within --grace, and releases one that does not, for the next agent at once', async () => {
+  const dir = tempDir()
+  const started = join(dir, 'started')
+  const handler = (seconds: number) => `echo go >> ${started}; sleep ${seconds}; echo finished`
+  const startedCount = () => (existsSync(started) ? readFileSync(started, 'utf8').split('\n').length - 1 : 0)
+  const until = async (check: () => boolean) => {
+    const deadline = Date.now() + 10_000
+    while (!check()) {
+      if (Date.now() > deadline) throw new Error('timed out')
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+  }
+  const agentWith = (seconds: number) =>
+    startCli(
+      [
+        'agent',
+        '--handler',
+        `slow_job=${handler(seconds)}`,
+        '--poll-interval',
+        '100ms',
+        '--grace',
+        '1s',
+        // Long, so that only a release (not a lapsed claim) can hand the run on quickly.
+        '--visibility-timeout',
+        '60s',
+      ],
+      portal.env,
+    )
+
+  // Finishes within the grace period: the run ends SUCCESS after the signal.
+  const quick = agentWith(0.3)
+  const {run: first} = await api('POST', '/v1/actions/slow_job/runs', {properties: {}})
+  await until(() => startedCount() === 1)
+  quick.child.kill('SIGTERM')
+  expect(await quick.exited).toBe(0)
+  expect((await api('GET', `/v1/actions/runs/${first.id}`)).run.status).toBe('SUCCESS')
+
+  // Outlives it: released, so the next agent takes it now rather than after the visibility timeout.
+  const stuck = agentWith(30)
+  const {run: second} = await api('POST', '/v1/actions/slow_job/runs', {properties: {}})
+  await until(() => startedCount() === 2)
+  stuck.child.kill('SIGTERM')
+  expect(await stuck.exited).toBe(0)
+  expect(stuck.stderr()).toContain('Released 1 unfinished run')
+  const next = agentWith(0)
+  expect((await ended(second.id, 5000)).status).toBe('SUCCESS')
+  next.child.kill('SIGTERM')
+  expect(await next.exited).toBe(0)
+}, 60_000)

@@ -25,6 +25,8 @@ export interface CoreOptions {
   onError?: (error: unknown) => void
   /** Fast retries for tests. */
   retryBaseMs?: number
+  /** How long a webhook may take to answer before the attempt counts as failed (default 30 s). */
+  webhookTimeoutMs?: number
 }
 
 /**
@@ -74,6 +76,7 @@ export class PortalCore {
       jq,
       onError,
       portalToken: () => this.write(async () => (await this.token()).token, {dispatcher: false}),
+      requestTimeoutMs: options.webhookTimeoutMs,
       retryBaseMs: options.retryBaseMs,
       runs: this.runs,
       store,

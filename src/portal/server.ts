@@ -18,6 +18,8 @@ export interface PortalOptions {
   github?: GitHubSettings
   /** Webhook retries back off from this (ms); tests make it small. */
   retryBaseMs?: number
+  /** How long a webhook may take to answer before the attempt counts as failed (default 30 s). */
+  webhookTimeoutMs?: number
   onError?: (error: unknown) => void
 }
 
@@ -50,6 +52,7 @@ export async function startPortal(options: PortalOptions): Promise<RunningPortal
     jq,
     onError: options.onError,
     retryBaseMs: options.retryBaseMs,
+    webhookTimeoutMs: options.webhookTimeoutMs,
     store,
     tokenTtlSeconds: options.tokenTtlSeconds,
   })

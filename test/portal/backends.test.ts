@@ -125,6 +125,26 @@ describe('WEBHOOK backends', () => {
     expect((await logs(down.id)).filter((line: string) => line.startsWith('Attempt'))).toHaveLength(3)
   })
 
+  it('a target too slow to answer is retried, then the run ends FAILURE saying so', async () => {
+    const slow = await startTestPortal({retryBaseMs: 20, webhookTimeoutMs: 200})
+    const hanging = await receiver(() => 'hang')
+    await slow.call('POST', '/v1/actions', {
+      identifier: 'slow_hook',
+      invocationMethod: {synchronized: true, type: 'WEBHOOK', url: `${hanging.url}/slow`},
+      trigger: {operation: 'CREATE', type: 'self-service', userInputs: {properties: {}}},
+    })
+    const {body} = await slow.call('POST', '/v1/actions/slow_hook/runs', {properties: {}})
+    const ended = await until(async () => {
+      const {body: current} = await slow.call('GET', `/v1/actions/runs/${body.run.id}`)
+      return current.run.status === 'IN_PROGRESS' ? undefined : current.run
+    })
+    expect(ended.status).toBe('FAILURE')
+    expect(ended.summary).toMatch(/Gave up after 4 attempts: .*\/slow did not answer within 0.2s/)
+    expect(hanging.received).toHaveLength(4)
+    await slow.stop()
+    await hanging.close()
+  })
+
   it('non-2xx answers end the run FAILURE', async () => {
     const backend = await receiver(() => ({status: 400}))
     await action('bad_hook', {synchronized: true, type: 'WEBHOOK', url: `${backend.url}/bad`})

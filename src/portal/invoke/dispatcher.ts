@@ -225,11 +225,11 @@ export class Dispatcher {
       const raw = await response.text()
       answer = parseMaybe(raw)
     } catch (error) {
-      return this.retry(
-        dispatch,
-        run,
-        `could not reach ${payload.url}: ${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message}`,
-      )
+      const reason =
+        (error as Error).name === 'TimeoutError'
+          ? `${payload.url} did not answer within ${(this.options.requestTimeoutMs ?? 30_000) / 1000}s`
+          : `could not reach ${payload.url}: ${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message}`
+      return this.retry(dispatch, run, reason)
     }
     if (status >= 500) return this.retry(dispatch, run, `${payload.url} answered HTTP ${status}`)
     const ok = status >= 200 && status < 300

@@ -1,5 +1,6 @@
 import type {Dispatcher, Pool} from 'undici'
 
+import {jsonOrText} from '../io/json.js'
 import {redact} from './redact.js'
 
 export type QueryValue = string | number | boolean | string[] | undefined
@@ -115,7 +116,7 @@ export class HttpTransport {
       try {
         const answer = await this.pool.request({body: payload, headers, method: request.method, path})
         const text = await answer.body.text()
-        response = {body: parseBody(text), headers: answer.headers, status: answer.statusCode}
+        response = {body: jsonOrText(text), headers: answer.headers, status: answer.statusCode}
         this.trace(() => `← ${response.status} ${Math.round(performance.now() - started)}ms ${traceBody(text)}`)
       } catch (error) {
         const code = (error as {code?: string}).code ?? 'UNKNOWN'
@@ -158,15 +159,6 @@ function queryString(query: HttpRequest['query']): string {
   }
   const text = params.toString()
   return text ? `?${text}` : ''
-}
-
-function parseBody(text: string): unknown {
-  if (text === '') return undefined
-  try {
-    return JSON.parse(text)
-  } catch {
-    return text
-  }
 }
 
 /** Seconds, or an HTTP date. */

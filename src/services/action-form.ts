@@ -2,6 +2,7 @@ import type {Action, EntitiesQuery, Entity} from '../api/types.js'
 import {evaluate, isVisible, requiredInputs, type FormContext} from '../actions/dynamic.js'
 import {checkInputs, inputOrder, isJq, type UserInput, type UserInputs} from '../actions/inputs.js'
 import {parseWhen} from '../actions/when.js'
+import {jsonOrText} from '../io/json.js'
 import type {JqEngine} from '../jq/engine.js'
 import type {Choice, Prompter} from '../prompts/prompter.js'
 
@@ -132,7 +133,7 @@ async function promptFor(name: string, input: UserInput, options: AskOptions): P
       message,
       validate: (value) => (isEmpty(value) && required ? 'Required' : true),
     })
-    return secret === '' ? undefined : input.type === 'object' ? parseJsonOr(secret) : secret
+    return secret === '' ? undefined : input.type === 'object' ? jsonOrText(secret) : secret
   }
   if (input.type === 'boolean') return prompter.confirm({default: options.fallback === true, message})
   if (input.format === 'entity' && input.blueprint) return pickEntities(name, input, message, options, false)
@@ -184,7 +185,7 @@ async function promptFor(name: string, input: UserInput, options: AskOptions): P
           .filter(Boolean)
         return input.items?.type === 'number' ? items.map(Number) : items
       }
-      return parseJsonOr(value)
+      return jsonOrText(value)
     }
     const answer = await prompter.input({
       ...(text(options.fallback) === undefined ? {} : {default: text(options.fallback)!}),
@@ -287,12 +288,4 @@ async function resolveDataset(dataset: UserInput['dataset'], options: AskOptions
     return node
   }
   return (await resolve(dataset)) as EntitiesQuery
-}
-
-function parseJsonOr(text: string): unknown {
-  try {
-    return JSON.parse(text)
-  } catch {
-    return text
-  }
 }

@@ -1,5 +1,6 @@
 import type {Action, Run} from '../../api/types.js'
 import type {JqEngine} from '../../jq/engine.js'
+import {jsonOrText} from '../../io/json.js'
 import {signWebhook} from '../../verify.js'
 import type {EntitiesService} from '../entities-service.js'
 import {PortalError} from '../http.js'
@@ -223,7 +224,7 @@ export class Dispatcher {
       const response = await fetch(target, {body: text, headers, method: verb, signal: this.signal()})
       status = response.status
       const raw = await response.text()
-      answer = parseMaybe(raw)
+      answer = jsonOrText(raw)
     } catch (error) {
       const reason =
         (error as Error).name === 'TimeoutError'
@@ -448,14 +449,5 @@ function safeUrl(text: string): URL | undefined {
     return new URL(text)
   } catch {
     return undefined
-  }
-}
-
-function parseMaybe(text: string): unknown {
-  if (text === '') return undefined
-  try {
-    return JSON.parse(text)
-  } catch {
-    return text
   }
 }

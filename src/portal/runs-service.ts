@@ -27,7 +27,7 @@ export const AUTOMATION_ACTOR = 'idp-portal'
 const PORTAL_CALLER: Credential = {clientId: AUTOMATION_ACTOR, clientSecret: '', createdAt: '', role: 'admin'}
 
 /** A run that waits for approval, for the approval-notification webhook (sent after commit). */
-export type ApprovalNeeded = (run: Run, action: Action, approvers: Credential[]) => void
+export type ApprovalNeeded = (run: Run, action: Action, approvers: () => Promise<Credential[]>) => void
 
 /** Action runs: creation with input validation, the status lifecycle, logs and approvals. */
 export class RunsService {
@@ -106,7 +106,7 @@ export class RunsService {
     await this.store.putRun(run)
     this.changes?.push({action: 'CREATE', after: run, before: null, by: audit.caller.clientId, kind: 'run'})
     if (run.status === 'IN_PROGRESS') await this.schedule(run.id, audit.now)
-    else this.approvalNeeded?.(run, action, await this.permissions.approvers(subject))
+    else this.approvalNeeded?.(run, action, () => this.permissions.approvers(subject))
     return run
   }
 

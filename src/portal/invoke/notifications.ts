@@ -22,13 +22,19 @@ export class ApprovalNotifier {
 
   constructor(private readonly options: NotifierOptions) {}
 
-  notify(run: Run, action: Action, approvers: Credential[]): void {
+  /** `approvers` is only worked out when the action asks for a notice. */
+  notify(run: Run, action: Action, approvers: () => Promise<Credential[]>): void {
     const notice = action.approvalNotification
     if (notice?.type !== 'webhook' || !notice.url) return
-    const body = notice.format === 'slack' ? slackMessage(run, action) : jsonNotice(run, action, approvers)
-    const sending = this.send(notice.url, JSON.stringify(body), run.id)
+    const {format, url} = notice
+    const sending = (async () => {
+      const message = format === 'slack' ? slackMessage(run, action) : jsonNotice(run, action, await approvers())
+      await this.send(url, JSON.stringify(message), run.id)
+    })()
+      // Best effort: a notice that cannot even be recorded as failed (the portal is stopping) is dropped.
+      .catch(() => undefined)
+      .finally(() => this.sending.delete(sending))
     this.sending.add(sending)
-    void sending.finally(() => this.sending.delete(sending))
   }
 
   /** Waits for notices in flight (the portal is stopping). */

@@ -58,8 +58,7 @@ it('a failing handler ends the run FAILURE with its last lines; its output lines
 })
 
 it('handlers get a token that dies with their run and cannot change the data model, never the client secret', async () => {
-  const {clientId, clientSecret} = JSON.parse(readFileSync(join(portal.configDir, 'config.json'), 'utf8')).profiles
-    .local
+  const {clientId, clientSecret} = portal.credentials()
   const tokenFile = join(tempDir(), 'token')
   const handler = `echo "secret=\${IDP_CLIENT_SECRET:-unset}/\${PORT_CLIENT_SECRET:-unset} run=$IDP_RUN_ID"; echo "$IDP_TOKEN" > ${tokenFile}; sleep 1`
   const agent = startCli(

@@ -1,7 +1,5 @@
 import {createServer, type IncomingMessage} from 'node:http'
 import type {AddressInfo} from 'node:net'
-import {readFileSync} from 'node:fs'
-import {join} from 'node:path'
 
 import {afterAll, beforeAll, expect, it} from 'vitest'
 
@@ -21,7 +19,7 @@ const received: {path: string; verified: boolean}[] = []
 
 beforeAll(async () => {
   portal = await servePortal()
-  const secret = JSON.parse(readFileSync(join(portal.configDir, 'config.json'), 'utf8')).profiles.local.clientSecret
+  const {clientSecret: secret} = portal.credentials()
   const report = async (runId: string) => {
     await portal.api('POST', `/v1/actions/runs/${runId}/logs`, {message: 'backend: working'})
     await portal.api('PATCH', `/v1/actions/runs/${runId}`, {status: 'SUCCESS', summary: 'backend: done'})

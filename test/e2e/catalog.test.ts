@@ -291,7 +291,9 @@ describe('portal errors mid-sync', () => {
     })
     const failing = await portal.run(['catalog', 'sync', EXAMPLES, '--json'], {
       IDP_API_URL: proxy.url,
-      ...profileFor(portal, proxy.url),
+      // The profile's credentials only go to its own URL: pass them as env for the proxy's.
+      IDP_CLIENT_ID: portal.credentials().clientId,
+      IDP_CLIENT_SECRET: portal.credentials().clientSecret,
     })
     await proxy.close()
     expect(failing.code).toBe(8)
@@ -314,9 +316,3 @@ describe('portal errors mid-sync', () => {
     expect(rerun.json().counts).toMatchObject({created: 5, failed: 0, unchanged: 18})
   }, 60_000)
 })
-
-/** Credentials of the portal's local profile, passed as env so the proxy URL can use them. */
-function profileFor(cli: CliPortal, _url: string) {
-  const local = JSON.parse(readFileSync(join(cli.configDir, 'config.json'), 'utf8')).profiles.local
-  return {IDP_CLIENT_ID: local.clientId, IDP_CLIENT_SECRET: local.clientSecret}
-}

@@ -1,6 +1,4 @@
 import {createHash} from 'node:crypto'
-import {readFileSync} from 'node:fs'
-import {join} from 'node:path'
 
 import {expect, it} from 'vitest'
 
@@ -10,7 +8,7 @@ const sha = (text: string) => createHash('sha256').update(text).digest('hex')
 
 it('killing the portal (SIGKILL) during writes loses no acknowledged write and leaves no half-written batch', async () => {
   const first = await servePortal()
-  const {clientId, clientSecret} = JSON.parse(readFileSync(join(first.configDir, 'config.json'), 'utf8')).profiles.local
+  const {clientId, clientSecret} = first.credentials()
   const connect = async (url: string) => {
     const {accessToken} = (await (
       await fetch(`${url}/v1/auth/access_token`, {

@@ -26,8 +26,7 @@ const api = (method: string, path: string, body?: unknown) => portal.api(method,
 const entity = async (blueprint: string, identifier: string) =>
   (await api('GET', `/v1/blueprints/${blueprint}/entities/${identifier}`)).entity
 const git = (...args: string[]) => execFileSync('git', ['-C', repo, ...args], {encoding: 'utf8'}).trim()
-const adminSecret = () =>
-  JSON.parse(readFileSync(join(portal.configDir, 'config.json'), 'utf8')).profiles.local.clientSecret
+const adminSecret = () => portal.credentials().clientSecret
 
 beforeAll(async () => {
   github = await fakeGitHub()

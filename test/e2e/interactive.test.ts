@@ -1,6 +1,3 @@
-import {readFileSync} from 'node:fs'
-import {join} from 'node:path'
-
 import {afterAll, beforeAll, expect, it} from 'vitest'
 
 import {fakeBackend} from '../helpers/backend.js'
@@ -13,20 +10,7 @@ let backend: ReturnType<typeof fakeBackend>
 
 beforeAll(async () => {
   portal = await servePortal()
-  const local = JSON.parse(readFileSync(join(portal.configDir, 'config.json'), 'utf8')).profiles.local
-  const {accessToken} = (await (
-    await fetch(`${portal.url}/v1/auth/access_token`, {
-      body: JSON.stringify({clientId: local.clientId, clientSecret: local.clientSecret}),
-      headers: {'content-type': 'application/json'},
-      method: 'POST',
-    })
-  ).json()) as {accessToken: string}
-  const post = (path: string, body: unknown) =>
-    fetch(portal.url + path, {
-      body: JSON.stringify(body),
-      headers: {authorization: `Bearer ${accessToken}`, 'content-type': 'application/json'},
-      method: 'POST',
-    })
+  const post = (path: string, body: unknown) => portal.api('POST', path, body)
   await post('/v1/blueprints', {identifier: 'service', schema: {properties: {}}, title: 'Service'})
   for (const id of ['cart', 'orders', 'payments'])
     await post('/v1/blueprints/service/entities', {identifier: id, title: `${id} service`})
@@ -50,7 +34,7 @@ beforeAll(async () => {
       },
     },
   })
-  backend = fakeBackend(portal.url, async () => accessToken)
+  backend = fakeBackend(portal.url, () => portal.token())
 })
 afterAll(async () => {
   await backend.stop()

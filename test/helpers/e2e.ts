@@ -15,6 +15,8 @@ export interface CliPortal {
   api(method: string, path: string, body?: unknown): Promise<any>
   /** The admin's access token. */
   token(): Promise<string>
+  /** The admin credentials `portal serve` saved as the `local` profile. */
+  credentials(): {clientId: string; clientSecret: string}
   stop(signal?: NodeJS.Signals): Promise<number | null>
   kill(): Promise<void>
 }
@@ -31,18 +33,22 @@ export async function servePortal(
     ...options.portalEnv,
   })
   const {url} = JSON.parse(await served.firstLine) as {url: string}
+  const credentials = () => {
+    const {clientId, clientSecret} = JSON.parse(readFileSync(join(configDir, 'config.json'), 'utf8')).profiles.local
+    return {clientId: clientId as string, clientSecret: clientSecret as string}
+  }
   let token: Promise<string> | undefined
   const accessToken = () =>
     (token ??= (async () => {
-      const {clientId, clientSecret} = JSON.parse(readFileSync(join(configDir, 'config.json'), 'utf8')).profiles.local
       const response = await fetch(`${url}/v1/auth/access_token`, {
-        body: JSON.stringify({clientId, clientSecret}),
+        body: JSON.stringify(credentials()),
         headers: {'content-type': 'application/json'},
         method: 'POST',
       })
       return ((await response.json()) as {accessToken: string}).accessToken
     })())
   return {
+    credentials,
     token: accessToken,
     async api(method, path, body) {
       const response = await fetch(url + path, {

@@ -85,7 +85,8 @@ const FORMATS: Record<string, string> = {
 export function inputSchema(input: Partial<UserInput>): Record<string, unknown> {
   const schema: Record<string, unknown> = {}
   if (input.type) schema.type = input.type
-  if (input.encryption) return {type: input.type === 'object' ? ['object', 'string'] : 'string'}
+  // A secret's constraints hold for its plain text, checked before it is encrypted.
+  if (input.encryption && input.type === 'object') return {type: ['object', 'string']}
   if (input.type === 'string' && input.format && FORMATS[input.format]) schema.format = FORMATS[input.format]
   for (const keyword of ['minLength', 'maxLength', 'minimum', 'maximum', 'minItems', 'maxItems', 'pattern'] as const) {
     const value = input[keyword]
@@ -143,8 +144,10 @@ export function checkInputs(
  * A flag's text as the input's type: numbers, booleans, JSON objects and arrays (or comma lists),
  * and date-times from `5d`, `in 2 weeks` or an ISO time. Throws a message naming what was expected.
  */
-export function coerceInput(input: UserInput, raw: string, now: Date): unknown {
-  const text = raw.trim()
+export function coerceInput(input: UserInput, given: string, now: Date): unknown {
+  const text = given.trim()
+  // Messages quote what was given, except a secret's.
+  const raw = input.encryption ? '(hidden)' : given
   switch (input.type) {
     case 'number':
     case 'integer': {
@@ -186,6 +189,6 @@ export function coerceInput(input: UserInput, raw: string, now: Date): unknown {
           )
         return when.toISOString()
       }
-      return raw
+      return given
   }
 }

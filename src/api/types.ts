@@ -121,6 +121,12 @@ export interface Action extends Audit {
 }
 
 export type RunStatus = 'IN_PROGRESS' | 'WAITING_FOR_APPROVAL' | 'SUCCESS' | 'FAILURE' | 'DECLINED'
+/**
+ * The blueprint whose entities record which catalog source owns what (`idp catalog sync`).
+ * The embedded portal lets only admins write them, so prune can trust them.
+ */
+export const OWNERSHIP_BLUEPRINT = 'idp-catalog-source'
+
 export const TERMINAL_STATUSES: readonly RunStatus[] = ['SUCCESS', 'FAILURE', 'DECLINED']
 
 export interface Ref {

@@ -1,9 +1,11 @@
 import type {IncomingMessage, RequestListener, ServerResponse} from 'node:http'
 
+import {authorize, type Principal} from './access.js'
 import type {PortalCore} from './core.js'
 import {PortalError, readJsonBody, Router, send} from './http.js'
 import {routes} from './routes.js'
 import {isFinal} from './runs-service.js'
+import type {Credential} from './store/store.js'
 
 export interface AppOptions {
   core: PortalCore
@@ -11,6 +13,8 @@ export interface AppOptions {
   /** Called with each unexpected (500) error. */
   onError?: (error: unknown) => void
 }
+
+const ANONYMOUS: Credential = {clientId: 'anonymous', clientSecret: '', createdAt: '', role: 'member'}
 
 /** Builds the portal's request listener; it never listens itself (see server.ts). */
 export function createApp(options: AppOptions): RequestListener {
@@ -20,11 +24,11 @@ export function createApp(options: AppOptions): RequestListener {
 
   return (request: IncomingMessage, response: ServerResponse) => {
     handle(request, response).catch((error: unknown) => {
+      // A request refused before its body was read (unknown route, no token, too large) may still
+      // be sending one: answer and close the connection rather than read what may be gigabytes.
+      if (!request.complete) response.setHeader('connection', 'close')
       if (error instanceof PortalError) {
-        // A body over the limit may still be arriving: answer, then close instead of reading it.
-        if (error.status === 413) response.setHeader('connection', 'close')
         send(response, error.status, {error: error.code, message: error.message, ok: false})
-        if (error.status === 413) request.resume()
         return
       }
       options.onError?.(error)
@@ -33,50 +37,63 @@ export function createApp(options: AppOptions): RequestListener {
   }
 
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const url = new URL(request.url ?? '/', 'http://portal')
+    const url = parseUrl(request.url)
     const method = request.method ?? 'GET'
     const found = router.match(method, url.pathname)
-    if (!found) {
-      request.resume()
-      throw new PortalError(404, 'not_found', `No route ${method} ${url.pathname}`)
-    }
-    const caller = found.route.public ? undefined : await authenticate(request)
-    if (found.route.adminOnly && caller?.role !== 'admin') {
-      request.resume()
-      throw new PortalError(
-        403,
-        'forbidden',
-        `Only admin credentials may ${method} ${url.pathname}; this is a member credential`,
-      )
-    }
+    if (!found) throw new PortalError(404, 'not_found', `No route ${method} ${url.pathname}`)
+    const {route, params} = found
+    const principal: Principal = route.auth === 'public' ? {kind: 'anonymous'} : await authenticate(request)
+    authorize(route.auth, principal, {
+      method,
+      path: url.pathname,
+      runId: params.run ?? url.searchParams.get('run_id'),
+    })
     const body = await readJsonBody(request)
-    const reply = await found.route.handler({
+    const reply = await route.handler({
       body,
-      caller: caller ?? {clientId: 'anonymous', clientSecret: '', createdAt: '', role: 'member'},
+      caller: principal.kind === 'anonymous' ? ANONYMOUS : principal.credential,
       method,
       now: now(),
-      params: found.params,
+      params,
+      principal,
       query: url.searchParams,
     })
     send(response, reply.status, reply.body)
   }
 
-  async function authenticate(request: IncomingMessage) {
+  async function authenticate(request: IncomingMessage): Promise<Principal> {
     const header = request.headers.authorization ?? ''
     const match = /^Bearer\s+(\S+)$/i.exec(header)
     const token = match ? await store.getToken(match[1]!) : undefined
+    // A revoked credential is gone, and so are all its tokens (run tokens included).
     const credential =
       token && token.expiresAt > now().getTime() ? await store.getCredential(token.clientId) : undefined
     if (!credential) {
-      request.resume()
       throw new PortalError(401, 'unauthorized', 'A valid access token is required (POST /v1/auth/access_token)')
     }
-    if (!token?.runId) return credential
+    if (!token?.runId) return {credential, kind: credential.role}
     const run = await store.getRun(token.runId)
     if (!run || isFinal(run)) {
-      request.resume()
       throw new PortalError(401, 'unauthorized', `This token was for run ${token.runId}, which has ended`)
     }
-    return {...credential, role: 'member' as const}
+    return {credential: {...credential, role: 'member'}, kind: 'run', runId: run.id}
+  }
+}
+
+/**
+ * The request's URL. A path with "." or ".." segments (raw or percent-encoded) or backslashes is
+ * refused rather than normalised: no identifier is "." or "..", so such a path can only be an
+ * attempt to reach another resource than the one it seems to name.
+ */
+function parseUrl(raw: string | undefined): URL {
+  const path = (raw ?? '/').split(/[?#]/, 1)[0]!
+  const dotted = path.split('/').some((segment) => /^(\.|%2e){1,2}$/i.test(segment))
+  if (dotted || path.includes('\\')) {
+    throw new PortalError(400, 'invalid_request', 'The request path has "." or ".." segments or backslashes')
+  }
+  try {
+    return new URL(raw ?? '/', 'http://portal')
+  } catch {
+    throw new PortalError(400, 'invalid_request', 'The request URL could not be parsed')
   }
 }

@@ -1,6 +1,7 @@
 import type {JqEngine} from '../jq/engine.js'
 import {ActionsService} from './actions-service.js'
 import {BlueprintsService} from './blueprints-service.js'
+import {Credentials} from './credentials.js'
 import {EntitiesService} from './entities-service.js'
 import {generateId} from './ids.js'
 import {Automations} from './invoke/automations.js'
@@ -42,6 +43,7 @@ export class PortalCore {
   readonly actions: ActionsService
   readonly runs: RunsService
   readonly permissions: Permissions
+  readonly credentials: Credentials
   readonly notifier: ApprovalNotifier
   readonly automations: Automations
   readonly dispatcher: Dispatcher
@@ -58,6 +60,7 @@ export class PortalCore {
     this.entities = new EntitiesService(store, this.changes)
     this.actions = new ActionsService(store)
     this.permissions = new Permissions(store, jq)
+    this.credentials = new Credentials(store)
     this.notifier = new ApprovalNotifier({
       failed: async (runId, message) => {
         await this.write(() => this.runs.record(runId, {}, new Date(), message))

@@ -1,6 +1,7 @@
 import type {IncomingMessage, ServerResponse} from 'node:http'
 
 import type {SchemaIssue} from '../schemas/registry.js'
+import type {Access, Principal} from './access.js'
 import type {Credential} from './store/store.js'
 
 export const MAX_BODY_BYTES = 1024 * 1024
@@ -33,7 +34,9 @@ export interface RequestContext {
   params: Record<string, string>
   query: URLSearchParams
   body: unknown
+  /** The credential behind the request (for a run token, the one that minted it, with member rights). */
   caller: Credential
+  principal: Principal
   now: Date
 }
 
@@ -48,10 +51,8 @@ export interface Route {
   method: string
   pattern: string
   handler: Handler
-  /** Reachable without a bearer token (only the token route). */
-  public?: boolean
-  /** Only admin credentials may call it: members cannot change blueprints or actions. */
-  adminOnly?: boolean
+  /** Who may call it (see access.ts); required, so that no route is open by omission. */
+  auth: Access
 }
 
 interface CompiledRoute extends Route {
@@ -81,10 +82,22 @@ export class Router {
       const found = route.regex.exec(path)
       if (!found) continue
       const params: Record<string, string> = {}
-      for (const [index, name] of route.names.entries()) params[name] = decodeURIComponent(found[index + 1]!)
+      for (const [index, name] of route.names.entries()) params[name] = decodePart(found[index + 1]!)
       return {params, route}
     }
     return undefined
+  }
+}
+
+function decodePart(part: string): string {
+  try {
+    return decodeURIComponent(part)
+  } catch {
+    throw new PortalError(
+      400,
+      'invalid_request',
+      `The path segment "${part.slice(0, 100)}" is not valid percent-encoding`,
+    )
   }
 }
 

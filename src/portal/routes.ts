@@ -1,13 +1,14 @@
 import {timingSafeEqual} from 'node:crypto'
 
-import type {EntitiesQuery, EntityInput} from '../api/types.js'
+import type {EntitiesQuery, EntityInput, Run} from '../api/types.js'
 import {schemas} from '../schemas/registry.js'
+import {forbidden, mayReport, mayWriteEntities, maySeeRun} from './access.js'
 import type {PortalCore} from './core.js'
 import type {WriteMode} from './entities-service.js'
-import {booleanParam, invalid, listParam, PortalError, type RequestContext, type Route} from './http.js'
+import {booleanParam, invalid, listParam, notFound, PortalError, type RequestContext, type Route} from './http.js'
 import {compileQuery, project, toWire} from './search.js'
 import {isFinal} from './runs-service.js'
-import type {StoredEntity} from './store/store.js'
+import type {Role, StoredEntity} from './store/store.js'
 
 const ok = (body: Record<string, unknown>, status = 200) => ({body: {ok: true, ...body}, status})
 const audit = (request: RequestContext) => ({actor: request.caller.clientId, now: request.now})
@@ -18,26 +19,11 @@ function body<T>(request: RequestContext, ref: string, what: string): T {
   return request.body as T
 }
 
-/** Changing the data model (blueprints, actions) is for admins only, as in Port. */
-const ADMIN_ONLY = new Set([
-  'POST /v1/blueprints',
-  'PUT /v1/blueprints/:bp',
-  'PATCH /v1/blueprints/:bp',
-  'DELETE /v1/blueprints/:bp',
-  'DELETE /v1/blueprints/:bp/all-entities',
-  'POST /v1/actions',
-  'PUT /v1/actions/:id',
-  'DELETE /v1/actions/:id',
-  'PATCH /v1/actions/:id/permissions',
-])
-
+/**
+ * Every route of the portal, each with its access rule (access.ts) beside it. Changing the data
+ * model (blueprints, actions, permissions) is for admins only, as in Port.
+ */
 export function routes(core: PortalCore): Route[] {
-  return portalRoutes(core).map((route) =>
-    ADMIN_ONLY.has(`${route.method} ${route.pattern}`) ? {...route, adminOnly: true} : route,
-  )
-}
-
-function portalRoutes(core: PortalCore): Route[] {
   const {actions, blueprints, entities, runs, store} = core
   const runAudit = (request: RequestContext) => ({caller: request.caller, now: request.now})
   const write = <T>(work: () => Promise<T>) => core.write(work)
@@ -52,6 +38,29 @@ function portalRoutes(core: PortalCore): Route[] {
     mode,
     validationOnly: booleanParam(request.query, 'validation_only'),
   })
+  const maySee = async (request: RequestContext, run: Run) => {
+    if (mayReport(request.principal, run)) return true
+    if (request.principal.kind !== 'member') return false
+    const action = await store.getAction(run.action.identifier)
+    const anyone = action?.allowAnyoneToViewRuns !== false
+    return maySeeRun(request.principal, run, anyone) || runs.mayApprove(run, request.caller, request.now)
+  }
+  /** The run, if the caller may see it; 404 otherwise, so that its existence is not told. */
+  const visibleRun = async (request: RequestContext, id: string) => {
+    const run = await runs.get(id)
+    if (await maySee(request, run)) return run
+    throw notFound(`Run "${id}" was not found`)
+  }
+  /** Status, logs and responses come from the run's backend: admins, agents, its own token, or whoever started it. */
+  const reportableRun = async (request: RequestContext, id: string) => {
+    const run = await visibleRun(request, id)
+    if (!mayReport(request.principal, run)) {
+      throw forbidden(
+        `Only the run's backend (admin or agent credentials, its token) or whoever started it may report on run ${id}`,
+      )
+    }
+    return run
+  }
   const view = (request: RequestContext) => {
     const include = listParam(request.query, 'include')
     const exclude = listParam(request.query, 'exclude')
@@ -60,6 +69,7 @@ function portalRoutes(core: PortalCore): Route[] {
 
   return [
     {
+      auth: 'public',
       handler: async (request) => {
         const {clientId, clientSecret} = body<{clientId: string; clientSecret: string}>(
           request,
@@ -77,35 +87,74 @@ function portalRoutes(core: PortalCore): Route[] {
       },
       method: 'POST',
       pattern: '/v1/auth/access_token',
-      public: true,
+    },
+
+    // Credentials (idp extension; Port manages credentials in its UI)
+    {
+      auth: 'admin',
+      handler: async () => ok({credentials: await core.credentials.list()}),
+      method: 'GET',
+      pattern: '/v1/idp/credentials',
+    },
+    {
+      auth: 'admin',
+      handler: async (request) => {
+        const options = body<{role: Role; email?: string; teams?: string[]}>(
+          request,
+          'idp:api-requests#/$defs/credentialCreate',
+          'Invalid credential',
+        )
+        return ok({credential: await write(() => core.credentials.create(options))}, 201)
+      },
+      method: 'POST',
+      pattern: '/v1/idp/credentials',
+    },
+    {
+      auth: 'admin',
+      handler: async (request) => {
+        await write(() => core.credentials.revoke(request.params.client!))
+        return ok({})
+      },
+      method: 'DELETE',
+      pattern: '/v1/idp/credentials/:client',
     },
 
     // Blueprints
-    {handler: async () => ok({blueprints: await store.listBlueprints()}), method: 'GET', pattern: '/v1/blueprints'},
     {
+      auth: 'member',
+      handler: async () => ok({blueprints: await store.listBlueprints()}),
+      method: 'GET',
+      pattern: '/v1/blueprints',
+    },
+    {
+      auth: 'admin',
       handler: async (request) =>
         ok({blueprint: await write(() => blueprints.create(request.body, audit(request)))}, 201),
       method: 'POST',
       pattern: '/v1/blueprints',
     },
     {
+      auth: 'member',
       handler: async (request) => ok({blueprint: await blueprints.get(request.params.bp!)}),
       method: 'GET',
       pattern: '/v1/blueprints/:bp',
     },
     {
+      auth: 'admin',
       handler: async (request) =>
         ok({blueprint: await write(() => blueprints.replace(request.params.bp!, request.body, audit(request)))}),
       method: 'PUT',
       pattern: '/v1/blueprints/:bp',
     },
     {
+      auth: 'admin',
       handler: async (request) =>
         ok({blueprint: await write(() => blueprints.patch(request.params.bp!, request.body, audit(request)))}),
       method: 'PATCH',
       pattern: '/v1/blueprints/:bp',
     },
     {
+      auth: 'admin',
       handler: async (request) => {
         await write(() => blueprints.delete(request.params.bp!))
         return ok({})
@@ -114,6 +163,7 @@ function portalRoutes(core: PortalCore): Route[] {
       pattern: '/v1/blueprints/:bp',
     },
     {
+      auth: 'member',
       handler: async (request) => {
         const {identifier} = await blueprints.get(request.params.bp!)
         return ok({count: await store.countEntities(identifier)})
@@ -122,6 +172,7 @@ function portalRoutes(core: PortalCore): Route[] {
       pattern: '/v1/blueprints/:bp/entities-count',
     },
     {
+      auth: 'admin',
       handler: async (request) => {
         const bp = request.params.bp!
         await write(async () => {
@@ -144,6 +195,7 @@ function portalRoutes(core: PortalCore): Route[] {
 
     // Entities
     {
+      auth: 'member',
       handler: async (request) => {
         const {identifier} = await blueprints.get(request.params.bp!)
         const shown = view(request)
@@ -158,10 +210,12 @@ function portalRoutes(core: PortalCore): Route[] {
       pattern: '/v1/blueprints/:bp/entities',
     },
     {
+      auth: 'run',
       handler: async (request) => {
         const mode = writeMode(request)
         const result = await write(async () => {
           const blueprint = await entities.blueprint(request.params.bp!)
+          mayWriteEntities(request.principal, blueprint.identifier)
           return entities.write(blueprint, request.body as EntityInput, writeOptions(request, mode))
         })
         return ok({entity: toWire(result.entity)}, 201)
@@ -170,6 +224,7 @@ function portalRoutes(core: PortalCore): Route[] {
       pattern: '/v1/blueprints/:bp/entities',
     },
     {
+      auth: 'run',
       handler: async (request) => {
         const {entities: items} = body<{entities: EntityInput[]}>(
           request,
@@ -179,6 +234,7 @@ function portalRoutes(core: PortalCore): Route[] {
         const options = writeOptions(request, writeMode(request))
         const outcome = await write(async () => {
           const blueprint = await entities.blueprint(request.params.bp!)
+          mayWriteEntities(request.principal, blueprint.identifier)
           const done: {identifier: string; index: number; created: boolean; additionalData: object}[] = []
           const errors: {identifier: string; index: number; statusCode: number; error: string; message: string}[] = []
           for (const [index, item] of items.entries()) {
@@ -199,6 +255,7 @@ function portalRoutes(core: PortalCore): Route[] {
       pattern: '/v1/blueprints/:bp/entities/bulk',
     },
     {
+      auth: 'member',
       handler: async (request) => {
         const {entities: ids} = body<{entities: string[]}>(
           request,
@@ -208,6 +265,7 @@ function portalRoutes(core: PortalCore): Route[] {
         const deleteDependents = booleanParam(request.query, 'delete_dependents')
         const deleted = await write(async () => {
           const {identifier: bp} = await blueprints.get(request.params.bp!)
+          mayWriteEntities(request.principal, bp)
           const gone: string[] = []
           for (const id of new Set(ids)) {
             if (!(await store.getEntity(bp, id))) continue
@@ -221,6 +279,7 @@ function portalRoutes(core: PortalCore): Route[] {
       pattern: '/v1/blueprints/:bp/bulk/entities/delete',
     },
     {
+      auth: 'member',
       handler: async (request) => {
         const bp = (await blueprints.get(request.params.bp!)).identifier
         const found = await store.getEntity(bp, request.params.id!)
@@ -232,6 +291,7 @@ function portalRoutes(core: PortalCore): Route[] {
       pattern: '/v1/blueprints/:bp/entities/:id',
     },
     ...(['PUT', 'PATCH'] as const).map((method) => ({
+      auth: 'run' as const,
       handler: async (request: RequestContext) => {
         const input = request.body as EntityInput
         if (
@@ -246,6 +306,7 @@ function portalRoutes(core: PortalCore): Route[] {
         }
         const result = await write(async () => {
           const blueprint = await entities.blueprint(request.params.bp!)
+          mayWriteEntities(request.principal, blueprint.identifier)
           const entity = {...input, identifier: request.params.id!}
           return entities.write(blueprint, entity, writeOptions(request, method === 'PUT' ? 'replace' : 'patch'))
         })
@@ -255,10 +316,12 @@ function portalRoutes(core: PortalCore): Route[] {
       pattern: '/v1/blueprints/:bp/entities/:id',
     })),
     {
+      auth: 'member',
       handler: async (request) => {
         const deleteDependents = booleanParam(request.query, 'delete_dependents')
         await write(async () => {
           const {identifier} = await blueprints.get(request.params.bp!)
+          mayWriteEntities(request.principal, identifier)
           await entities.delete(identifier, request.params.id!, {...audit(request), deleteDependents})
         })
         return ok({})
@@ -269,6 +332,7 @@ function portalRoutes(core: PortalCore): Route[] {
 
     // The pull agent's routes (Port's execution agent uses the first two; release is idp's).
     {
+      auth: 'agent',
       handler: async (request) => {
         const claim = body<{installationId?: string; limit?: number; visibilityTimeoutMs?: number}>(
           request,
@@ -297,6 +361,7 @@ function portalRoutes(core: PortalCore): Route[] {
       pattern: '/v1/actions/runs/claim-pending',
     },
     ...(['ack', 'release'] as const).map((verb) => ({
+      auth: 'agent' as const,
       handler: async (request: RequestContext) => {
         const {runIds} = body<{runIds: string[]}>(request, 'idp:api-requests#/$defs/runIds', `Invalid ${verb}`)
         const count = await write(async () => {
@@ -318,7 +383,8 @@ function portalRoutes(core: PortalCore): Route[] {
     })),
     {
       // idp extension: a token for the run's handler, which dies with the run (Port answers 404).
-      // It has member rights whoever asks, so any credential may ask.
+      // It may report on that run only (access.ts); only the queue's drivers may mint one.
+      auth: 'agent',
       handler: async (request) => {
         const run = await runs.get(request.params.run!)
         if (isFinal(run)) throw new PortalError(422, 'run_terminated', `Run "${run.id}" has ended (${run.status})`)
@@ -332,6 +398,7 @@ function portalRoutes(core: PortalCore): Route[] {
 
     // Runs (before /v1/actions/:id, which would otherwise take "runs" as an action identifier)
     {
+      auth: 'member',
       handler: async (request) => {
         const {query} = request
         const limit = Number(query.get('limit') ?? 100)
@@ -339,7 +406,7 @@ function portalRoutes(core: PortalCore): Route[] {
           throw new PortalError(422, 'invalid_request', 'Query parameter "limit" must be a whole number from 1 to 1000')
         }
         const active = query.get('active')
-        const list = await store.listRuns({
+        const listed = await store.listRuns({
           action: query.get('action') ?? undefined,
           active: active === null ? undefined : booleanParam(query, 'active'),
           blueprint: query.get('blueprint') ?? undefined,
@@ -349,14 +416,18 @@ function portalRoutes(core: PortalCore): Route[] {
           source: listParam(query, 'source'),
           userId: query.get('user_id') ?? undefined,
         })
+        const list = []
+        for (const run of listed) if (await maySee(request, run)) list.push(run)
         return ok({runs: list})
       },
       method: 'GET',
       pattern: '/v1/actions/runs',
     },
     {
+      auth: 'run',
       handler: async (request) => {
         const waitSeconds = Math.min(Math.max(Number(request.query.get('idp_wait') ?? 0) || 0, 0), 30)
+        await visibleRun(request, request.params.run!)
         const run = await runs.waitForChange(request.params.run!, request.query.get('idp_since'), waitSeconds * 1000)
         // idp_log_offset: the run's log lines from there come with it (one request per change).
         const logOffset = request.query.get('idp_log_offset')
@@ -367,7 +438,9 @@ function portalRoutes(core: PortalCore): Route[] {
       pattern: '/v1/actions/runs/:run',
     },
     {
+      auth: 'run',
       handler: async (request) => {
+        await reportableRun(request, request.params.run!)
         const changes = body<Record<string, unknown>>(request, 'idp:api-requests#/$defs/runPatch', 'Invalid run update')
         return ok({run: await write(() => runs.patch(request.params.run!, changes, runAudit(request)))})
       },
@@ -375,7 +448,9 @@ function portalRoutes(core: PortalCore): Route[] {
       pattern: '/v1/actions/runs/:run',
     },
     {
+      auth: 'run',
       handler: async (request) => {
+        await reportableRun(request, request.params.run!)
         const log = body<{message: string; terminationStatus?: 'SUCCESS' | 'FAILURE'; statusLabel?: string}>(
           request,
           'idp:api-requests#/$defs/runLog',
@@ -387,8 +462,9 @@ function portalRoutes(core: PortalCore): Route[] {
       pattern: '/v1/actions/runs/:run/logs',
     },
     {
+      auth: 'run',
       handler: async (request) => {
-        const {id} = await runs.get(request.params.run!)
+        const {id} = await visibleRun(request, request.params.run!)
         const limit = Number(request.query.get('limit') ?? 50)
         const offset = Number(request.query.get('offset') ?? 0)
         if (!Number.isInteger(limit) || limit < 1 || limit > 50 || !Number.isInteger(offset) || offset < 0) {
@@ -400,6 +476,7 @@ function portalRoutes(core: PortalCore): Route[] {
       pattern: '/v1/actions/runs/:run/logs',
     },
     {
+      auth: 'member',
       handler: async (request) => {
         const decision = body<{status: 'APPROVE' | 'DECLINE'; description?: string}>(
           request,
@@ -412,8 +489,10 @@ function portalRoutes(core: PortalCore): Route[] {
       pattern: '/v1/actions/runs/:run/approval',
     },
     {
+      auth: 'member',
       handler: async (request) => {
         const pending = booleanParam(request.query, 'include_pending_approvers')
+        await visibleRun(request, request.params.run!)
         return ok({approvers: await runs.approvalStates(request.params.run!, pending, request.now)})
       },
       method: 'GET',
@@ -422,27 +501,32 @@ function portalRoutes(core: PortalCore): Route[] {
 
     // Actions
     {
+      auth: 'member',
       handler: async (request) => ok({actions: await actions.list(request.query)}),
       method: 'GET',
       pattern: '/v1/actions',
     },
     {
+      auth: 'admin',
       handler: async (request) => ok({action: await write(() => actions.create(request.body, audit(request)))}, 201),
       method: 'POST',
       pattern: '/v1/actions',
     },
     {
+      auth: 'member',
       handler: async (request) => ok({action: await actions.get(request.params.id!)}),
       method: 'GET',
       pattern: '/v1/actions/:id',
     },
     {
+      auth: 'admin',
       handler: async (request) =>
         ok({action: await write(() => actions.replace(request.params.id!, request.body, audit(request)))}),
       method: 'PUT',
       pattern: '/v1/actions/:id',
     },
     {
+      auth: 'admin',
       handler: async (request) => {
         await write(() => actions.delete(request.params.id!))
         return ok({})
@@ -451,6 +535,7 @@ function portalRoutes(core: PortalCore): Route[] {
       pattern: '/v1/actions/:id',
     },
     {
+      auth: 'member',
       handler: async (request) => {
         const {identifier} = await actions.get(request.params.id!)
         return ok({permissions: await core.permissions.get(identifier)})
@@ -459,6 +544,7 @@ function portalRoutes(core: PortalCore): Route[] {
       pattern: '/v1/actions/:id/permissions',
     },
     {
+      auth: 'admin',
       handler: async (request) => {
         const changes = body<Parameters<PortalCore['permissions']['update']>[1]>(
           request,
@@ -475,6 +561,7 @@ function portalRoutes(core: PortalCore): Route[] {
       pattern: '/v1/actions/:id/permissions',
     },
     {
+      auth: 'member',
       handler: async (request) => {
         const input = body<{properties: Record<string, unknown>; entity?: string}>(
           request,
@@ -490,6 +577,7 @@ function portalRoutes(core: PortalCore): Route[] {
 
     // Search
     {
+      auth: 'member',
       handler: async (request) => {
         const search = body<{
           query?: EntitiesQuery
@@ -518,6 +606,7 @@ function portalRoutes(core: PortalCore): Route[] {
       pattern: '/v1/blueprints/:bp/entities/search',
     },
     {
+      auth: 'member',
       handler: async (request) => {
         const query = body<EntitiesQuery>(request, 'idp:entities-query', 'Invalid search query')
         const match = await compileQuery(query, store, request.now)

@@ -273,6 +273,13 @@ export class RunsService {
     ]
   }
 
+  /** Whether this credential is among the run's approvers (while it waits for approval). */
+  async mayApprove(run: Run, caller: Credential, now: Date): Promise<boolean> {
+    if (run.status !== 'WAITING_FOR_APPROVAL') return false
+    const {approvers} = await this.approversOf(run, now).catch(() => ({approvers: [] as Credential[]}))
+    return approvers.some((approver) => approver.clientId === caller.clientId)
+  }
+
   private async approversOf(run: Run, now: Date) {
     const action = await this.store.getAction(run.action.identifier)
     if (!action) throw notFound(`Action "${run.action.identifier}" of run "${run.id}" no longer exists`)
@@ -368,6 +375,21 @@ export class RunsService {
         )
       throw error
     }
+    // Secret inputs arrive as plain text (Port's API) or encrypted with the caller's secret (idp)
+    // or the organisation's: their constraints are checked on the plain text.
+    const orgSecret = (await this.store.adminCredential())?.clientSecret
+    const secrets = Object.entries(userInputs.properties ?? {}).filter(
+      ([name, input]) => input.encryption === 'aes256-gcm' && values[name] !== undefined,
+    )
+    for (const [name] of secrets) {
+      const value = values[name]
+      const text = typeof value === 'string' ? value : JSON.stringify(value)
+      const plain =
+        (orgSecret ? decryptSecret(text, orgSecret) : undefined) ??
+        decryptSecret(text, audit.caller.clientSecret) ??
+        text
+      values[name] = typeof value === 'string' ? plain : value
+    }
     issues.push(...checkInputs(userInputs, values, required, `action:${action.identifier}:${action.updatedAt ?? ''}`))
     if (issues.length > 0) {
       throw invalid(
@@ -375,14 +397,10 @@ export class RunsService {
         issues.map((issue) => ({message: issue.message, pointer: `/properties/${issue.input}`})),
       )
     }
-    const orgSecret = (await this.store.adminCredential())?.clientSecret
-    for (const [name, input] of Object.entries(userInputs.properties ?? {})) {
-      if (input.encryption !== 'aes256-gcm' || values[name] === undefined || !orgSecret) continue
+    if (!orgSecret) return values
+    for (const [name] of secrets) {
       const value = values[name]
-      const text = typeof value === 'string' ? value : JSON.stringify(value)
-      if (decryptSecret(text, orgSecret) !== undefined) continue
-      const plain = decryptSecret(text, audit.caller.clientSecret) ?? text
-      values[name] = encryptSecret(plain, orgSecret)
+      values[name] = encryptSecret(typeof value === 'string' ? value : JSON.stringify(value), orgSecret)
     }
     return values
   }

@@ -43,9 +43,15 @@ async function compileRule(rule: Rule, store: Store, now: Date): Promise<Matcher
 }
 
 function reader(property: string): (entity: StoredEntity) => unknown {
-  const meta = META[property]
+  const meta = Object.hasOwn(META, property) ? META[property] : undefined
   if (meta) return meta
-  return (entity) => (property in entity.properties ? entity.properties[property] : entity.relations[property])
+  // Own keys only: `constructor` or `__proto__` must not find what every object inherits.
+  return (entity) =>
+    Object.hasOwn(entity.properties, property)
+      ? entity.properties[property]
+      : Object.hasOwn(entity.relations, property)
+        ? entity.relations[property]
+        : undefined
 }
 
 const isEmpty = (value: unknown): boolean =>

@@ -7,7 +7,7 @@ import {PortalCore} from './core.js'
 import type {GitHubSettings} from './invoke/dispatcher.js'
 import {WorkerJq} from '../jq/worker-engine.js'
 import {generateId} from './ids.js'
-import {SqliteStore} from './store/sqlite-store.js'
+import {openStore} from './store/open.js'
 import type {Store} from './store/store.js'
 
 export interface PortalOptions {
@@ -28,8 +28,10 @@ export interface RunningPortal {
   store: Store
   core: PortalCore
   server: Server
-  /** Set on the first start of a data directory: the admin credentials, to be shown once. */
+  /** Set on the first start of a data directory: the admin credentials, to be saved once. */
   createdAdmin: {clientId: string; clientSecret: string} | undefined
+  /** What opening the data directory put right (permissions others could read). */
+  warnings: string[]
   close(): Promise<void>
 }
 
@@ -38,7 +40,7 @@ export interface RunningPortal {
  * the background work an earlier process left (deliveries, agent queue, timers).
  */
 export async function startPortal(options: PortalOptions): Promise<RunningPortal> {
-  const store = SqliteStore.open(options.dataDir)
+  const store = openStore(options.dataDir)
   const createdAdmin = await ensureAdmin(store)
   const jq = new WorkerJq()
   let url = ''
@@ -56,7 +58,13 @@ export async function startPortal(options: PortalOptions): Promise<RunningPortal
     store,
     tokenTtlSeconds: options.tokenTtlSeconds,
   })
-  const server = createServer({keepAliveTimeout: 30_000}, createApp({core, onError: options.onError}))
+  // Bounded before anyone is authenticated: headers within 10 s, a whole request within 60 s, an
+  // idle connection closed after 2 min (long polls wait at most 30 s); bodies are capped in http.ts.
+  const server = createServer(
+    {headersTimeout: 10_000, keepAliveTimeout: 30_000, maxHeaderSize: 16_384, requestTimeout: 60_000},
+    createApp({core, onError: options.onError}),
+  )
+  server.setTimeout(120_000, (socket) => socket.destroy())
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(options.port ?? 5480, options.host ?? '127.0.0.1', () => resolve())
@@ -77,6 +85,7 @@ export async function startPortal(options: PortalOptions): Promise<RunningPortal
     core,
     createdAdmin,
     server,
+    warnings: store.warnings,
     store,
     url,
   }

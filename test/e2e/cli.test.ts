@@ -59,11 +59,11 @@ describe('idp portal serve', () => {
     expect(config.profiles.local).toMatchObject({apiUrl: portal.url, clientId: expect.stringMatching(/^client_/)})
   })
 
-  it('prints the credentials once, on the first start of a data directory only', async () => {
+  it('creates admin credentials on the first start only, saves them 0600 and never prints the secret', async () => {
     const dataDir = tempDir()
     const configDir = tempDir()
     const {startCli} = await import('../helpers/cli.js')
-    for (const expectSecret of [true, false]) {
+    for (const first of [true, false]) {
       const served = startCli(['portal', 'serve', '--port', '0', '--data-dir', dataDir], {IDP_CONFIG_DIR: configDir})
       let out = ''
       served.child.stdout!.on('data', (chunk) => (out += chunk))
@@ -71,7 +71,10 @@ describe('idp portal serve', () => {
       await new Promise((resolve) => setTimeout(resolve, 200))
       served.child.kill('SIGINT')
       expect(await served.exited).toBe(0)
-      expect(out.includes('client secret:')).toBe(expectSecret)
+      expect(out.includes('Created admin credentials')).toBe(first)
+      const {clientSecret} = JSON.parse(readFileSync(join(configDir, 'config.json'), 'utf8')).profiles.local
+      expect(out + served.stderr()).not.toContain(clientSecret)
+      expect(mode(join(configDir, 'config.json'))).toBe('600')
     }
   })
 

@@ -16,7 +16,7 @@ export interface ServeResult {
 export default class PortalServe extends BaseCommand<typeof PortalServe> {
   static override summary = 'Run the embedded Port-compatible portal.'
   static override description = `Serves Port's REST API (blueprints, entities, search) from SQLite in --data-dir, so idp works with no account.
-On the first start of a data directory it creates admin credentials, prints them once, and saves them as the CLI profile "local"; later starts update that profile's URL.
+On the first start of a data directory it creates admin credentials and saves them as the CLI profile "local" (a 0600 file; the secret is never printed); later starts update that profile's URL. The data directory is kept 0700 and its files 0600.
 Stops cleanly on Ctrl-C or SIGTERM. With --json it prints one line when ready: {"url", "dataDir", "profile", "createdAdmin"}.`
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
@@ -56,6 +56,7 @@ Stops cleanly on Ctrl-C or SIGTERM. With --json it prints one line when ready: {
       })
     })
 
+    for (const warning of portal.warnings) this.io.err(`${this.io.color.yellow('Warning:')} ${warning}`)
     const profiles = await ProfileStore.open(this.config.configDir)
     const saved = profiles.get(LOCAL_PROFILE)
     if (portal.createdAdmin) {
@@ -71,9 +72,9 @@ Stops cleanly on Ctrl-C or SIGTERM. With --json it prints one line when ready: {
       const {bold, dim} = this.io.color
       this.io.out(`Portal listening on ${bold(portal.url)} (data: ${dataDir})`)
       if (portal.createdAdmin) {
-        this.io.out(`Admin credentials, shown this once and saved as profile "${LOCAL_PROFILE}":`)
-        this.io.out(`  client id:     ${portal.createdAdmin.clientId}`)
-        this.io.out(`  client secret: ${portal.createdAdmin.clientSecret}`)
+        this.io.out(
+          `Created admin credentials (client id ${portal.createdAdmin.clientId}) and saved them as profile "${LOCAL_PROFILE}".`,
+        )
       }
       this.io.out(dim(`From another terminal: idp blueprint list  (or idp login --api-url ${portal.url})`))
       this.io.out(dim('Press Ctrl-C to stop.'))

@@ -1,4 +1,4 @@
-import type {Action, Run} from '../../api/types.js'
+import {OWNERSHIP_BLUEPRINT, type Action, type Run} from '../../api/types.js'
 import type {JqEngine} from '../../jq/engine.js'
 import {jsonOrText} from '../../io/json.js'
 import {signWebhook} from '../../verify.js'
@@ -7,6 +7,7 @@ import {PortalError} from '../http.js'
 import {isFinal, type RunsService} from '../runs-service.js'
 import {toWire} from '../search.js'
 import type {Dispatch, Store} from '../store/store.js'
+import {encodeSelfCallPart, selfCallProblem} from './self-call.js'
 import {renderTemplate} from './templates.js'
 
 export interface GitHubSettings {
@@ -193,6 +194,12 @@ export class Dispatcher {
       url: String(await render(method.url)),
     }
     if (payload.agent) return this.queue(dispatch, run, payload)
+    const self = this.isSelfCall(payload.url)
+    if (self) {
+      payload.url = String(await renderTemplate(method.url, context, this.options.jq, {encodePart: encodeSelfCallPart}))
+      const problem = selfCallProblem(payload.url)
+      if (problem) return this.fail(dispatch, `Refused to call the portal's API at ${payload.url}: ${problem}`)
+    }
     if (dispatch.attempts === 0)
       await this.options.write(() =>
         this.options.runs.record(run.id, {payload}, this.now(), `Sending ${verb} ${payload.url}`),
@@ -212,8 +219,8 @@ export class Dispatcher {
     }
     // Port authenticates calls to its own API itself; so does the embedded portal.
     let target = payload.url
-    const url = safeUrl(payload.url)
-    if (url && (PORT_API_HOSTS.has(url.hostname) || url.origin === new URL(this.options.baseUrl()).origin)) {
+    if (self) {
+      const url = new URL(payload.url)
       target = this.options.baseUrl() + url.pathname + url.search
       headers.authorization = `Bearer ${await this.options.portalToken()}`
     }
@@ -259,6 +266,12 @@ export class Dispatcher {
       )
       await this.options.store.putDispatch({...dispatch, state: 'done'})
     })
+  }
+
+  /** A call to Port's API or to this portal's own: sent with the organisation's rights. */
+  private isSelfCall(text: string): boolean {
+    const url = safeUrl(text)
+    return Boolean(url && (PORT_API_HOSTS.has(url.hostname) || url.origin === new URL(this.options.baseUrl()).origin))
   }
 
   /** Agent-bound runs wait in the queue that `idp agent` claims from. */
@@ -376,6 +389,14 @@ export class Dispatcher {
       try {
         const blueprint = await this.options.store.getBlueprint(blueprintId)
         if (!blueprint) throw new PortalError(404, 'not_found', `Blueprint "${blueprintId}" was not found`)
+        // The portal writes with its own rights; ownership records stay out of a member's reach
+        // (automations are an admin's, like the actions admins run).
+        if (
+          blueprintId === OWNERSHIP_BLUEPRINT &&
+          run.source !== 'AUTOMATION' &&
+          (await this.options.store.getCredential(run.createdBy))?.role !== 'admin'
+        )
+          throw new PortalError(403, 'forbidden', `Only admins' runs may write "${OWNERSHIP_BLUEPRINT}" entities`)
         const {entity} = await this.options.entities.write(blueprint, mapping as never, {
           actor: 'idp-portal',
           mode: 'merge',

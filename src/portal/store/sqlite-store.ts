@@ -1,4 +1,4 @@
-import {chmodSync, existsSync, mkdirSync} from 'node:fs'
+import {chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync} from 'node:fs'
 import {join} from 'node:path'
 
 import Database from 'better-sqlite3'
@@ -117,6 +117,8 @@ export class SqliteStore implements Store {
         'INSERT INTO blueprints (identifier, data) VALUES (?, ?) ON CONFLICT (identifier) DO UPDATE SET data = excluded.data',
       ),
       credentialCount: db.prepare<[], {n: number}>('SELECT count(*) AS n FROM credentials'),
+      credentialDelete: db.prepare('DELETE FROM credentials WHERE client_id = ?'),
+      credentialTokensDelete: db.prepare('DELETE FROM tokens WHERE client_id = ?'),
       credentialGet: db.prepare<[string], CredentialRow>('SELECT * FROM credentials WHERE client_id = ?'),
       credentialList: db.prepare<[], CredentialRow>('SELECT * FROM credentials ORDER BY rowid'),
       credentialPut: db.prepare(
@@ -188,13 +190,35 @@ export class SqliteStore implements Store {
     }
   }
 
-  /** Opens `<dataDir>/portal.db`, creating the folder (0700) and the file (0600) as needed. */
+  /** What opening the data directory had to put right (loose permissions), for the caller to tell. */
+  warnings: string[] = []
+
+  /**
+   * Opens `<dataDir>/portal.db`. The folder is 0700 and every file 0600 from the first byte: the
+   * database is created empty with mode 0600 before SQLite opens it, and SQLite gives its -wal and
+   * -shm files the database file's mode. A folder or file others could read is tightened, with a warning.
+   */
   static open(dataDir: string): SqliteStore {
-    mkdirSync(dataDir, {mode: 0o700, recursive: true})
+    const warnings: string[] = []
+    if (existsSync(dataDir)) {
+      const mode = statSync(dataDir).mode & 0o777
+      if (mode & 0o077) {
+        chmodSync(dataDir, 0o700)
+        warnings.push(`${dataDir} was readable by others (mode ${mode.toString(8)}); it is now 0700`)
+      }
+    } else mkdirSync(dataDir, {mode: 0o700, recursive: true})
     const file = join(dataDir, 'portal.db')
-    const fresh = !existsSync(file)
+    if (!existsSync(file)) closeSync(openSync(file, 'wx', 0o600))
+    for (const name of [file, `${file}-wal`, `${file}-shm`]) {
+      if (!existsSync(name)) continue
+      const mode = statSync(name).mode & 0o777
+      if (mode & 0o077) {
+        chmodSync(name, 0o600)
+        warnings.push(`${name} was readable by others (mode ${mode.toString(8)}); it is now 0600`)
+      }
+    }
     const store = new SqliteStore(file)
-    if (fresh) chmodSync(file, 0o600)
+    store.warnings = warnings
     return store
   }
 
@@ -223,6 +247,11 @@ export class SqliteStore implements Store {
   async createCredential(credential: Credential): Promise<void> {
     const {clientId, clientSecret, createdAt, email, role, teams} = credential
     this.sql.credentialPut.run(clientId, clientSecret, role, createdAt, email ?? null, JSON.stringify(teams ?? []))
+  }
+
+  async deleteCredential(clientId: string): Promise<boolean> {
+    this.sql.credentialTokensDelete.run(clientId)
+    return this.sql.credentialDelete.run(clientId).changes > 0
   }
 
   async getCredential(clientId: string): Promise<Credential | undefined> {
@@ -514,7 +543,7 @@ function credential(row: CredentialRow): Credential {
     clientSecret: row.client_secret,
     createdAt: row.created_at,
     email: row.email ?? `${row.client_id}@clients`,
-    role: row.role === 'admin' ? 'admin' : 'member',
+    role: row.role === 'admin' || row.role === 'agent' ? row.role : 'member',
     teams: JSON.parse(row.teams ?? '[]') as string[],
   }
 }

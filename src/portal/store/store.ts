@@ -2,7 +2,8 @@ import type {Action, ActionPermissions, Blueprint, Entity, Run, RunFilter, RunLo
 
 export type {ActionPermissions, PermissionBlock} from '../../api/types.js'
 
-export type Role = 'admin' | 'member'
+/** What a credential may do (see access.ts). */
+export type Role = 'admin' | 'member' | 'agent'
 
 /** An entity as the portal keeps it: always with its blueprint and audit fields. */
 export type StoredEntity = Entity & {blueprint: string}
@@ -78,6 +79,8 @@ export interface Store {
   getCredential(clientId: string): Promise<Credential | undefined>
   countCredentials(): Promise<number>
   listCredentials(): Promise<Credential[]>
+  /** Deletes the credential and every token it was issued (run tokens too); false when unknown. */
+  deleteCredential(clientId: string): Promise<boolean>
   /** The oldest admin credential: the organisation's, whose secret keys secret inputs (as in Port). */
   adminCredential(): Promise<Credential | undefined>
   saveToken(token: StoredToken): Promise<void>

@@ -308,12 +308,15 @@ export async function applyPlan(
   // Ownership: what this source owned before, plus every document in the folder, less what it deleted.
   if (plan.source) {
     const owned = ownership.ownedBy(plan.source.key)
+    // Documents that existed before and no source owned become this source's only with --adopt.
+    const leave = new Set(plan.unowned.filter((item) => !item.adopt).map((item) => item.change))
     const blueprints = new Set(owned.blueprints)
-    for (const change of plan.blueprints) blueprints.add(change.identifier)
+    for (const change of plan.blueprints) if (!leave.has(change)) blueprints.add(change.identifier)
     const actions = new Set(owned.actions)
-    for (const change of plan.actions) actions.add(change.identifier)
+    for (const change of plan.actions) if (!leave.has(change)) actions.add(change.identifier)
     const entities = new Map(owned.entities)
     for (const change of plan.entities) {
+      if (leave.has(change)) continue
       if (!entities.has(change.blueprint)) entities.set(change.blueprint, [])
       entities.get(change.blueprint)!.push(change.identifier)
     }

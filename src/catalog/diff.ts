@@ -39,6 +39,15 @@ export interface ActionChange {
 
 export type Change = BlueprintChange | ActionChange | EntityChange
 
+/**
+ * A document that exists on the portal but no catalog source created: sync updates it, but only
+ * with --adopt does this source take ownership (and so may later prune it).
+ */
+export interface Unowned {
+  change: Change
+  adopt: boolean
+}
+
 export interface Plan {
   source: CatalogSource | undefined
   blueprints: BlueprintChange[]
@@ -48,12 +57,16 @@ export interface Plan {
   conflicts: Problem[]
   /** Documents this source created that are gone from the folder (deleted only with prune). */
   prunable: number
+  /** Documents in the folder that exist on the portal but no source owns (taken over with --adopt). */
+  unowned: Unowned[]
 }
 
 export interface PlanOptions {
   prune: boolean
   /** Take over documents another source owns. */
   force: boolean
+  /** Take ownership of documents that already exist and no source owns. */
+  adopt: boolean
 }
 
 /**
@@ -68,7 +81,12 @@ export function computePlan(
   source: CatalogSource | undefined,
   options: PlanOptions,
 ): Plan {
-  const plan: Plan = {actions: [], blueprints: [], conflicts: [], entities: [], prunable: 0, source}
+  const plan: Plan = {actions: [], blueprints: [], conflicts: [], entities: [], prunable: 0, source, unowned: []}
+  /** An existing document: owned by this source already, or by none (then adopted only on request). */
+  const existingIn = (key: string, change: Change) => {
+    if (source && !ownership.owners.has(key)) plan.unowned.push({adopt: options.adopt, change})
+    return change
+  }
   const contested = source !== undefined && !options.force && ownership.owners.size > 0
   const claim = (key: string, file: string, pointer: string, what: string) => {
     if (!contested) return
@@ -92,14 +110,15 @@ export function computePlan(
     else {
       const fields = blueprintChanges(desired, canonicalBlueprint(existing))
       const action = fields.length > 0 ? 'update' : 'unchanged'
-      plan.blueprints.push({
+      const change: BlueprintChange = {
         action,
         desired,
         file,
         identifier: value.identifier,
         kind: 'blueprint',
         ...(fields.length ? {fields} : {}),
-      })
+      }
+      plan.blueprints.push(existingIn(Ownership.key('blueprint', value.identifier), change) as BlueprintChange)
     }
   }
 
@@ -114,14 +133,15 @@ export function computePlan(
       const fields = [...new Set([...Object.keys(wanted), ...Object.keys(current)])]
         .filter((key) => !same(wanted[key], current[key]))
         .sort()
-      plan.actions.push({
+      const change: ActionChange = {
         action: fields.length > 0 ? 'update' : 'unchanged',
         desired,
         file,
         identifier: value.identifier,
         kind: 'action',
         ...(fields.length ? {fields} : {}),
-      })
+      }
+      plan.actions.push(existingIn(Ownership.key('action', value.identifier), change) as ActionChange)
     }
   }
 
@@ -137,8 +157,11 @@ export function computePlan(
     if (!existing) plan.entities.push({...base, action: 'create', desired: entityBody(value)})
     else {
       const fields = entityChanges(value, existing)
-      if (fields.length === 0) plan.entities.push({...base, action: 'unchanged'})
-      else plan.entities.push({...base, action: 'update', desired: entityBody(value), fields})
+      const change: EntityChange =
+        fields.length === 0
+          ? {...base, action: 'unchanged'}
+          : {...base, action: 'update', desired: entityBody(value), fields}
+      plan.entities.push(existingIn(Ownership.key('entity', value.blueprint, value.identifier), change) as EntityChange)
     }
   }
 

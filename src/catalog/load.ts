@@ -1,4 +1,4 @@
-import {readdirSync, readFileSync} from 'node:fs'
+import {readdirSync, readFileSync, realpathSync} from 'node:fs'
 import {isAbsolute, join, relative, resolve, sep} from 'node:path'
 
 import type {Action, Blueprint} from '../api/types.js'
@@ -9,15 +9,23 @@ const ENTITY_KEYS = new Set(['identifier', 'title', 'icon', 'team', 'properties'
 const TYPOGRAPHIC = /[\u201C\u201D\u2018\u2019]/
 const CONFIG_FILE = 'idp-catalog.json'
 
-/** Every `*.json`, `*.yaml` and `*.yml` below `root`, sorted, skipping dot-folders and node_modules. */
-export function catalogFiles(root: string): string[] {
+/**
+ * Every `*.json`, `*.yaml` and `*.yml` below `root`, sorted, skipping dot-folders and node_modules.
+ * Symbolic links to files are listed too, and also pushed to `links` so the reader can check
+ * where they lead; links to folders are not followed.
+ */
+export function catalogFiles(root: string, links?: Set<string>): string[] {
   const files: string[] = []
   const walk = (dir: string) => {
     for (const entry of readdirSync(dir, {withFileTypes: true})) {
       if (entry.name.startsWith('.') || entry.name === 'node_modules') continue
       const path = join(dir, entry.name)
       if (entry.isDirectory()) walk(path)
-      else if (/\.(json|ya?ml)$/i.test(entry.name) && !(dir === root && entry.name === CONFIG_FILE)) files.push(path)
+      else if (!entry.isFile() && !entry.isSymbolicLink()) continue
+      else if (/\.(json|ya?ml)$/i.test(entry.name) && !(dir === root && entry.name === CONFIG_FILE)) {
+        files.push(path)
+        if (entry.isSymbolicLink()) links?.add(path)
+      }
     }
   }
   walk(root)
@@ -37,8 +45,9 @@ export async function loadCatalog(
 ): Promise<LocalCatalog> {
   const catalog: LocalCatalog = {actions: [], blueprints: [], entities: [], files: 0, problems: [], root}
   let files: string[]
+  const links = new Set<string>()
   try {
-    files = catalogFiles(root)
+    files = catalogFiles(root, links)
   } catch (error) {
     catalog.problems.push({
       file: root,
@@ -48,12 +57,20 @@ export async function loadCatalog(
     return catalog
   }
   options.onFiles?.(files)
-  const shownRoot = displayPath(root)
+  let realRoot: string | undefined
   for (const path of files) {
     // Reads are synchronous (3-4x faster than async on a warm cache); yielding now and then lets
     // the portal's answers to requests already sent be taken in meanwhile.
     if (++catalog.files % 256 === 0) await new Promise((resolve) => setImmediate(resolve))
-    const file = shownRoot + path.slice(root.length)
+    const file = displayPath(path)
+    if (links.has(path) && !inside((realRoot ??= realpathSync(root)), path)) {
+      catalog.problems.push({
+        file,
+        message: 'is a symbolic link to a file outside the catalog folder; it was not read',
+        severity: 'error',
+      })
+      continue
+    }
     const text = readFileSync(path, 'utf8')
     const parsed = /\.ya?ml$/i.test(path) ? await parseYaml(file, text) : parseJson(file, text)
     if ('problem' in parsed) {
@@ -67,6 +84,16 @@ export async function loadCatalog(
     )
   }
   return catalog
+}
+
+/** Whether the link at `path` leads to a file inside `realRoot` (a broken link leads nowhere). */
+function inside(realRoot: string, path: string): boolean {
+  try {
+    const target = realpathSync(path)
+    return target.startsWith(realRoot + sep)
+  } catch {
+    return false
+  }
 }
 
 /** The name of the folder a file sits in (string work: this runs for every file). */

@@ -1,5 +1,5 @@
 import type {PortClient} from '../api/port-client.js'
-import type {Blueprint, Entity, EntityInput} from '../api/types.js'
+import {OWNERSHIP_BLUEPRINT, type Blueprint, type Entity, type EntityInput} from '../api/types.js'
 import {same} from './canonical.js'
 import type {CatalogSource} from './source.js'
 
@@ -9,7 +9,7 @@ import type {CatalogSource} from './source.js'
  * Records `<sourceKey>.blueprints.<n>`, `<sourceKey>.actions.<n>` and
  * `<sourceKey>.entities.<blueprint>.<n>` hold up to CHUNK identifiers each.
  */
-export const REGISTRY_BLUEPRINT = 'idp-catalog-source'
+export const REGISTRY_BLUEPRINT = OWNERSHIP_BLUEPRINT
 const CHUNK = 2000
 
 export const REGISTRY_DEFINITION: Blueprint = {

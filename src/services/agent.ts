@@ -1,5 +1,6 @@
 import {spawn} from 'node:child_process'
-import {accessSync, constants, readdirSync} from 'node:fs'
+import {accessSync, constants, mkdtempSync, readdirSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
 import {join, parse} from 'node:path'
 import {createInterface} from 'node:readline'
 
@@ -24,6 +25,11 @@ export interface AgentOptions {
   log: (line: string) => void
   /** Extra environment for handlers (quickstart points them at its folders). */
   env?: Record<string, string>
+  /**
+   * HOME for handlers (and their XDG and idp config folders), so that an `idp` or tool they run
+   * does not find the agent's saved profile. Default: a private folder made for this agent.
+   */
+  handlerHome?: string
   /** Stop after the queue is empty once (tests, cron). */
   once?: boolean
 }
@@ -116,6 +122,7 @@ export class Agent {
       await this.options.client.runs.release(left.map(({run}) => run.id)).catch(() => undefined)
       this.options.log(`Released ${left.length} unfinished runs for another agent`)
     }
+    if (this.home && !this.options.handlerHome) rmSync(this.home, {force: true, recursive: true})
   }
 
   private start(run: Run): void {
@@ -149,10 +156,20 @@ export class Agent {
   private async handle(run: Run, command: string, spawned: (child: ReturnType<typeof spawn>) => void) {
     const {client, log} = this.options
     log(`Run ${run.id} (${run.action.identifier}): ${command}`)
-    // Handlers get a bearer token, never the client secret the agent logged in with.
+    // Handlers get a bearer token, not the client secret the agent logged in with, and a HOME of
+    // their own, so tools they run do not pick up the agent's saved profile. They still run as the
+    // same OS user (README: "Handlers and secrets").
     const {IDP_CLIENT_SECRET: _a, PORT_CLIENT_SECRET: _b, ...inherited} = process.env
+    const home = this.handlerHome()
     const env = {
       ...inherited,
+      HOME: home,
+      IDP_CACHE_DIR: join(home, '.cache', 'idp'),
+      IDP_CONFIG_DIR: join(home, '.config', 'idp'),
+      IDP_DATA_DIR: join(home, '.local', 'share', 'idp'),
+      XDG_CACHE_HOME: join(home, '.cache'),
+      XDG_CONFIG_HOME: join(home, '.config'),
+      XDG_DATA_HOME: join(home, '.local', 'share'),
       ...this.options.env,
       IDP_ACTION: run.action.identifier,
       IDP_API_URL: this.options.apiUrl,
@@ -189,6 +206,12 @@ export class Agent {
     return code === 0
       ? ({status: 'SUCCESS'} as const)
       : ({status: 'FAILURE', summary: tail.join('\n') || `The handler exited with ${code}`} as const)
+  }
+
+  private home: string | undefined
+  private handlerHome(): string {
+    this.home ??= this.options.handlerHome ?? mkdtempSync(join(tmpdir(), 'idp-handler-home-'))
+    return this.home
   }
 
   /**

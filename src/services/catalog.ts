@@ -86,6 +86,7 @@ export interface PrepareOptions {
   env: NodeJS.ProcessEnv
   prune: boolean
   force: boolean
+  adopt?: boolean
 }
 
 /** Reads the folder and the portal, validates everything, and computes the plan. Writes nothing. */
@@ -121,7 +122,11 @@ export async function prepareSync(client: PortClient, root: string, options: Pre
   fetcher!.want(blueprintsToFetch(catalog, localDefinitions(catalog, blueprints)))
   if (source) fetcher!.want(ownership.ownedBy(source.key).entities.keys())
   const remote: RemoteState = {actions: await remoteActions, blueprints, entities: await fetcher!.all()}
-  const plan = computePlan(catalog, remote, ownership, source, {force: options.force, prune: options.prune})
+  const plan = computePlan(catalog, remote, ownership, source, {
+    adopt: options.adopt ?? false,
+    force: options.force,
+    prune: options.prune,
+  })
   const changedBlueprints = new Set(
     plan.blueprints.filter((change) => change.action !== 'unchanged').map((change) => change.identifier),
   )

@@ -6,6 +6,8 @@ export interface PlanJson {
   counts: PlanCounts
   prunable: number
   changes: {action: string; kind: string; blueprint?: string; identifier: string; fields?: string[]; file?: string}[]
+  /** Documents that exist already and no source owns: `adopt` true when this sync takes them over (--adopt). */
+  unowned: {kind: string; blueprint?: string; identifier: string; adopt: boolean}[]
 }
 
 export function planJson(prepared: Prepared): PlanJson {
@@ -20,13 +22,19 @@ export function planJson(prepared: Prepared): PlanJson {
       ...(change.file ? {file: change.file} : {}),
     }))
   const source = prepared.source ? {from: prepared.source.from, name: prepared.source.name} : null
-  return {changes, counts: prepared.counts, prunable: prepared.prunable, source}
+  const unowned = prepared.plan.unowned.map(({adopt, change}) => ({
+    adopt,
+    kind: change.kind,
+    ...(change.kind === 'entity' ? {blueprint: change.blueprint} : {}),
+    identifier: change.identifier,
+  }))
+  return {changes, counts: prepared.counts, prunable: prepared.prunable, source, unowned}
 }
 
 export const changeName = (change: {kind: string; identifier: string; blueprint?: string | undefined}) =>
   change.kind === 'entity' ? `${change.blueprint}/${change.identifier}` : change.identifier
 
-export function planSummary(counts: PlanCounts, prunable: number): string {
+export function planSummary({counts, prunable, unowned}: Pick<PlanJson, 'counts' | 'prunable' | 'unowned'>): string {
   const parts = [
     `${counts.create} to create`,
     `${counts.update} to update`,
@@ -35,12 +43,20 @@ export function planSummary(counts: PlanCounts, prunable: number): string {
   ]
   const hint =
     prunable > 0 ? ` (${prunable} owned by this source are no longer in the folder; --prune deletes them)` : ''
-  return `Plan: ${parts.join(', ')}.${hint}`
+  const adopted = unowned.filter((item) => item.adopt).length
+  const left = unowned.length - adopted
+  const adoption = [
+    adopted > 0 ? ` ${adopted} existing documents will be adopted (owned by this source from now on).` : '',
+    left > 0
+      ? ` ${left} existed before and are not owned by this source: sync updates them, prune never deletes them (--adopt takes them over).`
+      : '',
+  ].join('')
+  return `Plan: ${parts.join(', ')}.${hint}${adoption}`
 }
 
 /** A GitHub-flavoured Markdown plan for a pull-request comment. */
 export function planMarkdown(view: PlanJson): string {
-  const lines = ['### idp catalog plan', '', planSummary(view.counts, view.prunable), '']
+  const lines = ['### idp catalog plan', '', planSummary(view), '']
   if (view.changes.length > 0) {
     lines.push('| Action | Kind | Identifier | Changes |', '| --- | --- | --- | --- |')
     for (const change of view.changes) {

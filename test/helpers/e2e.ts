@@ -17,6 +17,8 @@ export interface CliPortal {
   token(): Promise<string>
   /** The admin credentials `portal serve` saved as the `local` profile. */
   credentials(): {clientId: string; clientSecret: string}
+  /** What the portal process printed on stderr so far (its log). */
+  log(): string
   stop(signal?: NodeJS.Signals): Promise<number | null>
   kill(): Promise<void>
 }
@@ -65,6 +67,7 @@ export async function servePortal(
       served.child.kill('SIGKILL')
       await served.exited
     },
+    log: () => served.stderr(),
     run: (args, extra = {}) => runCli(args, {env: {...env, ...extra}}),
     async stop(signal = 'SIGTERM') {
       served.child.kill(signal)

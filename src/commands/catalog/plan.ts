@@ -8,6 +8,10 @@ import {prepareSync} from '../../services/catalog.js'
 import {changeName, planJson, planMarkdown, planSummary} from '../../services/plan-view.js'
 
 export const catalogFlags = {
+  adopt: Flags.boolean({
+    summary:
+      'Take ownership of documents in the folder that already exist and no source owns (prune may then delete them).',
+  }),
   force: Flags.boolean({
     summary: 'Go ahead despite invalid files, documents owned by another source, or --max-delete.',
   }),
@@ -35,6 +39,7 @@ export default class CatalogPlan extends BaseCommand<typeof CatalogPlan> {
   async run() {
     const {client} = await this.connect()
     const prepared = await prepareSync(client, this.args.dir, {
+      adopt: this.flags.adopt,
       env: process.env,
       force: this.flags.force,
       prune: this.flags.prune,
@@ -53,7 +58,7 @@ export default class CatalogPlan extends BaseCommand<typeof CatalogPlan> {
           {get: (change) => changeName(change), header: 'IDENTIFIER'},
           {get: (change) => (change.fields ?? []).join(', '), header: 'CHANGES'},
         ])
-        this.io.err(planSummary(view.counts, view.prunable))
+        this.io.err(planSummary(view))
       }
     }
     if (prepared.errors.length > 0) {

@@ -6,7 +6,7 @@ import {ExitCode, IdpError, usageError, validationError} from '../../errors.js'
 import {printProblems, problemJson} from '../../io/problems.js'
 import {phaseProgress} from '../../io/progress.js'
 import {prepareSync} from '../../services/catalog.js'
-import {changeName, planSummary} from '../../services/plan-view.js'
+import {changeName, planJson, planSummary} from '../../services/plan-view.js'
 import {catalogFlags} from './plan.js'
 
 export default class CatalogSync extends BaseCommand<typeof CatalogSync> {
@@ -33,6 +33,7 @@ Idempotent: a second run writes nothing. Exits 8 when some writes failed; the su
     const {client, target} = await this.connect()
     const {flags} = this
     const prepared = await prepareSync(client, this.args.dir, {
+      adopt: flags.adopt,
       env: process.env,
       force: flags.force,
       prune: flags.prune,
@@ -65,10 +66,12 @@ Idempotent: a second run writes nothing. Exits 8 when some writes failed; the su
       keyof SyncSummary,
       number
     >
+    const unowned = planJson(prepared).unowned
     const result = {
       apiUrl: target.apiUrl,
       counts,
       dryRun: flags['dry-run'],
+      unowned,
       source: prepared.source?.name ?? null,
       ...summary,
     }
@@ -78,7 +81,7 @@ Idempotent: a second run writes nothing. Exits 8 when some writes failed; the su
           for (const item of summary[list])
             this.io.out(`would ${list.replace(/d$/, '')}: ${item.kind} ${changeName(item)}`)
         }
-        this.io.err(planSummary(prepared.counts, prepared.prunable) + ' (dry run: nothing written)')
+        this.io.err(planSummary(planJson(prepared)) + ' (dry run: nothing written)')
         return
       }
       for (const failure of summary.failed)
@@ -88,6 +91,11 @@ Idempotent: a second run writes nothing. Exits 8 when some writes failed; the su
       this.io.out(
         `Synced ${this.args.dir} to ${target.apiUrl}: ${counts.created} created, ${counts.updated} updated, ${counts.unchanged} unchanged, ${counts.deleted} deleted, ${counts.failed} failed.`,
       )
+      const left = unowned.filter((item) => !item.adopt).length
+      if (left > 0 && prepared.source)
+        this.io.err(
+          `${left} documents existed before this source synced them and are not owned by it: prune never deletes them (--adopt takes them over).`,
+        )
       if (prepared.prunable > 0)
         this.io.err(
           `${prepared.prunable} documents this source created are no longer in the folder; --prune deletes them.`,

@@ -102,6 +102,11 @@ export function checkEntity(entity: EntityInput, blueprint: Blueprint): SchemaIs
         message: 'must be one entity identifier (the relation is not many)',
         pointer: pointer('relations', name),
       })
+    } else if (Array.isArray(value) && value.length > MAX_RELATION_TARGETS) {
+      issues.push({
+        message: `has ${value.length} targets; a relation holds at most ${MAX_RELATION_TARGETS}`,
+        pointer: pointer('relations', name),
+      })
     }
   }
   for (const [name, relation] of Object.entries(relations)) {
@@ -111,6 +116,12 @@ export function checkEntity(entity: EntityInput, blueprint: Blueprint): SchemaIs
   }
   return issues
 }
+
+/**
+ * A many-relation's size limit: relation upkeep (a deleted target is removed from every list that
+ * names it) stays bounded per request.
+ */
+export const MAX_RELATION_TARGETS = 1000
 
 export function isEmptyRelation(value: RelationValue | undefined): boolean {
   return value === undefined || value === null || (Array.isArray(value) && value.length === 0)

@@ -64,10 +64,9 @@ export function createApp(options: AppOptions): RequestListener {
   async function authenticate(request: IncomingMessage): Promise<Principal> {
     const header = request.headers.authorization ?? ''
     const match = /^Bearer\s+(\S+)$/i.exec(header)
-    const token = match ? await store.getToken(match[1]!) : undefined
-    // A revoked credential is gone, and so are all its tokens (run tokens included).
-    const credential =
-      token && token.expiresAt > now().getTime() ? await store.getCredential(token.clientId) : undefined
+    const token = match ? (await options.core.tokens()).verify(match[1]!, now().getTime()) : undefined
+    // A revoked credential is gone, and with it every token it was issued (run tokens included).
+    const credential = token ? await store.getCredential(token.clientId) : undefined
     if (!credential) {
       throw new PortalError(401, 'unauthorized', 'A valid access token is required (POST /v1/auth/access_token)')
     }

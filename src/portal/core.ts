@@ -3,15 +3,15 @@ import {ActionsService} from './actions-service.js'
 import {BlueprintsService} from './blueprints-service.js'
 import {Credentials} from './credentials.js'
 import {EntitiesService} from './entities-service.js'
-import {generateId} from './ids.js'
 import {Automations} from './invoke/automations.js'
-import {ChangeQueue} from './invoke/changes.js'
+import {afterCommit, ChangeQueue, runInUnit, type UnitOfWork} from './invoke/changes.js'
 import {Dispatcher, type GitHubSettings} from './invoke/dispatcher.js'
 import {ApprovalNotifier} from './invoke/notifications.js'
 import {TimerScheduler} from './invoke/timers.js'
 import {Permissions} from './permissions.js'
 import {RunEvents} from './run-events.js'
 import {RunsService} from './runs-service.js'
+import {TokenIssuer} from './tokens.js'
 import type {Store} from './store/store.js'
 
 const RUN_TOKEN_TTL_MS = 3_600_000
@@ -49,8 +49,7 @@ export class PortalCore {
   readonly dispatcher: Dispatcher
   readonly timers: TimerScheduler
   readonly tokenTtlSeconds: number
-  /** Work for after the current write commits (nothing is sent for a write that rolls back). */
-  private afterCommit: (() => void)[] = []
+  private issuer: TokenIssuer | undefined
 
   constructor(readonly options: CoreOptions) {
     const {jq, store} = options
@@ -69,16 +68,23 @@ export class PortalCore {
       secret: async () => (await store.adminCredential())?.clientSecret ?? '',
     })
     this.runs = new RunsService(store, jq, this.events, this.permissions, this.changes, (run, action, approvers) =>
-      this.afterCommit.push(() => this.notifier.notify(run, action, approvers)),
+      afterCommit(() => this.notifier.notify(run, action, approvers)),
     )
-    this.automations = new Automations(store, jq, this.runs, this.changes, onError)
+    this.automations = new Automations(
+      store,
+      jq,
+      this.runs,
+      this.changes,
+      (work, depth) => this.write(work, {depth}),
+      onError,
+    )
     this.dispatcher = new Dispatcher({
       baseUrl: options.baseUrl ?? (() => 'http://127.0.0.1:5480'),
       entities: this.entities,
       github: options.github ?? {apiUrl: 'https://api.github.com'},
       jq,
       onError,
-      portalToken: () => this.write(async () => (await this.token()).token, {dispatcher: false}),
+      portalToken: async () => (await this.token()).token,
       requestTimeoutMs: options.webhookTimeoutMs,
       retryBaseMs: options.retryBaseMs,
       runs: this.runs,
@@ -93,57 +99,66 @@ export class PortalCore {
     return this.options.store
   }
 
-  async write<T>(work: () => Promise<T>, kick: {dispatcher?: boolean; timers?: boolean} = {}): Promise<T> {
-    let committed: (() => void)[] = []
-    // Cleanup happens inside the transaction callback: transactions run one at a time, so the
-    // queues hold this write's entries only (the next write may start as soon as this one ends).
-    const result = await this.store.transaction(async () => {
-      try {
+  /**
+   * A write: `work` runs in one transaction with its own unit of work; the changes it records
+   * become timers and automation runs before it commits; after it commits, the work it left
+   * (notifications, watchers) runs and the dispatcher and the timer scheduler look for work.
+   * Keep `work` short: jq, regexes and network calls belong before it (see RunsService.prepare).
+   */
+  async write<T>(
+    work: () => Promise<T>,
+    kick: {dispatcher?: boolean; timers?: boolean; depth?: number} = {},
+  ): Promise<T> {
+    const unit: UnitOfWork = {afterCommit: [], changes: [], depth: kick.depth ?? 0}
+    let queuedConditions = false
+    const result = await this.store.transaction(() =>
+      runInUnit(unit, async () => {
         const value = await work()
-        await this.automations.handle(new Date())
-        committed = this.afterCommit.splice(0)
+        queuedConditions = await this.automations.handle(new Date())
         return value
-      } catch (error) {
-        this.changes.take() // rolled back: nothing happened
-        this.afterCommit = []
-        throw error
-      }
-    })
-    for (const then of committed) then()
+      }),
+    )
+    for (const then of unit.afterCommit) then()
+    if (queuedConditions) this.automations.kick()
     if (kick.dispatcher !== false) this.dispatcher.kick()
     if (kick.timers !== false) this.timers.kick()
     return result
   }
 
-  /** The live access token of a credential (the organisation's admin by default), or a new one. */
+  /**
+   * An access token for a credential (the organisation's admin by default): signed, not stored,
+   * so issuing one never waits behind a write.
+   */
   async token(clientId?: string): Promise<{token: string; expiresAt: number}> {
     const id = clientId ?? (await this.store.adminCredential())?.clientId
     if (!id) throw new Error('The portal has no credentials')
     const now = Date.now()
-    const live = await this.store.liveToken(id, now + 60_000)
-    if (live) return live
-    const fresh = {clientId: id, expiresAt: now + this.tokenTtlSeconds * 1000, token: generateId('idp', 40)}
-    await this.store.saveToken(fresh)
-    return fresh
+    return (await this.tokens()).issue({clientId: id, expiresAt: now + this.tokenTtlSeconds * 1000}, now)
   }
 
   /**
-   * A token for one run's handler (an idp extension): member rights, so it cannot change the data
-   * model, and it stops working when the run ends or after an hour.
+   * A token for one run's handler (an idp extension): it may report on that run only, and stops
+   * working when the run ends or after an hour.
    */
   async runToken(runId: string, clientId: string): Promise<{token: string; expiresAt: number}> {
-    const token = {clientId, expiresAt: Date.now() + RUN_TOKEN_TTL_MS, runId, token: generateId('idp', 40)}
-    await this.store.saveToken(token)
-    return token
+    const now = Date.now()
+    return (await this.tokens()).issue({clientId, expiresAt: now + RUN_TOKEN_TTL_MS, runId}, now)
+  }
+
+  async tokens(): Promise<TokenIssuer> {
+    this.issuer ??= new TokenIssuer(await this.store.tokenKey())
+    return this.issuer
   }
 
   /** Resumes work left by an earlier process: deliveries, GitHub follows, expired timers. */
   start(): void {
+    this.automations.kick()
     this.dispatcher.kick()
     this.timers.kick()
   }
 
   async stop(): Promise<void> {
+    await this.automations.stop()
     await this.timers.stop()
     await this.dispatcher.stop()
     await this.notifier.stop()

@@ -126,7 +126,7 @@ export class EntitiesService {
         }
         await this.deleteCascade(dependent.blueprint, dependent.identifier, cascade, audit, deleted, visiting)
       } else if (owner) {
-        await this.unlink(owner, dependent.identifier, dependent.relation, identifier, audit)
+        await this.unlink(owner, dependent.identifier, dependent.relation, {blueprint, identifier}, audit)
       }
     }
     const before = await this.store.getEntity(blueprint, identifier)
@@ -148,7 +148,7 @@ export class EntitiesService {
     owner: Blueprint,
     identifier: string,
     relation: string,
-    target: string,
+    {blueprint: targetBlueprint, identifier: target}: {blueprint: string; identifier: string},
     audit: {now: Date; actor: string},
   ) {
     const entity = await this.store.getEntity(owner.identifier, identifier)
@@ -159,7 +159,7 @@ export class EntitiesService {
     if (kept.length === 0) delete relations[relation]
     else relations[relation] = Array.isArray(value) ? kept : kept[0]!
     const updated = {...entity, relations, updatedAt: audit.now.toISOString(), updatedBy: audit.actor}
-    await this.store.putEntity(updated, relationTargetsOf(owner))
+    await this.store.unlinkEntity(updated, relation, {blueprint: targetBlueprint, identifier: target})
   }
 
   private async ensureTargets(blueprint: Blueprint, entity: StoredEntity, options: WriteOptions): Promise<void> {

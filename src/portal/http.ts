@@ -60,7 +60,11 @@ interface CompiledRoute extends Route {
   names: string[]
 }
 
-/** Method + path table with `:param` segments; first match wins. */
+/**
+ * Method + path table with `:param` segments. Matching does not depend on the order routes were
+ * added: where two patterns fit a path, the one with a literal segment where the other has a
+ * parameter (reading from the left) wins, so `/v1/actions/runs` beats `/v1/actions/:id`.
+ */
 export class Router {
   private readonly routes: CompiledRoute[] = []
 
@@ -73,6 +77,7 @@ export class Router {
       })
       this.routes.push({...route, names, regex: new RegExp(`^${source}/?$`)})
     }
+    this.routes.sort((a, b) => specificity(a.pattern, b.pattern))
     return this
   }
 
@@ -87,6 +92,19 @@ export class Router {
     }
     return undefined
   }
+}
+
+/**
+ * Orders patterns so that, reading from the left, a literal segment comes before a parameter at
+ * the first place they differ: a total order (string comparison of a key), so sorting is stable.
+ */
+function specificity(a: string, b: string): number {
+  const key = (pattern: string) =>
+    pattern
+      .split('/')
+      .map((segment) => (segment.startsWith(':') ? '1' : '0'))
+      .join('')
+  return key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0
 }
 
 function decodePart(part: string): string {
@@ -113,11 +131,40 @@ export async function readJsonBody(request: IncomingMessage): Promise<unknown> {
   }
   if (size === 0) return undefined
   const text = Buffer.concat(chunks).toString('utf8')
+  let value: unknown
   try {
-    return JSON.parse(text)
+    value = JSON.parse(text)
   } catch (error) {
     throw new PortalError(400, 'invalid_json', `The request body is not valid JSON: ${(error as Error).message}`)
   }
+  if (nestingDepth(value) > MAX_BODY_DEPTH) {
+    throw new PortalError(
+      422,
+      'invalid_request',
+      `The request body nests deeper than ${MAX_BODY_DEPTH} levels (property values and search rules included)`,
+    )
+  }
+  return value
+}
+
+/**
+ * How deep request bodies may nest. Every stored value must stay readable, listable, searchable
+ * and exportable by code that walks it; a value thousands of levels deep would not be.
+ */
+export const MAX_BODY_DEPTH = 64
+
+/** Depth of nested arrays and objects, without recursion (the value may be very deep). */
+function nestingDepth(value: unknown): number {
+  let deepest = 0
+  const stack: [unknown, number][] = [[value, 0]]
+  while (stack.length > 0) {
+    const [item, depth] = stack.pop()!
+    if (item === null || typeof item !== 'object') continue
+    if (depth + 1 > deepest) deepest = depth + 1
+    if (deepest > MAX_BODY_DEPTH) return deepest
+    for (const child of Object.values(item)) stack.push([child, depth + 1])
+  }
+  return deepest
 }
 
 const tooLarge = () => new PortalError(413, 'request_too_large', 'Request body is too large (limit is 1MiB)')

@@ -10,6 +10,9 @@ import {compileQuery, project, toWire} from './search.js'
 import {isFinal} from './runs-service.js'
 import type {Role, StoredEntity} from './store/store.js'
 
+/** Lets other requests in between pages of a long scan (the store answers synchronously). */
+const breathe = () => new Promise<void>((resolve) => setImmediate(resolve))
+
 const ok = (body: Record<string, unknown>, status = 200) => ({body: {ok: true, ...body}, status})
 const audit = (request: RequestContext) => ({actor: request.caller.clientId, now: request.now})
 
@@ -81,7 +84,7 @@ export function routes(core: PortalCore): Route[] {
           throw new PortalError(401, 'invalid_credentials', 'Invalid credentials supplied to the generate token API')
         }
         const now = request.now.getTime()
-        const token = await write(() => core.token(clientId))
+        const token = await core.token(clientId)
         const expiresIn = Math.floor((token.expiresAt - now) / 1000)
         return ok({accessToken: token.token, expiresIn, tokenType: 'Bearer'})
       },
@@ -174,19 +177,23 @@ export function routes(core: PortalCore): Route[] {
     {
       auth: 'admin',
       handler: async (request) => {
-        const bp = request.params.bp!
-        await write(async () => {
-          await blueprints.get(bp)
-          for (let page = await store.scanEntities({blueprint: bp, limit: 500}); page.length > 0;) {
-            for (const {entity} of page) {
+        const {identifier: bp} = await blueprints.get(request.params.bp!)
+        const deleteBlueprint = booleanParam(request.query, 'delete_blueprint')
+        // In batches, each its own write, so other requests get through between them; a batch
+        // that fails leaves the earlier ones done, and a retry finishes the job.
+        for (;;) {
+          const batch = await store.scanEntities({blueprint: bp, limit: 200})
+          if (batch.length === 0) break
+          await write(async () => {
+            for (const {entity} of batch) {
               if (await store.getEntity(bp, entity.identifier)) {
                 await entities.delete(bp, entity.identifier, {...audit(request), deleteDependents: true})
               }
             }
-            page = await store.scanEntities({after: page.at(-1)!.seq, blueprint: bp, limit: 500})
-          }
-          if (booleanParam(request.query, 'delete_blueprint')) await blueprints.delete(bp)
-        })
+          })
+          await breathe()
+        }
+        if (deleteBlueprint) await write(() => blueprints.delete(bp))
         return ok({})
       },
       method: 'DELETE',
@@ -202,6 +209,7 @@ export function routes(core: PortalCore): Route[] {
         const rows = []
         for (let page = await store.scanEntities({blueprint: identifier, limit: 1000}); page.length > 0;) {
           rows.push(...page.map((row) => shown(row.entity)))
+          await breathe()
           page = await store.scanEntities({after: page.at(-1)!.seq, blueprint: identifier, limit: 1000})
         }
         return ok({entities: rows})
@@ -339,23 +347,27 @@ export function routes(core: PortalCore): Route[] {
           'idp:api-requests#/$defs/claim',
           'Invalid claim',
         )
-        const claimed = await write(async () => {
-          const now = request.now.getTime()
-          const until = now + (claim.visibilityTimeoutMs ?? 5 * 60_000)
-          const list = []
-          for (const dispatch of await store.claimableDispatches(now, claim.limit ?? 100)) {
-            const run = await store.getRun(dispatch.runId)
-            if (!run || ['SUCCESS', 'FAILURE', 'DECLINED'].includes(run.status)) {
-              await store.putDispatch({...dispatch, state: 'done'})
-              continue
-            }
-            const installationId = claim.installationId ?? request.caller.clientId
-            await store.putDispatch({...dispatch, claimedUntil: until, installationId, state: 'claimed'})
-            list.push({...run, claimedUntil: new Date(until).toISOString(), installationId, pendingExecution: true})
-          }
-          return list
-        })
-        return ok({runs: claimed})
+        const now = request.now.getTime()
+        const claimed = await write(() =>
+          store.claimDispatches({
+            installationId: claim.installationId ?? request.caller.clientId,
+            limit: claim.limit ?? 100,
+            now,
+            until: now + (claim.visibilityTimeoutMs ?? 5 * 60_000),
+          }),
+        )
+        const handed = []
+        for (const {claimedUntil, installationId, runId} of claimed) {
+          const run = await store.getRun(runId)
+          if (run)
+            handed.push({
+              ...run,
+              claimedUntil: new Date(claimedUntil!).toISOString(),
+              installationId,
+              pendingExecution: true,
+            })
+        }
+        return ok({runs: handed})
       },
       method: 'POST',
       pattern: '/v1/actions/runs/claim-pending',
@@ -388,7 +400,7 @@ export function routes(core: PortalCore): Route[] {
       handler: async (request) => {
         const run = await runs.get(request.params.run!)
         if (isFinal(run)) throw new PortalError(422, 'run_terminated', `Run "${run.id}" has ended (${run.status})`)
-        const token = await write(() => core.runToken(run.id, request.caller.clientId))
+        const token = await core.runToken(run.id, request.caller.clientId)
         const expiresIn = Math.floor((token.expiresAt - request.now.getTime()) / 1000)
         return ok({accessToken: token.token, expiresIn, tokenType: 'Bearer'}, 201)
       },
@@ -396,7 +408,7 @@ export function routes(core: PortalCore): Route[] {
       pattern: '/v1/actions/runs/:run/token',
     },
 
-    // Runs (before /v1/actions/:id, which would otherwise take "runs" as an action identifier)
+    // Runs
     {
       auth: 'member',
       handler: async (request) => {
@@ -483,7 +495,11 @@ export function routes(core: PortalCore): Route[] {
           'idp:api-requests#/$defs/approval',
           'Invalid approval',
         )
-        return ok({run: await write(() => runs.approve(request.params.run!, decision, runAudit(request)))}, 201)
+        const approvers = await runs.approvers(request.params.run!, request.now)
+        return ok(
+          {run: await write(() => runs.approve(request.params.run!, decision, runAudit(request), approvers))},
+          201,
+        )
       },
       method: 'PATCH',
       pattern: '/v1/actions/runs/:run/approval',
@@ -569,7 +585,9 @@ export function routes(core: PortalCore): Route[] {
           'Invalid run',
         )
         const action = await actions.get(request.params.id!)
-        return ok({run: await write(() => runs.create(action, input, runAudit(request)))}, 202)
+        // jq (inputs, permissions) runs before the write, so it never holds the write lock.
+        const prepared = await runs.prepare(action, input, runAudit(request))
+        return ok({run: await write(() => runs.commit(prepared))}, 202)
       },
       method: 'POST',
       pattern: '/v1/actions/:id/runs',
@@ -595,6 +613,7 @@ export function routes(core: PortalCore): Route[] {
           for (const row of page) if (found.length <= limit && match(row.entity)) found.push(row)
           if (found.length > limit) break
           after = page.at(-1)!.seq
+          await breathe()
           page = await store.scanEntities({after, blueprint: identifier, limit: 1000})
         }
         const shown = found.slice(0, limit)
@@ -619,6 +638,7 @@ export function routes(core: PortalCore): Route[] {
             matched.push(shown(entity))
             blueprintsMatched.add(entity.blueprint)
           }
+          await breathe()
           page = await store.scanEntities({after: page.at(-1)!.seq, limit: 1000})
         }
         return ok({entities: matched, matchingBlueprints: [...blueprintsMatched]})

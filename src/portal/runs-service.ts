@@ -9,7 +9,7 @@ import {toWire} from './search.js'
 import {invalid, notFound, PortalError} from './http.js'
 import {generateId} from './ids.js'
 import type {RunEvents} from './run-events.js'
-import type {ChangeQueue} from './invoke/changes.js'
+import {afterCommit, type ChangeQueue} from './invoke/changes.js'
 import {identityOf, type Permissions} from './permissions.js'
 import type {Credential, Store} from './store/store.js'
 
@@ -25,6 +25,14 @@ const isAll = (required: Run['requiredApproval']) =>
 /** Who the portal itself acts as when it reports on runs and starts automations. */
 export const AUTOMATION_ACTOR = 'idp-portal'
 const PORTAL_CALLER: Credential = {clientId: AUTOMATION_ACTOR, clientSecret: '', createdAt: '', role: 'admin'}
+
+/** A run checked and built outside the write lock, ready to be stored. */
+export interface PreparedRun {
+  action: Action
+  run: Run
+  audit: RunAudit
+  approvers: () => Promise<Credential[]>
+}
 
 /** A run that waits for approval, for the approval-notification webhook (sent after commit). */
 export type ApprovalNeeded = (run: Run, action: Action, approvers: () => Promise<Credential[]>) => void
@@ -46,11 +54,15 @@ export class RunsService {
     return run
   }
 
-  async create(
+  /**
+   * Everything a new run needs that is slow or reads much (the target entity, input defaults and
+   * checks with jq, the execute permission): done before the write, on committed data.
+   */
+  async prepare(
     action: Action,
     body: {properties: Record<string, unknown>; entity?: string},
     audit: RunAudit,
-  ): Promise<Run> {
+  ): Promise<PreparedRun> {
     const {trigger} = action
     if (trigger.type !== 'self-service') {
       throw new PortalError(
@@ -103,10 +115,17 @@ export class RunsService {
       updatedAt: now,
       updatedBy: audit.caller.clientId,
     }
+    return {action, approvers: () => this.permissions.approvers(subject), audit, run}
+  }
+
+  /** Stores a prepared run and hands it to its backend (or to its approvers): inside the write, short. */
+  async commit({action, approvers, audit, run}: PreparedRun): Promise<Run> {
+    if (!(await this.store.getAction(action.identifier)))
+      throw notFound(`Action "${action.identifier}" was deleted meanwhile`)
     await this.store.putRun(run)
     this.changes?.push({action: 'CREATE', after: run, before: null, by: audit.caller.clientId, kind: 'run'})
     if (run.status === 'IN_PROGRESS') await this.schedule(run.id, audit.now)
-    else this.approvalNeeded?.(run, action, () => this.permissions.approvers(subject))
+    else this.approvalNeeded?.(run, action, approvers)
     return run
   }
 
@@ -211,16 +230,22 @@ export class RunsService {
     return log
   }
 
+  /** Who may decide on a run (jq policies included): worked out before the write. */
+  async approvers(id: string, now: Date): Promise<{action: Action; approvers: Credential[]}> {
+    return this.approversOf(await this.get(id), now)
+  }
+
+  /** Records a decision; `decided` comes from approvers(), computed before the write. */
   async approve(
     id: string,
     body: {status: 'APPROVE' | 'DECLINE'; description?: string},
     audit: RunAudit,
+    {action, approvers}: {action: Action; approvers: Credential[]},
   ): Promise<Run> {
     const run = await this.get(id)
     if (run.status !== 'WAITING_FOR_APPROVAL') {
       throw new PortalError(422, 'invalid_request', `Run "${id}" is ${run.status}, not WAITING_FOR_APPROVAL`)
     }
-    const {action, approvers} = await this.approversOf(run, audit.now)
     const caller = audit.caller.clientId
     if (!approvers.some((approver) => approver.clientId === caller)) {
       throw new PortalError(
@@ -317,7 +342,8 @@ export class RunsService {
     }
     const before = await this.store.getRun(run.id)
     await this.store.putRun(saved)
-    this.events.changed(run.id)
+    // Watchers read committed state, so they are woken once this write has committed.
+    afterCommit(() => this.events.changed(run.id))
     this.changes?.push({action: 'UPDATE', after: saved, before: before ?? null, by: audit.caller.clientId, kind: 'run'})
     return saved
   }

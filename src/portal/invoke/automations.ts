@@ -3,7 +3,7 @@ import type {JqEngine} from '../../jq/engine.js'
 import {toWire} from '../search.js'
 import type {RunsService} from '../runs-service.js'
 import type {Store, StoredEntity, Timer} from '../store/store.js'
-import type {ChangeQueue, PortalChange} from './changes.js'
+import {unitDepth, type ChangeQueue, type PortalChange} from './changes.js'
 
 /** Port's automation event object (`.event` in conditions and templates). */
 export interface AutomationEvent {
@@ -28,26 +28,39 @@ const RUN_TRIGGERS: Record<string, string[]> = {
 const MAX_DEPTH = 5
 
 /**
- * Turns the changes of a write transaction into timer rows and automation runs, inside that
- * transaction: an entity's timer properties become timers; each published automation whose
- * trigger matches and whose jq condition holds gets a run, which the dispatcher then sends.
+ * Turns the changes of a write transaction into timer rows and automation runs. Inside the
+ * transaction: an entity's timer properties become timers, and each published automation whose
+ * trigger matches gets a run right away when it has no condition; one with a jq condition is
+ * queued in the same transaction (an outbox row, so a crash cannot lose it) and its condition is
+ * evaluated after the commit, outside the write lock: a slow condition delays only its own run.
  */
 export class Automations {
+  private pumping: Promise<void> = Promise.resolve()
+  private queued = false
+  private stopped = false
+
   constructor(
     private readonly store: Store,
     private readonly jq: JqEngine,
     private readonly runs: RunsService,
     private readonly changes: ChangeQueue,
+    private readonly write: <T>(work: () => Promise<T>, depth: number) => Promise<T>,
     private readonly onError: (error: unknown) => void,
   ) {}
 
-  async handle(now: Date): Promise<void> {
-    for (let depth = 0; depth < MAX_DEPTH; depth++) {
+  /** Inside the write: timers, unconditional automation runs, and queued conditional ones. */
+  async handle(now: Date): Promise<boolean> {
+    let queued = false
+    // Timers always follow their entities; automations stop at MAX_DEPTH hops.
+    for (let depth = unitDepth(); ; depth++) {
       const changes = this.changes.take()
-      if (changes.length === 0) return
-      const automations = (await this.store.listActions()).filter(
-        (action) => action.trigger.type === 'automation' && action.publish !== false,
-      )
+      if (changes.length === 0) return queued
+      const automations =
+        depth < MAX_DEPTH
+          ? (await this.store.listActions()).filter(
+              (action) => action.trigger.type === 'automation' && action.publish !== false,
+            )
+          : []
       const blueprints = new Map<string, Blueprint | undefined>()
       const blueprint = async (id: string) => {
         if (!blueprints.has(id)) blueprints.set(id, await this.store.getBlueprint(id))
@@ -57,12 +70,47 @@ export class Automations {
         if (change.kind === 'entity') await this.syncTimers(change, await blueprint(change.blueprint))
         for (const automation of automations) {
           const event = this.match(automation, change, now)
-          if (!event || !(await this.conditionHolds(automation, event))) continue
-          await this.runs.createForAutomation(automation, event, now)
+          if (!event) continue
+          if (hasCondition(automation)) {
+            await this.store.queueAutomationEvent({automation: automation.identifier, depth, event})
+            queued = true
+          } else await this.runs.createForAutomation(automation, event, now)
         }
       }
     }
-    this.changes.take() // a chain deeper than MAX_DEPTH stops here
+  }
+
+  /** Evaluates queued conditions (after a write that queued some, and at start). */
+  kick(): void {
+    if (this.stopped || this.queued) return
+    this.queued = true
+    this.pumping = this.pumping
+      .then(() => {
+        this.queued = false
+        return this.evaluateQueued()
+      })
+      .catch((error: unknown) => this.onError(error))
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true
+    await this.pumping
+  }
+
+  private async evaluateQueued(): Promise<void> {
+    while (!this.stopped) {
+      const queued = await this.store.automationEvents(50)
+      if (queued.length === 0) return
+      for (const {automation: identifier, depth, event, seq} of queued) {
+        if (this.stopped) return
+        const automation = await this.store.getAction(identifier)
+        const holds = automation ? await this.conditionHolds(automation, event as AutomationEvent) : false
+        await this.write(async () => {
+          if (holds) await this.runs.createForAutomation(automation!, event, new Date())
+          await this.store.deleteAutomationEvent(seq)
+        }, depth + 1)
+      }
+    }
   }
 
   private async syncTimers(change: Extract<PortalChange, {kind: 'entity'}>, blueprint: Blueprint | undefined) {
@@ -127,7 +175,7 @@ export class Automations {
   }
 
   private async conditionHolds(automation: Action, event: AutomationEvent): Promise<boolean> {
-    const condition = automation.trigger.condition as {expressions?: string[]; combinator?: 'and' | 'or'} | undefined
+    const condition = conditionOf(automation)
     if (!condition?.expressions?.length) return true
     try {
       const results = []
@@ -139,6 +187,10 @@ export class Automations {
     }
   }
 }
+
+const conditionOf = (automation: Action) =>
+  automation.trigger.condition as {expressions?: string[]; combinator?: 'and' | 'or'} | undefined
+const hasCondition = (automation: Action) => Boolean(conditionOf(automation)?.expressions?.length)
 
 /** An entity as events show it: Port's wire fields plus its blueprint and audit fields. */
 function entityView(entity: StoredEntity) {

@@ -1,3 +1,5 @@
+import {AsyncLocalStorage} from 'node:async_hooks'
+
 import type {Run} from '../../api/types.js'
 import type {StoredEntity} from '../store/store.js'
 
@@ -15,20 +17,47 @@ export type PortalChange =
   | {kind: 'timer'; blueprint: string; identifier: string; property: string; entity: StoredEntity}
 
 /**
- * What changed in the current write transaction. Services record changes here; before the
- * transaction commits they become timer rows and automation runs, so an automation never misses
- * a committed change and never fires for a rolled-back one.
+ * One write transaction's own state: what changed (turned into timers and automation runs before
+ * it commits) and what to do once it has committed (wake watchers, send notifications). It lives
+ * in the transaction's async context, so it cannot leak into another write, and a write that
+ * rolls back simply drops it.
  */
-export class ChangeQueue {
-  private pending: PortalChange[] = []
+export interface UnitOfWork {
+  changes: PortalChange[]
+  afterCommit: (() => void)[]
+  /** How many automation hops led to this write (chains stop at a limit). */
+  depth: number
+}
 
+const storage = new AsyncLocalStorage<UnitOfWork>()
+
+export function runInUnit<T>(unit: UnitOfWork, work: () => Promise<T>): Promise<T> {
+  return storage.run(unit, work)
+}
+
+function current(): UnitOfWork {
+  const unit = storage.getStore()
+  if (!unit) throw new Error('portal changes are recorded inside a write (PortalCore.write)')
+  return unit
+}
+
+/** Runs `then` after the current write commits; never for one that rolls back. */
+export function afterCommit(then: () => void): void {
+  current().afterCommit.push(then)
+}
+
+export const unitDepth = (): number => current().depth
+
+/** Records changes in the current write's unit of work (services hold one of these). */
+export class ChangeQueue {
   push(change: PortalChange): void {
-    this.pending.push(change)
+    current().changes.push(change)
   }
 
   take(): PortalChange[] {
-    const taken = this.pending
-    this.pending = []
+    const unit = current()
+    const taken = unit.changes
+    unit.changes = []
     return taken
   }
 }

@@ -52,8 +52,7 @@ export class TimerScheduler {
       }
       await this.write(
         async () => {
-          for (const timer of await this.store.dueTimers(now, 200)) {
-            await this.store.markTimerFired(timer, now)
+          for (const timer of await this.store.fireDueTimers(now, 200)) {
             const entity = await this.store.getEntity(timer.blueprint, timer.entity)
             if (entity)
               this.changes.push({

@@ -1,12 +1,16 @@
 import {chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync} from 'node:fs'
 import {join} from 'node:path'
 
+import {AsyncLocalStorage} from 'node:async_hooks'
+import {randomBytes} from 'node:crypto'
+
 import Database from 'better-sqlite3'
 
 import type {Action, Blueprint, Run, RunFilter, RunLog} from '../../api/types.js'
 import {relationTargets} from '../../catalog/entity-rules.js'
 import type {
   ActionPermissions,
+  AutomationEvent,
   Approval,
   Credential,
   Dependent,
@@ -14,11 +18,11 @@ import type {
   EntityRef,
   Store,
   StoredEntity,
-  StoredToken,
   Timer,
 } from './store.js'
 
-const SCHEMA = `
+/** The schema of the first releases (before schema versions were recorded). */
+const SCHEMA_1 = `
 CREATE TABLE IF NOT EXISTS credentials (
   client_id TEXT PRIMARY KEY, client_secret TEXT NOT NULL, role TEXT NOT NULL, created_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS tokens (token TEXT PRIMARY KEY, client_id TEXT NOT NULL, expires_at INTEGER NOT NULL);
@@ -54,13 +58,65 @@ CREATE TABLE IF NOT EXISTS approvals (
 `
 
 /**
+ * Schema migrations, in order: the database's `user_version` says how many have run. Each runs in
+ * a transaction with its version bump. Append only; never edit one that has shipped.
+ */
+const MIGRATIONS: ((db: Database.Database) => void)[] = [
+  // 1: the first schema. Databases made before versions were recorded have it already, perhaps
+  // without the columns added along the way.
+  (db) => {
+    db.exec(SCHEMA_1)
+    const columns = (table: string) =>
+      db
+        .prepare<[], {name: string}>(`PRAGMA table_info(${table})`)
+        .all()
+        .map((row) => row.name)
+    if (!columns('credentials').includes('email')) db.exec('ALTER TABLE credentials ADD COLUMN email TEXT')
+    if (!columns('credentials').includes('teams'))
+      db.exec("ALTER TABLE credentials ADD COLUMN teams TEXT NOT NULL DEFAULT '[]'")
+    if (!columns('tokens').includes('run_id')) db.exec('ALTER TABLE tokens ADD COLUMN run_id TEXT')
+  },
+  // 2: automation events whose jq conditions are evaluated outside the write that caused them.
+  (db) => {
+    db.exec(
+      'CREATE TABLE automation_events (seq INTEGER PRIMARY KEY, automation TEXT NOT NULL, event TEXT NOT NULL, depth INTEGER NOT NULL)',
+    )
+  },
+  // 3: access tokens are signed with a key of the portal's instead of stored.
+  (db) => {
+    db.exec('DROP TABLE tokens; CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)')
+    db.prepare("INSERT INTO meta VALUES ('token_key', ?)").run(randomBytes(32).toString('base64'))
+  },
+]
+
+function migrate(db: Database.Database): void {
+  const version = db.pragma('user_version', {simple: true}) as number
+  if (version > MIGRATIONS.length) {
+    throw new Error(`this portal database has schema version ${version}, newer than this idp knows; upgrade idp`)
+  }
+  for (let next = version; next < MIGRATIONS.length; next++) {
+    db.transaction(() => {
+      MIGRATIONS[next]!(db)
+      db.pragma(`user_version = ${next + 1}`)
+    })()
+  }
+}
+
+const FINAL = new Set(['SUCCESS', 'FAILURE', 'DECLINED'])
+
+/** Marks the async context of a store's open write transaction (see SqliteStore.q). */
+const inTransaction = new AsyncLocalStorage<SqliteStore>()
+
+/**
  * SQLite through better-sqlite3: WAL with synchronous=NORMAL (a killed process loses no committed
  * write), rowid tables (much faster than WITHOUT ROWID for ~1 KB JSON rows, see perf-limits.md)
  * and prepared statements.
  */
 export class SqliteStore implements Store {
   private readonly db: Database.Database
-  private readonly sql
+  private readonly reader: Database.Database
+  private readonly sql: Statements
+  private readonly readSql: Statements
   /** Serialises transactions: a write request's work may await, and SQLite has one writer. */
   private queue: Promise<unknown> = Promise.resolve()
 
@@ -70,124 +126,22 @@ export class SqliteStore implements Store {
     this.db.pragma('synchronous = NORMAL')
     this.db.pragma('foreign_keys = ON')
     this.db.pragma('busy_timeout = 5000')
-    this.db.exec(SCHEMA)
-    // Columns added after the first release of the schema.
-    const columns = this.db
-      .prepare<[], {name: string}>('PRAGMA table_info(credentials)')
-      .all()
-      .map((row) => row.name)
-    if (!columns.includes('email')) this.db.exec('ALTER TABLE credentials ADD COLUMN email TEXT')
-    if (!columns.includes('teams')) this.db.exec("ALTER TABLE credentials ADD COLUMN teams TEXT NOT NULL DEFAULT '[]'")
-    const tokenColumns = this.db.prepare<[], {name: string}>('PRAGMA table_info(tokens)').all()
-    if (!tokenColumns.some((column) => column.name === 'run_id'))
-      this.db.exec('ALTER TABLE tokens ADD COLUMN run_id TEXT')
-    const db = this.db
-    this.sql = {
-      actionDelete: db.prepare('DELETE FROM actions WHERE identifier = ?'),
-      actionPermissionsDelete: db.prepare('DELETE FROM action_permissions WHERE identifier = ?'),
-      actionPermissionsGet: db.prepare<[string], {data: string}>(
-        'SELECT data FROM action_permissions WHERE identifier = ?',
-      ),
-      actionPermissionsPut: db.prepare(
-        'INSERT INTO action_permissions VALUES (?, ?) ON CONFLICT (identifier) DO UPDATE SET data = excluded.data',
-      ),
-      approvalList: db.prepare<[string], {data: string}>('SELECT data FROM approvals WHERE run_id = ? ORDER BY seq'),
-      approvalPut: db.prepare(
-        'INSERT INTO approvals (run_id, client_id, data) VALUES (?, ?, ?) ON CONFLICT (run_id, client_id) DO UPDATE SET data = excluded.data',
-      ),
-      actionGet: db.prepare<[string], {data: string}>('SELECT data FROM actions WHERE identifier = ?'),
-      actionList: db.prepare<[], {data: string}>('SELECT data FROM actions ORDER BY seq'),
-      actionPut: db.prepare(
-        'INSERT INTO actions (identifier, data) VALUES (?, ?) ON CONFLICT (identifier) DO UPDATE SET data = excluded.data',
-      ),
-      logAdd: db.prepare('INSERT INTO run_logs (run_id, data) VALUES (?, ?)'),
-      logList: db.prepare<[string, number, number], {data: string}>(
-        'SELECT data FROM run_logs WHERE run_id = ? ORDER BY seq LIMIT ? OFFSET ?',
-      ),
-      runGet: db.prepare<[string], {data: string}>('SELECT data FROM runs WHERE id = ?'),
-      runPut: db.prepare(
-        `INSERT INTO runs (id, action, status, entity, blueprint, external_run_id, created_by, source, data)
-         VALUES (@id, @action, @status, @entity, @blueprint, @externalRunId, @createdBy, @source, @data)
-         ON CONFLICT (id) DO UPDATE SET status = excluded.status, external_run_id = excluded.external_run_id, data = excluded.data`,
-      ),
-      blueprintDelete: db.prepare('DELETE FROM blueprints WHERE identifier = ?'),
-      blueprintGet: db.prepare<[string], {data: string}>('SELECT data FROM blueprints WHERE identifier = ?'),
-      blueprintList: db.prepare<[], {data: string}>('SELECT data FROM blueprints ORDER BY seq'),
-      blueprintPut: db.prepare(
-        'INSERT INTO blueprints (identifier, data) VALUES (?, ?) ON CONFLICT (identifier) DO UPDATE SET data = excluded.data',
-      ),
-      credentialCount: db.prepare<[], {n: number}>('SELECT count(*) AS n FROM credentials'),
-      credentialDelete: db.prepare('DELETE FROM credentials WHERE client_id = ?'),
-      credentialTokensDelete: db.prepare('DELETE FROM tokens WHERE client_id = ?'),
-      credentialGet: db.prepare<[string], CredentialRow>('SELECT * FROM credentials WHERE client_id = ?'),
-      credentialList: db.prepare<[], CredentialRow>('SELECT * FROM credentials ORDER BY rowid'),
-      credentialPut: db.prepare(
-        'INSERT INTO credentials (client_id, client_secret, role, created_at, email, teams) VALUES (?, ?, ?, ?, ?, ?)',
-      ),
-      dispatchClaimable: db.prepare<[number, number], DispatchRow>(
-        `SELECT * FROM dispatches WHERE state = 'queued' OR (state = 'claimed' AND claimed_until < ?) ORDER BY seq LIMIT ?`,
-      ),
-      dispatchDue: db.prepare<[number, number], DispatchRow>(
-        "SELECT * FROM dispatches WHERE state = 'pending' AND available_at <= ? ORDER BY available_at, seq LIMIT ?",
-      ),
-      dispatchGet: db.prepare<[string], DispatchRow>('SELECT * FROM dispatches WHERE run_id = ?'),
-      dispatchNext: db.prepare<[], {at: number | null}>(
-        "SELECT min(available_at) AS at FROM dispatches WHERE state = 'pending'",
-      ),
-      dispatchPut: db.prepare(
-        `INSERT INTO dispatches (run_id, state, attempts, available_at, claimed_until, installation_id, context)
-         VALUES (@runId, @state, @attempts, @availableAt, @claimedUntil, @installationId, @context)
-         ON CONFLICT (run_id) DO UPDATE SET state = excluded.state, attempts = excluded.attempts,
-           available_at = excluded.available_at, claimed_until = excluded.claimed_until,
-           installation_id = excluded.installation_id, context = excluded.context`,
-      ),
-      timerDelete: db.prepare('DELETE FROM timers WHERE blueprint = ? AND entity = ?'),
-      timerDue: db.prepare<[number, number], TimerRow>(
-        'SELECT * FROM timers WHERE fired_at IS NULL AND expires_at <= ? ORDER BY expires_at LIMIT ?',
-      ),
-      timerFire: db.prepare(
-        'UPDATE timers SET fired_at = ? WHERE blueprint = ? AND entity = ? AND property = ? AND expires_at = ?',
-      ),
-      timerGet: db.prepare<[string, string, string], TimerRow>(
-        'SELECT * FROM timers WHERE blueprint = ? AND entity = ? AND property = ?',
-      ),
-      timerNext: db.prepare<[], {at: number | null}>('SELECT min(expires_at) AS at FROM timers WHERE fired_at IS NULL'),
-      timerPut: db.prepare('INSERT INTO timers VALUES (?, ?, ?, ?, ?)'),
-      credentialAdmin: db.prepare<[], {client_id: string}>(
-        "SELECT client_id FROM credentials WHERE role = 'admin' ORDER BY rowid LIMIT 1",
-      ),
-      dependents: db.prepare<[string, string], {blueprint: string; identifier: string; relation: string}>(
-        `SELECT e.blueprint, e.identifier, r.name AS relation FROM relations r JOIN entities e ON e.seq = r.source
-         WHERE r.blueprint = ? AND r.identifier = ?`,
-      ),
-      entityCount: db.prepare<[string], {n: number}>('SELECT count(*) AS n FROM entities WHERE blueprint = ?'),
-      entityDelete: db.prepare('DELETE FROM entities WHERE blueprint = ? AND identifier = ?'),
-      entityGet: db.prepare<[string, string], {data: string}>(
-        'SELECT data FROM entities WHERE blueprint = ? AND identifier = ?',
-      ),
-      entityPut: db.prepare<[string, string, string], {seq: number}>(
-        `INSERT INTO entities (blueprint, identifier, data) VALUES (?, ?, ?)
-         ON CONFLICT (blueprint, identifier) DO UPDATE SET data = excluded.data RETURNING seq`,
-      ),
-      relationInsert: db.prepare('INSERT INTO relations VALUES (?, ?, ?, ?)'),
-      relationsClear: db.prepare('DELETE FROM relations WHERE source = ?'),
-      relatedTo: db.prepare<[string, string], {blueprint: string; identifier: string}>(
-        `SELECT r.blueprint, r.identifier FROM relations r JOIN entities e ON e.seq = r.source
-         WHERE e.blueprint = ? AND e.identifier = ?`,
-      ),
-      scanAll: db.prepare<[number, number], {seq: number; data: string}>(
-        'SELECT seq, data FROM entities WHERE seq > ? ORDER BY seq LIMIT ?',
-      ),
-      scanBlueprint: db.prepare<[string, number, number], {seq: number; data: string}>(
-        'SELECT seq, data FROM entities WHERE blueprint = ? AND seq > ? ORDER BY seq LIMIT ?',
-      ),
-      tokenGet: db.prepare<[string], TokenRow>('SELECT * FROM tokens WHERE token = ?'),
-      tokenLive: db.prepare<[string, number], TokenRow>(
-        'SELECT * FROM tokens WHERE client_id = ? AND expires_at > ? AND run_id IS NULL ORDER BY expires_at DESC LIMIT 1',
-      ),
-      tokenPut: db.prepare('INSERT INTO tokens (token, client_id, expires_at, run_id) VALUES (?, ?, ?, ?)'),
-      tokensExpire: db.prepare('DELETE FROM tokens WHERE expires_at < ?'),
-    }
+    migrate(this.db)
+    // Reads outside a write transaction go to a connection of their own, so they only ever see
+    // committed data, never a write in progress (which may still roll back).
+    this.reader = new Database(file, {fileMustExist: true, readonly: true})
+    this.reader.pragma('busy_timeout = 5000')
+    this.sql = statements(this.db)
+    this.readSql = statements(this.reader)
+  }
+
+  /** The write connection's statements inside this store's transaction; the reader's elsewhere. */
+  private get q(): Statements {
+    return inTransaction.getStore() === this ? this.sql : this.readSql
+  }
+
+  private get connection(): Database.Database {
+    return inTransaction.getStore() === this ? this.db : this.reader
   }
 
   /** What opening the data directory had to put right (loose permissions), for the caller to tell. */
@@ -226,7 +180,7 @@ export class SqliteStore implements Store {
     const run = async (): Promise<T> => {
       this.db.exec('BEGIN IMMEDIATE')
       try {
-        const result = await work()
+        const result = await inTransaction.run(this, work)
         this.db.exec('COMMIT')
         return result
       } catch (error) {
@@ -241,26 +195,26 @@ export class SqliteStore implements Store {
 
   async close(): Promise<void> {
     await this.queue
+    this.reader.close()
     this.db.close()
   }
 
   async createCredential(credential: Credential): Promise<void> {
     const {clientId, clientSecret, createdAt, email, role, teams} = credential
-    this.sql.credentialPut.run(clientId, clientSecret, role, createdAt, email ?? null, JSON.stringify(teams ?? []))
+    this.q.credentialPut.run(clientId, clientSecret, role, createdAt, email ?? null, JSON.stringify(teams ?? []))
   }
 
   async deleteCredential(clientId: string): Promise<boolean> {
-    this.sql.credentialTokensDelete.run(clientId)
-    return this.sql.credentialDelete.run(clientId).changes > 0
+    return this.q.credentialDelete.run(clientId).changes > 0
   }
 
   async getCredential(clientId: string): Promise<Credential | undefined> {
-    const row = this.sql.credentialGet.get(clientId)
+    const row = this.q.credentialGet.get(clientId)
     return row && credential(row)
   }
 
   async putDispatch(dispatch: Dispatch): Promise<void> {
-    this.sql.dispatchPut.run({
+    this.q.dispatchPut.run({
       attempts: dispatch.attempts,
       availableAt: dispatch.availableAt,
       claimedUntil: dispatch.claimedUntil ?? null,
@@ -272,173 +226,196 @@ export class SqliteStore implements Store {
   }
 
   async getDispatch(runId: string): Promise<Dispatch | undefined> {
-    const row = this.sql.dispatchGet.get(runId)
+    const row = this.q.dispatchGet.get(runId)
     return row && dispatch(row)
   }
 
   async dueDispatches(now: number, limit: number): Promise<Dispatch[]> {
-    return this.sql.dispatchDue.all(now, limit).map(dispatch)
+    return this.q.dispatchDue.all(now, limit).map(dispatch)
   }
 
-  async claimableDispatches(now: number, limit: number): Promise<Dispatch[]> {
-    return this.sql.dispatchClaimable.all(now, limit).map(dispatch)
+  async claimDispatches(claim: {now: number; limit: number; until: number; installationId: string}) {
+    const claimed: Dispatch[] = []
+    for (const row of this.q.dispatchClaimable.all(claim.now, claim.limit)) {
+      if (row.status === null || FINAL.has(row.status)) {
+        this.q.dispatchState.run('done', row.run_id)
+        continue
+      }
+      this.q.dispatchClaim.run(claim.until, claim.installationId, row.run_id)
+      claimed.push({
+        ...dispatch(row),
+        claimedUntil: claim.until,
+        installationId: claim.installationId,
+        state: 'claimed',
+      })
+    }
+    return claimed
   }
 
   async nextDispatchAt(): Promise<number | undefined> {
-    return this.sql.dispatchNext.get()?.at ?? undefined
+    return this.q.dispatchNext.get()?.at ?? undefined
   }
 
   async setTimers(blueprint: string, entity: string, timers: Timer[]): Promise<void> {
     const fired = new Map<string, number | null>()
     for (const timer of timers) {
-      const row = this.sql.timerGet.get(blueprint, entity, timer.property)
+      const row = this.q.timerGet.get(blueprint, entity, timer.property)
       // A timer keeps its "fired" mark while its expiry stays the same, so it never fires twice.
       if (row && row.expires_at === timer.expiresAt) fired.set(timer.property, row.fired_at)
     }
-    this.sql.timerDelete.run(blueprint, entity)
+    this.q.timerDelete.run(blueprint, entity)
     for (const timer of timers)
-      this.sql.timerPut.run(blueprint, entity, timer.property, timer.expiresAt, fired.get(timer.property) ?? null)
+      this.q.timerPut.run(blueprint, entity, timer.property, timer.expiresAt, fired.get(timer.property) ?? null)
   }
 
-  async dueTimers(now: number, limit: number): Promise<Timer[]> {
-    return this.sql.timerDue
+  async fireDueTimers(now: number, limit: number): Promise<Timer[]> {
+    const due = this.q.timerDue
       .all(now, limit)
       .map((row) => ({blueprint: row.blueprint, entity: row.entity, expiresAt: row.expires_at, property: row.property}))
+    for (const timer of due) this.q.timerFire.run(now, timer.blueprint, timer.entity, timer.property, timer.expiresAt)
+    return due
   }
 
-  async markTimerFired(timer: Timer, at: number): Promise<void> {
-    this.sql.timerFire.run(at, timer.blueprint, timer.entity, timer.property, timer.expiresAt)
+  async queueAutomationEvent(event: Omit<AutomationEvent, 'seq'>): Promise<void> {
+    this.q.automationEventPut.run(event.automation, JSON.stringify(event.event), event.depth)
+  }
+
+  async automationEvents(limit: number): Promise<AutomationEvent[]> {
+    return this.q.automationEventList.all(limit).map((row) => ({
+      automation: row.automation,
+      depth: row.depth,
+      event: JSON.parse(row.event) as unknown,
+      seq: row.seq,
+    }))
+  }
+
+  async deleteAutomationEvent(seq: number): Promise<void> {
+    this.q.automationEventDelete.run(seq)
   }
 
   async nextTimerAt(): Promise<number | undefined> {
-    return this.sql.timerNext.get()?.at ?? undefined
+    return this.q.timerNext.get()?.at ?? undefined
   }
 
   async countCredentials(): Promise<number> {
-    return this.sql.credentialCount.get()!.n
+    return this.q.credentialCount.get()!.n
   }
 
   async listCredentials(): Promise<Credential[]> {
-    return this.sql.credentialList.all().map(credential)
+    return this.q.credentialList.all().map(credential)
   }
 
   async adminCredential(): Promise<Credential | undefined> {
-    const row = this.sql.credentialAdmin.get()
+    const row = this.q.credentialAdmin.get()
     return row ? this.getCredential(row.client_id) : undefined
   }
 
-  async saveToken(token: StoredToken): Promise<void> {
-    this.sql.tokensExpire.run(Date.now())
-    this.sql.tokenPut.run(token.token, token.clientId, token.expiresAt, token.runId ?? null)
-  }
-
-  async getToken(token: string): Promise<StoredToken | undefined> {
-    const row = this.sql.tokenGet.get(token)
-    return row && storedToken(row)
-  }
-
-  async liveToken(clientId: string, now: number): Promise<StoredToken | undefined> {
-    const row = this.sql.tokenLive.get(clientId, now)
-    return row && storedToken(row)
+  async tokenKey(): Promise<Buffer> {
+    return Buffer.from(this.q.metaGet.get('token_key')!.value, 'base64')
   }
 
   async listBlueprints(): Promise<Blueprint[]> {
-    return this.sql.blueprintList.all().map((row) => JSON.parse(row.data) as Blueprint)
+    return this.q.blueprintList.all().map((row) => JSON.parse(row.data) as Blueprint)
   }
 
   async getBlueprint(identifier: string): Promise<Blueprint | undefined> {
-    const row = this.sql.blueprintGet.get(identifier)
+    const row = this.q.blueprintGet.get(identifier)
     return row && (JSON.parse(row.data) as Blueprint)
   }
 
   async putBlueprint(blueprint: Blueprint): Promise<void> {
-    this.sql.blueprintPut.run(blueprint.identifier, JSON.stringify(blueprint))
+    this.q.blueprintPut.run(blueprint.identifier, JSON.stringify(blueprint))
   }
 
   async deleteBlueprint(identifier: string): Promise<void> {
-    this.sql.blueprintDelete.run(identifier)
+    this.q.blueprintDelete.run(identifier)
   }
 
   async getEntity(blueprint: string, identifier: string): Promise<StoredEntity | undefined> {
-    const row = this.sql.entityGet.get(blueprint, identifier)
+    const row = this.q.entityGet.get(blueprint, identifier)
     return row && (JSON.parse(row.data) as StoredEntity)
   }
 
   async existingEntities(blueprint: string, identifiers: string[]): Promise<Set<string>> {
     const found = new Set<string>()
     for (const identifier of new Set(identifiers))
-      if (this.sql.entityGet.get(blueprint, identifier)) found.add(identifier)
+      if (this.q.entityGet.get(blueprint, identifier)) found.add(identifier)
     return found
   }
 
   async putEntity(entity: StoredEntity, targets: Record<string, string>): Promise<void> {
-    const {seq} = this.sql.entityPut.get(entity.blueprint, entity.identifier, JSON.stringify(entity))!
-    this.sql.relationsClear.run(seq)
+    const {seq} = this.q.entityPut.get(entity.blueprint, entity.identifier, JSON.stringify(entity))!
+    this.q.relationsClear.run(seq)
     for (const [name, value] of Object.entries(entity.relations)) {
       const blueprint = targets[name]
       if (!blueprint) continue
-      for (const target of relationTargets(value)) this.sql.relationInsert.run(seq, name, blueprint, target)
+      for (const target of relationTargets(value)) this.q.relationInsert.run(seq, name, blueprint, target)
     }
   }
 
+  async unlinkEntity(entity: StoredEntity, relation: string, target: EntityRef): Promise<void> {
+    this.q.entityData.run(JSON.stringify(entity), entity.blueprint, entity.identifier)
+    this.q.relationDelete.run(entity.blueprint, entity.identifier, relation, target.blueprint, target.identifier)
+  }
+
   async deleteEntity(blueprint: string, identifier: string): Promise<void> {
-    this.sql.entityDelete.run(blueprint, identifier)
+    this.q.entityDelete.run(blueprint, identifier)
   }
 
   async countEntities(blueprint: string): Promise<number> {
-    return this.sql.entityCount.get(blueprint)!.n
+    return this.q.entityCount.get(blueprint)!.n
   }
 
   async scanEntities(options: {blueprint?: string | undefined; after?: number; limit: number}) {
     const after = options.after ?? 0
     const rows = options.blueprint
-      ? this.sql.scanBlueprint.all(options.blueprint, after, options.limit)
-      : this.sql.scanAll.all(after, options.limit)
+      ? this.q.scanBlueprint.all(options.blueprint, after, options.limit)
+      : this.q.scanAll.all(after, options.limit)
     return rows.map((row) => ({entity: JSON.parse(row.data) as StoredEntity, seq: row.seq}))
   }
 
   async dependents(target: EntityRef): Promise<Dependent[]> {
-    return this.sql.dependents.all(target.blueprint, target.identifier)
+    return this.q.dependents.all(target.blueprint, target.identifier)
   }
 
   async relatedTo(source: EntityRef): Promise<EntityRef[]> {
-    return this.sql.relatedTo.all(source.blueprint, source.identifier)
+    return this.q.relatedTo.all(source.blueprint, source.identifier)
   }
 
   async listActions(): Promise<Action[]> {
-    return this.sql.actionList.all().map((row) => JSON.parse(row.data) as Action)
+    return this.q.actionList.all().map((row) => JSON.parse(row.data) as Action)
   }
 
   async getAction(identifier: string): Promise<Action | undefined> {
-    const row = this.sql.actionGet.get(identifier)
+    const row = this.q.actionGet.get(identifier)
     return row && (JSON.parse(row.data) as Action)
   }
 
   async putAction(action: Action): Promise<void> {
-    this.sql.actionPut.run(action.identifier, JSON.stringify(action))
+    this.q.actionPut.run(action.identifier, JSON.stringify(action))
   }
 
   async deleteAction(identifier: string): Promise<void> {
-    this.sql.actionDelete.run(identifier)
-    this.sql.actionPermissionsDelete.run(identifier)
+    this.q.actionDelete.run(identifier)
+    this.q.actionPermissionsDelete.run(identifier)
   }
 
   async getActionPermissions(identifier: string): Promise<ActionPermissions | undefined> {
-    const row = this.sql.actionPermissionsGet.get(identifier)
+    const row = this.q.actionPermissionsGet.get(identifier)
     return row && (JSON.parse(row.data) as ActionPermissions)
   }
 
   async putActionPermissions(identifier: string, permissions: ActionPermissions): Promise<void> {
-    this.sql.actionPermissionsPut.run(identifier, JSON.stringify(permissions))
+    this.q.actionPermissionsPut.run(identifier, JSON.stringify(permissions))
   }
 
   async getRun(id: string): Promise<Run | undefined> {
-    const row = this.sql.runGet.get(id)
+    const row = this.q.runGet.get(id)
     return row && (JSON.parse(row.data) as Run)
   }
 
   async putRun(run: Run): Promise<void> {
-    this.sql.runPut.run({
+    this.q.runPut.run({
       action: run.action.identifier,
       blueprint: run.blueprint?.identifier ?? null,
       createdBy: run.createdBy,
@@ -475,24 +452,24 @@ export class SqliteStore implements Store {
       values.push(...filter.source)
     }
     const sql = `SELECT data FROM runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ?`
-    const rows = this.db.prepare<unknown[], {data: string}>(sql).all(...values, filter.limit)
+    const rows = this.connection.prepare<unknown[], {data: string}>(sql).all(...values, filter.limit)
     return rows.map((row) => JSON.parse(row.data) as Run)
   }
 
   async addRunLog(log: RunLog): Promise<void> {
-    this.sql.logAdd.run(log.runId, JSON.stringify(log))
+    this.q.logAdd.run(log.runId, JSON.stringify(log))
   }
 
   async runLogs(runId: string, offset: number, limit: number): Promise<RunLog[]> {
-    return this.sql.logList.all(runId, limit, offset).map((row) => JSON.parse(row.data) as RunLog)
+    return this.q.logList.all(runId, limit, offset).map((row) => JSON.parse(row.data) as RunLog)
   }
 
   async putApproval(approval: Approval): Promise<void> {
-    this.sql.approvalPut.run(approval.runId, approval.clientId, JSON.stringify(approval))
+    this.q.approvalPut.run(approval.runId, approval.clientId, JSON.stringify(approval))
   }
 
   async runApprovals(runId: string): Promise<Approval[]> {
-    return this.sql.approvalList.all(runId).map((row) => JSON.parse(row.data) as Approval)
+    return this.q.approvalList.all(runId).map((row) => JSON.parse(row.data) as Approval)
   }
 }
 
@@ -504,20 +481,6 @@ interface CredentialRow {
   email: string | null
   teams: string
 }
-
-interface TokenRow {
-  token: string
-  client_id: string
-  expires_at: number
-  run_id: string | null
-}
-
-const storedToken = (row: TokenRow): StoredToken => ({
-  clientId: row.client_id,
-  expiresAt: row.expires_at,
-  token: row.token,
-  ...(row.run_id ? {runId: row.run_id} : {}),
-})
 
 interface DispatchRow {
   run_id: string
@@ -559,3 +522,123 @@ function dispatch(row: DispatchRow): Dispatch {
     state: row.state,
   }
 }
+
+/** Every statement the store runs, prepared once per connection. */
+function statements(db: Database.Database) {
+  return {
+    actionDelete: db.prepare('DELETE FROM actions WHERE identifier = ?'),
+    actionPermissionsDelete: db.prepare('DELETE FROM action_permissions WHERE identifier = ?'),
+    actionPermissionsGet: db.prepare<[string], {data: string}>(
+      'SELECT data FROM action_permissions WHERE identifier = ?',
+    ),
+    actionPermissionsPut: db.prepare(
+      'INSERT INTO action_permissions VALUES (?, ?) ON CONFLICT (identifier) DO UPDATE SET data = excluded.data',
+    ),
+    approvalList: db.prepare<[string], {data: string}>('SELECT data FROM approvals WHERE run_id = ? ORDER BY seq'),
+    approvalPut: db.prepare(
+      'INSERT INTO approvals (run_id, client_id, data) VALUES (?, ?, ?) ON CONFLICT (run_id, client_id) DO UPDATE SET data = excluded.data',
+    ),
+    actionGet: db.prepare<[string], {data: string}>('SELECT data FROM actions WHERE identifier = ?'),
+    actionList: db.prepare<[], {data: string}>('SELECT data FROM actions ORDER BY seq'),
+    actionPut: db.prepare(
+      'INSERT INTO actions (identifier, data) VALUES (?, ?) ON CONFLICT (identifier) DO UPDATE SET data = excluded.data',
+    ),
+    logAdd: db.prepare('INSERT INTO run_logs (run_id, data) VALUES (?, ?)'),
+    logList: db.prepare<[string, number, number], {data: string}>(
+      'SELECT data FROM run_logs WHERE run_id = ? ORDER BY seq LIMIT ? OFFSET ?',
+    ),
+    runGet: db.prepare<[string], {data: string}>('SELECT data FROM runs WHERE id = ?'),
+    runPut: db.prepare(
+      `INSERT INTO runs (id, action, status, entity, blueprint, external_run_id, created_by, source, data)
+       VALUES (@id, @action, @status, @entity, @blueprint, @externalRunId, @createdBy, @source, @data)
+       ON CONFLICT (id) DO UPDATE SET status = excluded.status, external_run_id = excluded.external_run_id, data = excluded.data`,
+    ),
+    blueprintDelete: db.prepare('DELETE FROM blueprints WHERE identifier = ?'),
+    blueprintGet: db.prepare<[string], {data: string}>('SELECT data FROM blueprints WHERE identifier = ?'),
+    blueprintList: db.prepare<[], {data: string}>('SELECT data FROM blueprints ORDER BY seq'),
+    blueprintPut: db.prepare(
+      'INSERT INTO blueprints (identifier, data) VALUES (?, ?) ON CONFLICT (identifier) DO UPDATE SET data = excluded.data',
+    ),
+    credentialCount: db.prepare<[], {n: number}>('SELECT count(*) AS n FROM credentials'),
+    credentialDelete: db.prepare('DELETE FROM credentials WHERE client_id = ?'),
+    credentialGet: db.prepare<[string], CredentialRow>('SELECT * FROM credentials WHERE client_id = ?'),
+    credentialList: db.prepare<[], CredentialRow>('SELECT * FROM credentials ORDER BY rowid'),
+    credentialPut: db.prepare(
+      'INSERT INTO credentials (client_id, client_secret, role, created_at, email, teams) VALUES (?, ?, ?, ?, ?, ?)',
+    ),
+    dispatchClaimable: db.prepare<[number, number], DispatchRow & {status: string | null}>(
+      `SELECT d.*, r.status FROM dispatches d LEFT JOIN runs r ON r.id = d.run_id
+       WHERE d.state = 'queued' OR (d.state = 'claimed' AND d.claimed_until < ?) ORDER BY d.seq LIMIT ?`,
+    ),
+    automationEventDelete: db.prepare('DELETE FROM automation_events WHERE seq = ?'),
+    automationEventList: db.prepare<[number], {seq: number; automation: string; event: string; depth: number}>(
+      'SELECT * FROM automation_events ORDER BY seq LIMIT ?',
+    ),
+    automationEventPut: db.prepare('INSERT INTO automation_events (automation, event, depth) VALUES (?, ?, ?)'),
+    metaGet: db.prepare<[string], {value: string}>('SELECT value FROM meta WHERE key = ?'),
+    dispatchClaim: db.prepare(
+      "UPDATE dispatches SET state = 'claimed', claimed_until = ?, installation_id = ? WHERE run_id = ?",
+    ),
+    dispatchState: db.prepare('UPDATE dispatches SET state = ? WHERE run_id = ?'),
+    dispatchDue: db.prepare<[number, number], DispatchRow>(
+      "SELECT * FROM dispatches WHERE state = 'pending' AND available_at <= ? ORDER BY available_at, seq LIMIT ?",
+    ),
+    dispatchGet: db.prepare<[string], DispatchRow>('SELECT * FROM dispatches WHERE run_id = ?'),
+    dispatchNext: db.prepare<[], {at: number | null}>(
+      "SELECT min(available_at) AS at FROM dispatches WHERE state = 'pending'",
+    ),
+    dispatchPut: db.prepare(
+      `INSERT INTO dispatches (run_id, state, attempts, available_at, claimed_until, installation_id, context)
+       VALUES (@runId, @state, @attempts, @availableAt, @claimedUntil, @installationId, @context)
+       ON CONFLICT (run_id) DO UPDATE SET state = excluded.state, attempts = excluded.attempts,
+         available_at = excluded.available_at, claimed_until = excluded.claimed_until,
+         installation_id = excluded.installation_id, context = excluded.context`,
+    ),
+    timerDelete: db.prepare('DELETE FROM timers WHERE blueprint = ? AND entity = ?'),
+    timerDue: db.prepare<[number, number], TimerRow>(
+      'SELECT * FROM timers WHERE fired_at IS NULL AND expires_at <= ? ORDER BY expires_at LIMIT ?',
+    ),
+    timerFire: db.prepare(
+      'UPDATE timers SET fired_at = ? WHERE blueprint = ? AND entity = ? AND property = ? AND expires_at = ?',
+    ),
+    timerGet: db.prepare<[string, string, string], TimerRow>(
+      'SELECT * FROM timers WHERE blueprint = ? AND entity = ? AND property = ?',
+    ),
+    timerNext: db.prepare<[], {at: number | null}>('SELECT min(expires_at) AS at FROM timers WHERE fired_at IS NULL'),
+    timerPut: db.prepare('INSERT INTO timers VALUES (?, ?, ?, ?, ?)'),
+    credentialAdmin: db.prepare<[], {client_id: string}>(
+      "SELECT client_id FROM credentials WHERE role = 'admin' ORDER BY rowid LIMIT 1",
+    ),
+    dependents: db.prepare<[string, string], {blueprint: string; identifier: string; relation: string}>(
+      `SELECT e.blueprint, e.identifier, r.name AS relation FROM relations r JOIN entities e ON e.seq = r.source
+       WHERE r.blueprint = ? AND r.identifier = ?`,
+    ),
+    entityCount: db.prepare<[string], {n: number}>('SELECT count(*) AS n FROM entities WHERE blueprint = ?'),
+    entityDelete: db.prepare('DELETE FROM entities WHERE blueprint = ? AND identifier = ?'),
+    entityGet: db.prepare<[string, string], {data: string}>(
+      'SELECT data FROM entities WHERE blueprint = ? AND identifier = ?',
+    ),
+    entityPut: db.prepare<[string, string, string], {seq: number}>(
+      `INSERT INTO entities (blueprint, identifier, data) VALUES (?, ?, ?)
+       ON CONFLICT (blueprint, identifier) DO UPDATE SET data = excluded.data RETURNING seq`,
+    ),
+    relationInsert: db.prepare('INSERT INTO relations VALUES (?, ?, ?, ?)'),
+    relationDelete: db.prepare(
+      `DELETE FROM relations WHERE source = (SELECT seq FROM entities WHERE blueprint = ? AND identifier = ?)
+       AND name = ? AND blueprint = ? AND identifier = ?`,
+    ),
+    entityData: db.prepare('UPDATE entities SET data = ? WHERE blueprint = ? AND identifier = ?'),
+    relationsClear: db.prepare('DELETE FROM relations WHERE source = ?'),
+    relatedTo: db.prepare<[string, string], {blueprint: string; identifier: string}>(
+      `SELECT r.blueprint, r.identifier FROM relations r JOIN entities e ON e.seq = r.source
+       WHERE e.blueprint = ? AND e.identifier = ?`,
+    ),
+    scanAll: db.prepare<[number, number], {seq: number; data: string}>(
+      'SELECT seq, data FROM entities WHERE seq > ? ORDER BY seq LIMIT ?',
+    ),
+    scanBlueprint: db.prepare<[string, number, number], {seq: number; data: string}>(
+      'SELECT seq, data FROM entities WHERE blueprint = ? AND seq > ? ORDER BY seq LIMIT ?',
+    ),
+  }
+}
+type Statements = ReturnType<typeof statements>

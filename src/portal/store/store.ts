@@ -48,13 +48,13 @@ export interface Timer {
   expiresAt: number
 }
 
-export interface StoredToken {
-  token: string
-  clientId: string
-  /** Epoch milliseconds. */
-  expiresAt: number
-  /** A handler's token: member rights, valid only while this run is active. */
-  runId?: string | undefined
+/** An automation whose trigger matched, waiting for its jq condition to be evaluated (an outbox row). */
+export interface AutomationEvent {
+  seq: number
+  automation: string
+  event: unknown
+  /** Automation hops that led here. */
+  depth: number
 }
 
 export interface EntityRef {
@@ -79,14 +79,12 @@ export interface Store {
   getCredential(clientId: string): Promise<Credential | undefined>
   countCredentials(): Promise<number>
   listCredentials(): Promise<Credential[]>
-  /** Deletes the credential and every token it was issued (run tokens too); false when unknown. */
+  /** Deletes the credential (its tokens stop working with it); false when unknown. */
   deleteCredential(clientId: string): Promise<boolean>
   /** The oldest admin credential: the organisation's, whose secret keys secret inputs (as in Port). */
   adminCredential(): Promise<Credential | undefined>
-  saveToken(token: StoredToken): Promise<void>
-  getToken(token: string): Promise<StoredToken | undefined>
-  /** The newest unexpired token of a client (not a run's), so that asking again returns the same token (as Port does). */
-  liveToken(clientId: string, now: number): Promise<StoredToken | undefined>
+  /** The key access tokens are signed with, made once with the store. */
+  tokenKey(): Promise<Buffer>
 
   listBlueprints(): Promise<Blueprint[]>
   getBlueprint(identifier: string): Promise<Blueprint | undefined>
@@ -99,6 +97,11 @@ export interface Store {
   /** `targets` maps each relation of the entity's blueprint to its target blueprint. */
   putEntity(entity: StoredEntity, targets: Record<string, string>): Promise<void>
   deleteEntity(blueprint: string, identifier: string): Promise<void>
+  /**
+   * Stores `entity` (which no longer names `target` in `relation`) and drops that one relation
+   * row: what a deleted target costs its sources, whatever their other relations hold.
+   */
+  unlinkEntity(entity: StoredEntity, relation: string, target: EntityRef): Promise<void>
   countEntities(blueprint: string): Promise<number>
   /** Entities in a stable order, resumable after `after` (the `seq` of the last row seen). */
   scanEntities(options: {
@@ -135,15 +138,24 @@ export interface Store {
   getDispatch(runId: string): Promise<Dispatch | undefined>
   /** Pending deliveries due by `now`, oldest first. */
   dueDispatches(now: number, limit: number): Promise<Dispatch[]>
-  /** Queued runs, and claimed ones whose claim ran out, oldest first. */
-  claimableDispatches(now: number, limit: number): Promise<Dispatch[]>
+  /**
+   * Atomically claims up to `limit` queued runs (and claimed ones whose claim ran out), oldest
+   * first, until `until`: no two callers get the same run while its claim lives. Dispatches of
+   * runs that have ended meanwhile are closed instead. (PostgreSQL: FOR UPDATE SKIP LOCKED.)
+   */
+  claimDispatches(claim: {now: number; limit: number; until: number; installationId: string}): Promise<Dispatch[]>
   /** When the next pending delivery is due (epoch ms), if any. */
   nextDispatchAt(): Promise<number | undefined>
 
+  /** Queued in the transaction that caused the event, so a crash cannot lose it. */
+  queueAutomationEvent(event: Omit<AutomationEvent, 'seq'>): Promise<void>
+  /** Oldest first. */
+  automationEvents(limit: number): Promise<AutomationEvent[]>
+  deleteAutomationEvent(seq: number): Promise<void>
+
   /** The timers of an entity become exactly these (a changed expiry may fire again). */
   setTimers(blueprint: string, entity: string, timers: Timer[]): Promise<void>
-  /** Unfired timers due by `now`, soonest first. */
-  dueTimers(now: number, limit: number): Promise<Timer[]>
-  markTimerFired(timer: Timer, at: number): Promise<void>
+  /** Atomically marks up to `limit` unfired timers due by `now` fired and returns them, soonest first. */
+  fireDueTimers(now: number, limit: number): Promise<Timer[]>
   nextTimerAt(): Promise<number | undefined>
 }

@@ -1,0 +1,156 @@
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+
+import {Router, type Route} from '../../src/portal/http.js'
+import {routes} from '../../src/portal/routes.js'
+import {startTestPortal, type TestPortal} from '../helpers/portal.js'
+
+let portal: TestPortal
+const until = async <T>(check: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> => {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = await check()
+    if (value !== undefined) return value
+    if (Date.now() > deadline) throw new Error('timed out')
+    await new Promise((resolve) => setTimeout(resolve, 25))
+  }
+}
+
+beforeAll(async () => {
+  portal = await startTestPortal()
+  await portal.call('POST', '/v1/blueprints', {
+    identifier: 'svc',
+    relations: {deps: {many: true, required: false, target: 'svc'}},
+    schema: {properties: {code: {pattern: '^(a+)+$', type: 'string'}, tier: {type: 'string'}}},
+    title: 'Service',
+  })
+})
+afterAll(() => portal.stop())
+
+describe('slow work stays out of the write lock', () => {
+  it('an automation whose jq condition runs to its limit delays neither other writes nor logins', async () => {
+    await portal.call('POST', '/v1/actions', {
+      identifier: 'slow_condition',
+      invocationMethod: {type: 'WEBHOOK', url: 'http://127.0.0.1:9/hook'},
+      trigger: {
+        condition: {expressions: ['[range(1e9)] | length > 0'], type: 'JQ'},
+        event: {blueprintIdentifier: 'svc', type: 'ENTITY_CREATED'},
+        type: 'automation',
+      },
+    })
+    const order: string[] = []
+    const created = portal.call('POST', '/v1/blueprints/svc/entities', {identifier: 'trigger'}).then((answer) => {
+      order.push('trigger written')
+      return answer
+    })
+    expect((await created).status).toBe(201)
+    // The condition is still being evaluated (it runs until jq's time limit); writes and logins go on.
+    const other = await portal.call('POST', '/v1/blueprints/svc/entities', {identifier: 'other'})
+    order.push('other written')
+    const login = await fetch(`${portal.url}/v1/auth/access_token`, {
+      body: JSON.stringify(portal.admin),
+      headers: {'content-type': 'application/json'},
+      method: 'POST',
+    })
+    order.push('logged in')
+    expect(other.status).toBe(201)
+    expect(login.status).toBe(200)
+    // All of that happened while the first condition was still running: both events still wait.
+    expect(await portal.store.automationEvents(10)).toHaveLength(2)
+    const {runs} = (await portal.call('GET', '/v1/actions/runs?action=slow_condition')).body
+    expect(runs).toEqual([])
+    expect(order).toEqual(['trigger written', 'other written', 'logged in'])
+    // Its verdict (a failed condition: no run) arrives without blocking anyone; the queue empties.
+    await until(async () => ((await portal.store.automationEvents(10)).length === 0 ? true : undefined))
+    await portal.call('DELETE', '/v1/actions/slow_condition')
+  })
+})
+
+describe('bounded cost per request', () => {
+  it('a blueprint pattern that backtracks exponentially is matched in linear time', async () => {
+    const answer = await portal.call('POST', '/v1/blueprints/svc/entities', {
+      identifier: 'evil-pattern',
+      properties: {code: 'a'.repeat(5000) + '!'},
+    })
+    expect(answer.status).toBe(422)
+    expect(answer.body.message).toMatch(/\/properties\/code does not match/)
+  })
+
+  it('refuses patterns a linear-time engine cannot run (lookaround, back-references)', async () => {
+    const answer = await portal.call('POST', '/v1/blueprints', {
+      identifier: 'lookahead',
+      schema: {properties: {code: {pattern: '^(?!x)(a)\\1$', type: 'string'}}},
+      title: 'Lookahead',
+    })
+    expect(answer.status).toBe(422)
+    expect(answer.body.message).toMatch(/runs in linear time/)
+  })
+
+  it('refuses values nested deeper than the limit, naming it; what is stored stays readable', async () => {
+    let deep: unknown = 'x'
+    for (let i = 0; i < 3000; i++) deep = [deep]
+    const answer = await portal.call('POST', '/v1/blueprints/svc/entities', {
+      identifier: 'deep',
+      properties: {tier: deep},
+    })
+    expect(answer.status).toBe(422)
+    expect(answer.body.message).toMatch(/deeper than 64 levels/)
+    let rules: unknown = {operator: '=', property: 'tier', value: 'x'}
+    for (let i = 0; i < 500; i++) rules = {combinator: 'and', rules: [rules]}
+    const search = await portal.call('POST', '/v1/blueprints/svc/entities/search', {query: rules})
+    expect(search.status).toBe(422)
+    expect((await portal.call('GET', '/v1/blueprints/svc/entities')).status).toBe(200)
+  })
+
+  it('caps a relation’s targets and deletes a heavily referenced target by touching one row per source', async () => {
+    const targets = Array.from({length: 1001}, (_, i) => `t${i}`)
+    const tooMany = await portal.call('POST', '/v1/blueprints/svc/entities?create_missing_related_entities=true', {
+      identifier: 'hub',
+      relations: {deps: targets},
+    })
+    expect(tooMany.status).toBe(422)
+    expect(tooMany.body.message).toMatch(/1001 targets; a relation holds at most 1000/)
+    const created = await portal.call('POST', '/v1/blueprints/svc/entities?create_missing_related_entities=true', {
+      identifier: 'hub',
+      relations: {deps: targets.slice(0, 1000)},
+    })
+    expect(created.status).toBe(201)
+    const deleted = await portal.call('POST', '/v1/blueprints/svc/bulk/entities/delete', {
+      entities: targets.slice(0, 100),
+    })
+    expect(deleted.status).toBe(200)
+    const hub = (await portal.call('GET', '/v1/blueprints/svc/entities/hub')).body.entity
+    expect(hub.relations.deps).toEqual(targets.slice(100, 1000))
+    const related = await portal.store.relatedTo({blueprint: 'svc', identifier: 'hub'})
+    expect(related).toHaveLength(900)
+  })
+
+  it('malformed percent-encoding in a path is a 400, not a 500', async () => {
+    const response = await fetch(`${portal.url}/v1/blueprints/%E0%A4%A/entities`, {
+      headers: {authorization: `Bearer ${await portal.token()}`},
+    })
+    expect(response.status).toBe(400)
+  })
+})
+
+it('routes match the same whatever order they were added in', () => {
+  const table = routes(portal.core)
+  const forward = new Router().add(...table)
+  const backward = new Router().add(...[...table].reverse())
+  const shown = (found: {route: Route; params: Record<string, string>} | undefined) =>
+    found && `${found.route.method} ${found.route.pattern} ${JSON.stringify(found.params)}`
+  for (const [method, path] of [
+    ['GET', '/v1/actions/runs'],
+    ['GET', '/v1/actions/runs/r_1'],
+    ['POST', '/v1/actions/runs/claim-pending'],
+    ['PATCH', '/v1/actions/runs/ack'],
+    ['GET', '/v1/actions/deploy'],
+    ['POST', '/v1/actions/deploy/runs'],
+    ['POST', '/v1/blueprints/svc/entities/search'],
+    ['POST', '/v1/blueprints/svc/entities/bulk'],
+    ['GET', '/v1/blueprints/svc/entities/search'],
+  ] as const) {
+    expect(shown(backward.match(method, path)), `${method} ${path}`).toBe(shown(forward.match(method, path)))
+  }
+  expect(forward.match('GET', '/v1/actions/runs')?.route.pattern).toBe('/v1/actions/runs')
+  expect(forward.match('POST', '/v1/actions/runs/claim-pending')?.route.pattern).toBe('/v1/actions/runs/claim-pending')
+})

@@ -1,0 +1,176 @@
+import {afterEach, beforeEach, describe, expect, it} from 'vitest'
+
+import type {Run} from '../../src/api/types.js'
+import type {Store, StoredEntity} from '../../src/portal/store/store.js'
+
+/**
+ * What every portal store must do, whatever it keeps data in: a second backend (PostgreSQL for a
+ * shared portal) runs this same suite. `open` gives a fresh, empty store; `reopen` the same data
+ * through a new store (as after a restart).
+ */
+export function storeContract(name: string, open: () => {store: Store; reopen: () => Store}) {
+  describe(`${name}: the store contract`, () => {
+    let store: Store
+    let reopen: () => Store
+    beforeEach(() => {
+      ;({reopen, store} = open())
+    })
+    afterEach(() => store.close())
+    const tx = <T>(work: () => Promise<T>) => store.transaction(work)
+
+    it('rolls back everything a failed transaction wrote', async () => {
+      await expect(
+        tx(async () => {
+          await store.putEntity(entity('a'), {})
+          throw new Error('boom')
+        }),
+      ).rejects.toThrow('boom')
+      expect(await store.getEntity('svc', 'a')).toBeUndefined()
+    })
+
+    it('serialises transactions', async () => {
+      const order: string[] = []
+      const slow = tx(async () => {
+        order.push('slow:start')
+        await new Promise((resolve) => setTimeout(resolve, 20))
+        await store.putEntity(entity('slow'), {})
+        order.push('slow:end')
+      })
+      const fast = tx(async () => {
+        order.push('fast')
+        await store.putEntity(entity('fast'), {})
+      })
+      await Promise.all([slow, fast])
+      expect(order).toEqual(['slow:start', 'slow:end', 'fast'])
+    })
+
+    it('reads outside a transaction never see its uncommitted writes, nor a rolled-back one', async () => {
+      let release!: () => void
+      const held = new Promise<void>((resolve) => (release = resolve))
+      let wrote!: () => void
+      const written = new Promise<void>((resolve) => (wrote = resolve))
+      const writing = tx(async () => {
+        await store.putEntity(entity('pending'), {})
+        expect(await store.getEntity('svc', 'pending')).toBeDefined() // its own writes, it sees
+        wrote()
+        await held
+        throw new Error('rolled back')
+      }).catch(() => undefined)
+      await written
+      expect(await store.getEntity('svc', 'pending')).toBeUndefined()
+      expect(await store.countEntities('svc')).toBe(0)
+      release()
+      await writing
+      expect(await store.getEntity('svc', 'pending')).toBeUndefined()
+    })
+
+    it('refuses writes outside a transaction', async () => {
+      await expect(store.putEntity(entity('loose'), {})).rejects.toThrow()
+    })
+
+    it('indexes relations both ways and replaces them on update', async () => {
+      await tx(() => store.putEntity(entity('a', {deps: ['b', 'c'], owner: 'team-x'}), {deps: 'svc', owner: 'team'}))
+      expect(await store.relatedTo({blueprint: 'svc', identifier: 'a'})).toEqual([
+        {blueprint: 'svc', identifier: 'b'},
+        {blueprint: 'svc', identifier: 'c'},
+        {blueprint: 'team', identifier: 'team-x'},
+      ])
+      expect(await store.dependents({blueprint: 'svc', identifier: 'c'})).toEqual([
+        {blueprint: 'svc', identifier: 'a', relation: 'deps'},
+      ])
+      await tx(() => store.putEntity(entity('a', {deps: ['b']}), {deps: 'svc'}))
+      expect(await store.dependents({blueprint: 'svc', identifier: 'c'})).toEqual([])
+      await tx(() => store.deleteEntity('svc', 'a'))
+      expect(await store.dependents({blueprint: 'svc', identifier: 'b'})).toEqual([])
+    })
+
+    it('scans in a stable order that survives updates and resumes after a cursor', async () => {
+      await tx(async () => {
+        for (const id of ['a', 'b', 'c', 'd']) await store.putEntity(entity(id), {})
+        await store.putEntity({...entity('a'), title: 'changed'}, {})
+      })
+      const first = await store.scanEntities({blueprint: 'svc', limit: 2})
+      expect(first.map((row) => row.entity.identifier)).toEqual(['a', 'b'])
+      const rest = await store.scanEntities({after: first.at(-1)!.seq, blueprint: 'svc', limit: 10})
+      expect(rest.map((row) => row.entity.identifier)).toEqual(['c', 'd'])
+      expect(await store.countEntities('svc')).toBe(4)
+      expect(await store.existingEntities('svc', ['a', 'z', 'a'])).toEqual(new Set(['a']))
+    })
+
+    it('deletes a credential; a token key is there from the start and stays', async () => {
+      await tx(() =>
+        store.createCredential({clientId: 'c', clientSecret: 's', createdAt: '2026-01-01T00:00:00Z', role: 'agent'}),
+      )
+      expect((await store.getCredential('c'))?.role).toBe('agent')
+      expect(await tx(() => store.deleteCredential('c'))).toBe(true)
+      expect(await store.getCredential('c')).toBeUndefined()
+      expect(await tx(() => store.deleteCredential('c'))).toBe(false)
+      const key = await store.tokenKey()
+      expect(key.length).toBeGreaterThanOrEqual(32)
+      await store.close()
+      store = reopen()
+      expect(await store.tokenKey()).toEqual(key)
+    })
+
+    it('claims a queued run for one claimer at a time, again once the claim lapses, never an ended run', async () => {
+      await tx(async () => {
+        await store.putRun(run('r_open', 'IN_PROGRESS'))
+        await store.putRun(run('r_ended', 'SUCCESS'))
+        for (const runId of ['r_open', 'r_ended'])
+          await store.putDispatch({attempts: 0, availableAt: 0, runId, state: 'queued'})
+      })
+      const claim = (now: number, installationId: string) =>
+        tx(() => store.claimDispatches({installationId, limit: 10, now, until: now + 1000}))
+      const [first, second] = await Promise.all([claim(100, 'a'), claim(100, 'b')])
+      expect([...first!, ...second!].map((d) => d.runId)).toEqual(['r_open'])
+      expect((await store.getDispatch('r_ended'))?.state).toBe('done')
+      expect(await claim(500, 'c')).toEqual([])
+      const again = await claim(2000, 'c')
+      expect(again).toMatchObject([{claimedUntil: 3000, installationId: 'c', runId: 'r_open', state: 'claimed'}])
+    })
+
+    it('fires each due timer once, soonest first', async () => {
+      await tx(async () => {
+        await store.setTimers('svc', 'a', [{blueprint: 'svc', entity: 'a', expiresAt: 200, property: 'ttl'}])
+        await store.setTimers('svc', 'b', [{blueprint: 'svc', entity: 'b', expiresAt: 100, property: 'ttl'}])
+        await store.setTimers('svc', 'c', [{blueprint: 'svc', entity: 'c', expiresAt: 9000, property: 'ttl'}])
+      })
+      expect(await store.nextTimerAt()).toBe(100)
+      const fired = await tx(() => store.fireDueTimers(1000, 10))
+      expect(fired.map((timer) => timer.entity)).toEqual(['b', 'a'])
+      expect(await tx(() => store.fireDueTimers(1000, 10))).toEqual([])
+      expect(await store.nextTimerAt()).toBe(9000)
+    })
+
+    it('keeps what it committed across a reopen', async () => {
+      await tx(() => store.putEntity(entity('kept'), {}))
+      await store.close()
+      store = reopen()
+      expect((await store.getEntity('svc', 'kept'))?.identifier).toBe('kept')
+    })
+  })
+}
+
+const entity = (identifier: string, relations: StoredEntity['relations'] = {}): StoredEntity => ({
+  blueprint: 'svc',
+  identifier,
+  properties: {},
+  relations,
+  team: [],
+})
+
+const run = (id: string, status: Run['status']): Run => ({
+  action: {icon: null, identifier: 'act', title: null},
+  approval: null,
+  createdAt: '2026-01-01T00:00:00Z',
+  createdBy: 'c',
+  id,
+  link: [],
+  properties: {},
+  requiredApproval: false,
+  source: 'API',
+  status,
+  statusLabel: null,
+  updatedAt: '2026-01-01T00:00:00Z',
+  updatedBy: 'c',
+})

@@ -1,0 +1,33 @@
+import {mkdirSync} from 'node:fs'
+import {join} from 'node:path'
+
+import Database from 'better-sqlite3'
+import {expect, it} from 'vitest'
+
+import {openStore} from '../../src/portal/store/open.js'
+import {tempDir} from '../helpers/portal.js'
+import {storeContract} from './contract.js'
+
+storeContract('SQLite', () => {
+  const dir = tempDir()
+  return {reopen: () => openStore(dir), store: openStore(dir)}
+})
+
+it('migrates a database made before schema versions were recorded, and refuses a newer one', async () => {
+  const dir = join(tempDir(), 'old')
+  mkdirSync(dir)
+  // The first release's tables, without the columns added later.
+  const old = new Database(join(dir, 'portal.db'))
+  old.exec(`CREATE TABLE credentials (client_id TEXT PRIMARY KEY, client_secret TEXT NOT NULL, role TEXT NOT NULL,
+    created_at TEXT NOT NULL);
+    CREATE TABLE tokens (token TEXT PRIMARY KEY, client_id TEXT NOT NULL, expires_at INTEGER NOT NULL);
+    INSERT INTO credentials VALUES ('c', 's', 'admin', '2026-01-01');`)
+  old.close()
+  const store = openStore(dir)
+  expect(await store.getCredential('c')).toMatchObject({clientId: 'c', role: 'admin', teams: []})
+  await store.close()
+  const newer = new Database(join(dir, 'portal.db'))
+  newer.pragma('user_version = 999')
+  newer.close()
+  expect(() => openStore(dir)).toThrow(/schema version 999, newer than this idp knows/)
+})

@@ -6,12 +6,10 @@ import {forbidden, mayReport, mayWriteEntities, maySeeRun} from './access.js'
 import type {PortalCore} from './core.js'
 import type {WriteMode} from './entities-service.js'
 import {booleanParam, invalid, listParam, notFound, PortalError, type RequestContext, type Route} from './http.js'
+import {breathe, Scans} from './scans.js'
 import {compileQuery, project, toWire} from './search.js'
 import {isFinal} from './runs-service.js'
 import type {Role, StoredEntity} from './store/store.js'
-
-/** Lets other requests in between pages of a long scan (the store answers synchronously). */
-const breathe = () => new Promise<void>((resolve) => setImmediate(resolve))
 
 const ok = (body: Record<string, unknown>, status = 200) => ({body: {ok: true, ...body}, status})
 const audit = (request: RequestContext) => ({actor: request.caller.clientId, now: request.now})
@@ -28,6 +26,7 @@ function body<T>(request: RequestContext, ref: string, what: string): T {
  */
 export function routes(core: PortalCore): Route[] {
   const {actions, blueprints, entities, runs, store} = core
+  const scans = new Scans(store)
   const runAudit = (request: RequestContext) => ({caller: request.caller, now: request.now})
   const write = <T>(work: () => Promise<T>) => core.write(work)
 
@@ -207,11 +206,8 @@ export function routes(core: PortalCore): Route[] {
         const {identifier} = await blueprints.get(request.params.bp!)
         const shown = view(request)
         const rows = []
-        for (let page = await store.scanEntities({blueprint: identifier, limit: 1000}); page.length > 0;) {
+        for await (const page of scans.pages({blueprint: identifier}))
           rows.push(...page.map((row) => shown(row.entity)))
-          await breathe()
-          page = await store.scanEntities({after: page.at(-1)!.seq, blueprint: identifier, limit: 1000})
-        }
         return ok({entities: rows})
       },
       method: 'GET',
@@ -608,13 +604,10 @@ export function routes(core: PortalCore): Route[] {
         const match = await compileQuery(search.query ?? {combinator: 'and', rules: []}, store, request.now)
         const limit = search.limit ?? 200
         const found: {seq: number; entity: StoredEntity}[] = []
-        let after = search.from ? decodeCursor(search.from) : 0
-        for (let page = await store.scanEntities({after, blueprint: identifier, limit: 1000}); page.length > 0;) {
+        const after = search.from ? decodeCursor(search.from) : 0
+        for await (const page of scans.pages({after, blueprint: identifier})) {
           for (const row of page) if (found.length <= limit && match(row.entity)) found.push(row)
           if (found.length > limit) break
-          after = page.at(-1)!.seq
-          await breathe()
-          page = await store.scanEntities({after, blueprint: identifier, limit: 1000})
         }
         const shown = found.slice(0, limit)
         const shape = (entity: StoredEntity) => project(toWire(entity), search.include ?? [], search.exclude ?? [])
@@ -632,14 +625,12 @@ export function routes(core: PortalCore): Route[] {
         const shown = view(request)
         const matched: unknown[] = []
         const blueprintsMatched = new Set<string>()
-        for (let page = await store.scanEntities({limit: 1000}); page.length > 0;) {
+        for await (const page of scans.pages({})) {
           for (const {entity} of page) {
             if (!match(entity)) continue
             matched.push(shown(entity))
             blueprintsMatched.add(entity.blueprint)
           }
-          await breathe()
-          page = await store.scanEntities({after: page.at(-1)!.seq, limit: 1000})
         }
         return ok({entities: matched, matchingBlueprints: [...blueprintsMatched]})
       },

@@ -176,6 +176,16 @@ export class SqliteStore implements Store {
     return store
   }
 
+  /**
+   * better-sqlite3 answers synchronously, so a long write (a bulk request, a cascade) would hold
+   * the event loop to its end. Every 20 entity writes it lets other requests in: reads go to the
+   * read connection and see the last commit; other writes wait for this one as before.
+   */
+  private writes = 0
+  private async pace(): Promise<void> {
+    if (++this.writes % 20 === 0) await new Promise<void>((resolve) => setImmediate(resolve))
+  }
+
   async transaction<T>(work: () => Promise<T>): Promise<T> {
     const run = async (): Promise<T> => {
       this.db.exec('BEGIN IMMEDIATE')
@@ -344,6 +354,7 @@ export class SqliteStore implements Store {
   }
 
   async putEntity(entity: StoredEntity, targets: Record<string, string>): Promise<void> {
+    await this.pace()
     const {seq} = this.q.entityPut.get(entity.blueprint, entity.identifier, JSON.stringify(entity))!
     this.q.relationsClear.run(seq)
     for (const [name, value] of Object.entries(entity.relations)) {
@@ -354,11 +365,13 @@ export class SqliteStore implements Store {
   }
 
   async unlinkEntity(entity: StoredEntity, relation: string, target: EntityRef): Promise<void> {
+    await this.pace()
     this.q.entityData.run(JSON.stringify(entity), entity.blueprint, entity.identifier)
     this.q.relationDelete.run(entity.blueprint, entity.identifier, relation, target.blueprint, target.identifier)
   }
 
   async deleteEntity(blueprint: string, identifier: string): Promise<void> {
+    await this.pace()
     this.q.entityDelete.run(blueprint, identifier)
   }
 

@@ -3,7 +3,7 @@ import type {IncomingMessage, RequestListener, ServerResponse} from 'node:http'
 import {authorize, type Principal} from './access.js'
 import type {PortalCore} from './core.js'
 import {PortalError, readJsonBody, Router, send} from './http.js'
-import {routes} from './routes.js'
+import {routes} from './routes/index.js'
 import {isFinal} from './runs-service.js'
 import type {Credential} from './store/store.js'
 

@@ -1,7 +1,7 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {Router, type Route} from '../../src/portal/http.js'
-import {routes} from '../../src/portal/routes.js'
+import {routes} from '../../src/portal/routes/index.js'
 import {startTestPortal, type TestPortal} from '../helpers/portal.js'
 
 let portal: TestPortal

@@ -1,6 +1,6 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {routes} from '../../src/portal/routes.js'
+import {routes} from '../../src/portal/routes/index.js'
 import {startRolesPortal, type Caller, type RolesPortal} from './helpers.js'
 
 /**

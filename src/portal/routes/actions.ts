@@ -1,0 +1,86 @@
+import type {PortalCore} from '../core.js'
+import type {Route} from '../http.js'
+import {body, ok, type RouteKit} from './kit.js'
+
+/** Actions and automations, their permissions, and starting runs. */
+export function actionRoutes(kit: RouteKit): Route[] {
+  const {actions, audit, core, runAudit, runs, write} = kit
+  return [
+    {
+      auth: 'member',
+      handler: async (request) => ok({actions: await actions.list(request.query)}),
+      method: 'GET',
+      pattern: '/v1/actions',
+    },
+    {
+      auth: 'admin',
+      handler: async (request) => ok({action: await write(() => actions.create(request.body, audit(request)))}, 201),
+      method: 'POST',
+      pattern: '/v1/actions',
+    },
+    {
+      auth: 'member',
+      handler: async (request) => ok({action: await actions.get(request.params.id!)}),
+      method: 'GET',
+      pattern: '/v1/actions/:id',
+    },
+    {
+      auth: 'admin',
+      handler: async (request) =>
+        ok({action: await write(() => actions.replace(request.params.id!, request.body, audit(request)))}),
+      method: 'PUT',
+      pattern: '/v1/actions/:id',
+    },
+    {
+      auth: 'admin',
+      handler: async (request) => {
+        await write(() => actions.delete(request.params.id!))
+        return ok({})
+      },
+      method: 'DELETE',
+      pattern: '/v1/actions/:id',
+    },
+    {
+      auth: 'member',
+      handler: async (request) => {
+        const {identifier} = await actions.get(request.params.id!)
+        return ok({permissions: await core.permissions.get(identifier)})
+      },
+      method: 'GET',
+      pattern: '/v1/actions/:id/permissions',
+    },
+    {
+      auth: 'admin',
+      handler: async (request) => {
+        const changes = body<Parameters<PortalCore['permissions']['update']>[1]>(
+          request,
+          'idp:api-requests#/$defs/actionPermissions',
+          'Invalid permissions',
+        )
+        const permissions = await write(async () => {
+          const {identifier} = await actions.get(request.params.id!)
+          return core.permissions.update(identifier, changes)
+        })
+        return ok({permissions})
+      },
+      method: 'PATCH',
+      pattern: '/v1/actions/:id/permissions',
+    },
+    {
+      auth: 'member',
+      handler: async (request) => {
+        const input = body<{properties: Record<string, unknown>; entity?: string}>(
+          request,
+          'idp:api-requests#/$defs/runCreate',
+          'Invalid run',
+        )
+        const action = await actions.get(request.params.id!)
+        // jq (inputs, permissions) runs before the write, so it never holds the write lock.
+        const prepared = await runs.prepare(action, input, runAudit(request))
+        return ok({run: await write(() => runs.commit(prepared))}, 202)
+      },
+      method: 'POST',
+      pattern: '/v1/actions/:id/runs',
+    },
+  ]
+}

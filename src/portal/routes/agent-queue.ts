@@ -1,0 +1,78 @@
+import {PortalError, type RequestContext, type Route} from '../http.js'
+import {isFinal} from '../runs-service.js'
+import {body, ok, type RouteKit} from './kit.js'
+
+/** The pull agent's queue: Port's execution agent uses claim-pending and ack; release and run tokens are idp's. */
+export function agentQueueRoutes(kit: RouteKit): Route[] {
+  const {core, runs, store, write} = kit
+  return [
+    {
+      auth: 'agent',
+      handler: async (request) => {
+        const claim = body<{installationId?: string; limit?: number; visibilityTimeoutMs?: number}>(
+          request,
+          'idp:api-requests#/$defs/claim',
+          'Invalid claim',
+        )
+        const now = request.now.getTime()
+        const claimed = await write(() =>
+          store.claimDispatches({
+            installationId: claim.installationId ?? request.caller.clientId,
+            limit: claim.limit ?? 100,
+            now,
+            until: now + (claim.visibilityTimeoutMs ?? 5 * 60_000),
+          }),
+        )
+        const handed = []
+        for (const {claimedUntil, installationId, runId} of claimed) {
+          const run = await store.getRun(runId)
+          if (run)
+            handed.push({
+              ...run,
+              claimedUntil: new Date(claimedUntil!).toISOString(),
+              installationId,
+              pendingExecution: true,
+            })
+        }
+        return ok({runs: handed})
+      },
+      method: 'POST',
+      pattern: '/v1/actions/runs/claim-pending',
+    },
+    ...(['ack', 'release'] as const).map((verb) => ({
+      auth: 'agent' as const,
+      handler: async (request: RequestContext) => {
+        const {runIds} = body<{runIds: string[]}>(request, 'idp:api-requests#/$defs/runIds', `Invalid ${verb}`)
+        const count = await write(async () => {
+          let changed = 0
+          for (const runId of runIds) {
+            const dispatch = await store.getDispatch(runId)
+            if (dispatch?.state !== 'claimed') continue
+            await store.putDispatch(
+              verb === 'ack' ? {...dispatch, state: 'done'} : {...dispatch, claimedUntil: undefined, state: 'queued'},
+            )
+            changed++
+          }
+          return changed
+        })
+        return ok(verb === 'ack' ? {ackedCount: count} : {releasedCount: count})
+      },
+      method: 'PATCH',
+      pattern: `/v1/actions/runs/${verb}`,
+    })),
+    {
+      // idp extension: a token for the run's handler, which dies with the run (Port answers 404).
+      // It may report on that run only (access.ts); only the queue's drivers may mint one.
+      auth: 'agent',
+      handler: async (request) => {
+        const run = await runs.get(request.params.run!)
+        if (isFinal(run)) throw new PortalError(422, 'run_terminated', `Run "${run.id}" has ended (${run.status})`)
+        const token = await core.runToken(run.id, request.caller.clientId)
+        const expiresIn = Math.floor((token.expiresAt - request.now.getTime()) / 1000)
+        return ok({accessToken: token.token, expiresIn, tokenType: 'Bearer'}, 201)
+      },
+      method: 'POST',
+      pattern: '/v1/actions/runs/:run/token',
+    },
+  ]
+}

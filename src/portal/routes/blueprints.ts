@@ -1,0 +1,86 @@
+import {booleanParam, type Route} from '../http.js'
+import {breathe} from '../scans.js'
+import {ok, type RouteKit} from './kit.js'
+
+/** Blueprints: the data model, which only admins change (as in Port). */
+export function blueprintRoutes(kit: RouteKit): Route[] {
+  const {audit, blueprints, entities, store, write} = kit
+  return [
+    {
+      auth: 'member',
+      handler: async () => ok({blueprints: await store.listBlueprints()}),
+      method: 'GET',
+      pattern: '/v1/blueprints',
+    },
+    {
+      auth: 'admin',
+      handler: async (request) =>
+        ok({blueprint: await write(() => blueprints.create(request.body, audit(request)))}, 201),
+      method: 'POST',
+      pattern: '/v1/blueprints',
+    },
+    {
+      auth: 'member',
+      handler: async (request) => ok({blueprint: await blueprints.get(request.params.bp!)}),
+      method: 'GET',
+      pattern: '/v1/blueprints/:bp',
+    },
+    {
+      auth: 'admin',
+      handler: async (request) =>
+        ok({blueprint: await write(() => blueprints.replace(request.params.bp!, request.body, audit(request)))}),
+      method: 'PUT',
+      pattern: '/v1/blueprints/:bp',
+    },
+    {
+      auth: 'admin',
+      handler: async (request) =>
+        ok({blueprint: await write(() => blueprints.patch(request.params.bp!, request.body, audit(request)))}),
+      method: 'PATCH',
+      pattern: '/v1/blueprints/:bp',
+    },
+    {
+      auth: 'admin',
+      handler: async (request) => {
+        await write(() => blueprints.delete(request.params.bp!))
+        return ok({})
+      },
+      method: 'DELETE',
+      pattern: '/v1/blueprints/:bp',
+    },
+    {
+      auth: 'member',
+      handler: async (request) => {
+        const {identifier} = await blueprints.get(request.params.bp!)
+        return ok({count: await store.countEntities(identifier)})
+      },
+      method: 'GET',
+      pattern: '/v1/blueprints/:bp/entities-count',
+    },
+    {
+      auth: 'admin',
+      handler: async (request) => {
+        const {identifier: bp} = await blueprints.get(request.params.bp!)
+        const deleteBlueprint = booleanParam(request.query, 'delete_blueprint')
+        // In batches, each its own write, so other requests get through between them; a batch
+        // that fails leaves the earlier ones done, and a retry finishes the job.
+        for (;;) {
+          const batch = await store.scanEntities({blueprint: bp, limit: 200})
+          if (batch.length === 0) break
+          await write(async () => {
+            for (const {entity} of batch) {
+              if (await store.getEntity(bp, entity.identifier)) {
+                await entities.delete(bp, entity.identifier, {...audit(request), deleteDependents: true})
+              }
+            }
+          })
+          await breathe()
+        }
+        if (deleteBlueprint) await write(() => blueprints.delete(bp))
+        return ok({})
+      },
+      method: 'DELETE',
+      pattern: '/v1/blueprints/:bp/all-entities',
+    },
+  ]
+}

@@ -1,0 +1,145 @@
+import type {EntityInput} from '../../api/types.js'
+import {mayWriteEntities} from '../access.js'
+import {booleanParam, invalid, PortalError, type RequestContext, type Route} from '../http.js'
+import {toWire} from '../search.js'
+import {body, ok, type RouteKit} from './kit.js'
+
+/** Entities: members read and write them; ownership records are admins' (access.ts). */
+export function entityRoutes(kit: RouteKit): Route[] {
+  const {audit, blueprints, entities, scans, store, view, write, writeMode, writeOptions} = kit
+  return [
+    {
+      auth: 'member',
+      handler: async (request) => {
+        const {identifier} = await blueprints.get(request.params.bp!)
+        const shown = view(request)
+        const rows = []
+        for await (const page of scans.pages({blueprint: identifier}))
+          rows.push(...page.map((row) => shown(row.entity)))
+        return ok({entities: rows})
+      },
+      method: 'GET',
+      pattern: '/v1/blueprints/:bp/entities',
+    },
+    {
+      auth: 'run',
+      handler: async (request) => {
+        const mode = writeMode(request)
+        const result = await write(async () => {
+          const blueprint = await entities.blueprint(request.params.bp!)
+          mayWriteEntities(request.principal, blueprint.identifier)
+          return entities.write(blueprint, request.body as EntityInput, writeOptions(request, mode))
+        })
+        return ok({entity: toWire(result.entity)}, 201)
+      },
+      method: 'POST',
+      pattern: '/v1/blueprints/:bp/entities',
+    },
+    {
+      auth: 'run',
+      handler: async (request) => {
+        const {entities: items} = body<{entities: EntityInput[]}>(
+          request,
+          'idp:api-requests#/$defs/bulkEntities',
+          'Invalid bulk request',
+        )
+        const options = writeOptions(request, writeMode(request))
+        const outcome = await write(async () => {
+          const blueprint = await entities.blueprint(request.params.bp!)
+          mayWriteEntities(request.principal, blueprint.identifier)
+          const done: {identifier: string; index: number; created: boolean; additionalData: object}[] = []
+          const errors: {identifier: string; index: number; statusCode: number; error: string; message: string}[] = []
+          for (const [index, item] of items.entries()) {
+            try {
+              const {entity, created} = await entities.write(blueprint, item, options)
+              done.push({additionalData: {}, created, identifier: entity.identifier, index})
+            } catch (error) {
+              if (!(error instanceof PortalError)) throw error
+              const identifier = typeof item?.identifier === 'string' ? item.identifier : 'unknown'
+              errors.push({error: error.code, identifier, index, message: error.message, statusCode: error.status})
+            }
+          }
+          return {done, errors}
+        })
+        return ok({entities: outcome.done, errors: outcome.errors}, outcome.errors.length > 0 ? 207 : 200)
+      },
+      method: 'POST',
+      pattern: '/v1/blueprints/:bp/entities/bulk',
+    },
+    {
+      auth: 'member',
+      handler: async (request) => {
+        const {entities: ids} = body<{entities: string[]}>(
+          request,
+          'idp:api-requests#/$defs/bulkDelete',
+          'Invalid bulk delete',
+        )
+        const deleteDependents = booleanParam(request.query, 'delete_dependents')
+        const deleted = await write(async () => {
+          const {identifier: bp} = await blueprints.get(request.params.bp!)
+          mayWriteEntities(request.principal, bp)
+          const gone: string[] = []
+          for (const id of new Set(ids)) {
+            if (!(await store.getEntity(bp, id))) continue
+            gone.push(...(await entities.delete(bp, id, {...audit(request), deleteDependents})))
+          }
+          return gone
+        })
+        return ok({deletedEntities: deleted})
+      },
+      method: 'POST',
+      pattern: '/v1/blueprints/:bp/bulk/entities/delete',
+    },
+    {
+      auth: 'member',
+      handler: async (request) => {
+        const bp = (await blueprints.get(request.params.bp!)).identifier
+        const found = await store.getEntity(bp, request.params.id!)
+        if (!found)
+          throw new PortalError(404, 'not_found', `Entity "${request.params.id}" of blueprint "${bp}" was not found`)
+        return ok({entity: view(request)(found)})
+      },
+      method: 'GET',
+      pattern: '/v1/blueprints/:bp/entities/:id',
+    },
+    ...(['PUT', 'PATCH'] as const).map((method) => ({
+      auth: 'run' as const,
+      handler: async (request: RequestContext) => {
+        const input = request.body as EntityInput
+        if (
+          input &&
+          typeof input === 'object' &&
+          input.identifier !== undefined &&
+          input.identifier !== request.params.id
+        ) {
+          throw invalid('Invalid entity', [
+            {message: `must be "${request.params.id}" (the identifier in the URL)`, pointer: '/identifier'},
+          ])
+        }
+        const result = await write(async () => {
+          const blueprint = await entities.blueprint(request.params.bp!)
+          mayWriteEntities(request.principal, blueprint.identifier)
+          const entity = {...input, identifier: request.params.id!}
+          return entities.write(blueprint, entity, writeOptions(request, method === 'PUT' ? 'replace' : 'patch'))
+        })
+        return ok({entity: toWire(result.entity)})
+      },
+      method,
+      pattern: '/v1/blueprints/:bp/entities/:id',
+    })),
+    {
+      auth: 'member',
+      handler: async (request) => {
+        const deleteDependents = booleanParam(request.query, 'delete_dependents')
+        await write(async () => {
+          const {identifier} = await blueprints.get(request.params.bp!)
+          mayWriteEntities(request.principal, identifier)
+          await entities.delete(identifier, request.params.id!, {...audit(request), deleteDependents})
+        })
+        return ok({})
+      },
+      method: 'DELETE',
+      pattern: '/v1/blueprints/:bp/entities/:id',
+    },
+  ]
+}

@@ -1,0 +1,29 @@
+import type {PortalCore} from '../core.js'
+import type {Route} from '../http.js'
+import {actionRoutes} from './actions.js'
+import {agentQueueRoutes} from './agent-queue.js'
+import {authRoutes} from './auth.js'
+import {blueprintRoutes} from './blueprints.js'
+import {credentialRoutes} from './credentials.js'
+import {entityRoutes} from './entities.js'
+import {routeKit} from './kit.js'
+import {runRoutes} from './runs.js'
+import {searchRoutes} from './search.js'
+
+/**
+ * Every route of the portal, one module per resource, each route with its access rule
+ * (access.ts) beside it. The router matches by specificity, so the order here does not matter.
+ */
+export function routes(core: PortalCore): Route[] {
+  const kit = routeKit(core)
+  return [
+    ...authRoutes(kit),
+    ...credentialRoutes(kit),
+    ...blueprintRoutes(kit),
+    ...entityRoutes(kit),
+    ...searchRoutes(kit),
+    ...actionRoutes(kit),
+    ...runRoutes(kit),
+    ...agentQueueRoutes(kit),
+  ]
+}

@@ -1,0 +1,88 @@
+import type {Run} from '../../api/types.js'
+import {schemas} from '../../schemas/registry.js'
+import {forbidden, mayReport, maySeeRun} from '../access.js'
+import type {PortalCore} from '../core.js'
+import type {WriteMode} from '../entities-service.js'
+import {booleanParam, invalid, listParam, notFound, type RequestContext} from '../http.js'
+import {Scans} from '../scans.js'
+import {project, toWire} from '../search.js'
+import type {StoredEntity} from '../store/store.js'
+
+export const ok = (body: Record<string, unknown>, status = 200) => ({body: {ok: true, ...body}, status})
+
+/** The request body, checked against a schema of the shared registry (422 naming every problem). */
+export function body<T>(request: RequestContext, ref: string, what: string): T {
+  const result = schemas().validate(ref, request.body ?? null)
+  if (!result.ok) throw invalid(what, result.issues)
+  return request.body as T
+}
+
+const audit = (request: RequestContext) => ({actor: request.caller.clientId, now: request.now})
+
+/** What the route modules share: the portal's services and helpers built on them. */
+export function routeKit(core: PortalCore) {
+  const {actions, blueprints, entities, runs, store} = core
+  const scans = new Scans(store)
+  const runAudit = (request: RequestContext) => ({caller: request.caller, now: request.now})
+  const write = <T>(work: () => Promise<T>) => core.write(work)
+
+  const writeMode = (request: RequestContext): WriteMode => {
+    if (!booleanParam(request.query, 'upsert')) return 'create'
+    return booleanParam(request.query, 'merge') ? 'merge' : 'upsert'
+  }
+  const writeOptions = (request: RequestContext, mode: WriteMode) => ({
+    ...audit(request),
+    createMissingRelated: booleanParam(request.query, 'create_missing_related_entities'),
+    mode,
+    validationOnly: booleanParam(request.query, 'validation_only'),
+  })
+  const maySee = async (request: RequestContext, run: Run) => {
+    if (mayReport(request.principal, run)) return true
+    if (request.principal.kind !== 'member') return false
+    const action = await store.getAction(run.action.identifier)
+    const anyone = action?.allowAnyoneToViewRuns !== false
+    return maySeeRun(request.principal, run, anyone) || runs.mayApprove(run, request.caller, request.now)
+  }
+  /** The run, if the caller may see it; 404 otherwise, so that its existence is not told. */
+  const visibleRun = async (request: RequestContext, id: string) => {
+    const run = await runs.get(id)
+    if (await maySee(request, run)) return run
+    throw notFound(`Run "${id}" was not found`)
+  }
+  /** Status, logs and responses come from the run's backend: admins, agents, its own token, or whoever started it. */
+  const reportableRun = async (request: RequestContext, id: string) => {
+    const run = await visibleRun(request, id)
+    if (!mayReport(request.principal, run)) {
+      throw forbidden(
+        `Only the run's backend (admin or agent credentials, its token) or whoever started it may report on run ${id}`,
+      )
+    }
+    return run
+  }
+  const view = (request: RequestContext) => {
+    const include = listParam(request.query, 'include')
+    const exclude = listParam(request.query, 'exclude')
+    return (entity: StoredEntity) => project(toWire(entity), include, exclude)
+  }
+
+  return {
+    actions,
+    audit,
+    blueprints,
+    core,
+    entities,
+    maySee,
+    reportableRun,
+    runAudit,
+    runs,
+    scans,
+    store,
+    view,
+    visibleRun,
+    write,
+    writeMode,
+    writeOptions,
+  }
+}
+
+export type RouteKit = ReturnType<typeof routeKit>

@@ -1,5 +1,6 @@
 import type {JqEngine} from '../jq/engine.js'
-import {isJq, type Dynamic, type UserInput, type UserInputs} from './inputs.js'
+import type {Dynamic, UserInput, UserInputs} from '../model/inputs.js'
+import {isJq} from './inputs.js'
 
 /** What Port's `{jqQuery}` expressions see: the form so far, the target entity and the user. */
 export interface FormContext {

@@ -1,6 +1,6 @@
 import type {Dispatcher, Pool} from 'undici'
 
-import {jsonOrText} from '../io/json.js'
+import {jsonOrText} from '../shared/json.js'
 import {redact} from './redact.js'
 
 export type QueryValue = string | number | boolean | string[] | undefined

@@ -13,7 +13,7 @@ import type {
   RunFilter,
   RunLog,
   UpsertOptions,
-} from './types.js'
+} from '../model/port.js'
 
 export interface ClientOptions {
   apiUrl: string

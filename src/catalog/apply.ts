@@ -1,5 +1,5 @@
 import type {PortClient} from '../api/port-client.js'
-import type {Blueprint, EntityInput} from '../api/types.js'
+import type {Blueprint, EntityInput} from '../model/port.js'
 import {canonicalBlueprint} from './canonical.js'
 import {relationTargets} from './entity-rules.js'
 import {blueprintChanges, type ActionChange, type BlueprintChange, type EntityChange, type Plan} from './diff.js'

@@ -1,4 +1,4 @@
-import type {Action, Blueprint, EntityInput, Relation} from '../api/types.js'
+import type {Action, Blueprint, EntityInput, Relation} from '../model/port.js'
 
 /** Fields the portal computes or records itself; never compared, never written to files. */
 export const AUDIT_FIELDS = ['createdAt', 'createdBy', 'updatedAt', 'updatedBy'] as const

@@ -1,4 +1,4 @@
-import type {Action as PortAction, Blueprint, Entity, EntityInput} from '../api/types.js'
+import type {Action as PortAction, Blueprint, Entity, EntityInput} from '../model/port.js'
 import {canonicalAction, canonicalBlueprint, relationValue, same, teamValue} from './canonical.js'
 import {Ownership, REGISTRY_BLUEPRINT} from './ownership.js'
 import type {RemoteState} from './remote.js'

@@ -1,4 +1,4 @@
-import type {Blueprint, EntityInput, PropertySchema, RelationValue} from '../api/types.js'
+import type {Blueprint, EntityInput, PropertySchema, RelationValue} from '../model/port.js'
 import {pointer, schemas, type SchemaIssue} from '../schemas/registry.js'
 
 /** JSON-Schema keywords that carry over from a Port property to the value's schema. */

@@ -1,7 +1,7 @@
 import {readdirSync, readFileSync, realpathSync} from 'node:fs'
 import {isAbsolute, join, relative, resolve, sep} from 'node:path'
 
-import type {Action, Blueprint} from '../api/types.js'
+import type {Action, Blueprint} from '../model/port.js'
 import {lineColumn} from './locate.js'
 import type {LocalCatalog, LocalEntity, Problem} from './types.js'
 

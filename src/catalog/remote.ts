@@ -1,5 +1,5 @@
 import type {PortClient} from '../api/port-client.js'
-import type {Action, Blueprint, Entity} from '../api/types.js'
+import type {Action, Blueprint, Entity} from '../model/port.js'
 
 export interface RemoteState {
   blueprints: Map<string, Blueprint>

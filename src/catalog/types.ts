@@ -1,4 +1,4 @@
-import type {Action, Blueprint, EntityInput} from '../api/types.js'
+import type {Action, Blueprint, EntityInput} from '../model/port.js'
 
 export type Severity = 'error' | 'warning'
 

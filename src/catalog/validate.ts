@@ -1,4 +1,4 @@
-import type {Blueprint} from '../api/types.js'
+import type {Blueprint} from '../model/port.js'
 import {schemas} from '../schemas/registry.js'
 import {checkBlueprintRules, checkEntity, relationTargets} from './entity-rules.js'
 import type {RemoteState} from './remote.js'

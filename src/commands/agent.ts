@@ -3,7 +3,7 @@ import {hostname} from 'node:os'
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
-import {parseDuration} from '../actions/when.js'
+import {parseDuration} from '../shared/when.js'
 import {usageError} from '../errors.js'
 import {Agent, loadHandlers} from '../services/agent.js'
 

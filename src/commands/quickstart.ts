@@ -1,11 +1,12 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
-import type {Entity, Run} from '../api/types.js'
-import {parseDuration} from '../actions/when.js'
+import type {Entity, Run} from '../model/port.js'
+import {parseDuration} from '../shared/when.js'
 import {LOCAL_PROFILE, ProfileStore} from '../config/profiles.js'
 import {IdpError, ExitCode, usageError} from '../errors.js'
-import {followRun} from '../io/run-view.js'
+import {runView} from '../io/run-view.js'
+import {followRun} from '../services/run-watch.js'
 import {printTable} from '../io/table.js'
 import {mergeBranch, startQuickstart, syncCatalog, waitForRun, waitUntilDeleted} from '../services/quickstart.js'
 
@@ -71,7 +72,7 @@ export default class Quickstart extends BaseCommand<typeof Quickstart> {
           ttl: new Date(Date.now() + 5 * 86_400_000).toISOString(),
         },
       })
-      const followed = await followRun(created, {apiUrl: portal.url, client, io: show, json: false})
+      const followed = await followRun(created, {client, view: await runView(created, {io: show, json: false})})
       const run: Run = followed.run
 
       step(3, 'The new environment in the catalog, as `idp entity list --blueprint DevEnv` shows it')
@@ -95,7 +96,9 @@ export default class Quickstart extends BaseCommand<typeof Quickstart> {
         const provisioned = await client.runs.create('provision_resource', {
           properties: {name: resource, type: 'postgress'},
         })
-        const provisionRun = (await followRun(provisioned, {apiUrl: portal.url, client, io: show, json: false})).run
+        const provisionRun = (
+          await followRun(provisioned, {client, view: await runView(provisioned, {io: show, json: false})})
+        ).run
         let synced = false
         if (provisionRun.status === 'SUCCESS') {
           this.note(

@@ -1,7 +1,6 @@
-import type {PortClient} from '../api/port-client.js'
-import type {Run} from '../api/types.js'
-import {ExitCode, IdpError} from '../errors.js'
-import {watchRun, type WatchEvent, type WatchResult} from '../services/run-watch.js'
+import type {Run} from '../model/port.js'
+import {ExitCode} from '../errors.js'
+import type {RunView, WatchEvent} from '../model/watch.js'
 import type {IO} from './output.js'
 
 /** Port's web page for a run, when the API is Port's (api.port.io, api.getport.io, US too). */
@@ -18,21 +17,11 @@ const paint = (io: IO, status: string, text: string) => {
   return color ? color(text) : text
 }
 
-export interface FollowOptions {
-  io: IO
-  json: boolean
-  client: PortClient
-  apiUrl: string
-  timeoutMs?: number | undefined
-}
-
 /**
- * Prints a run as it happens — status changes, links, summary and each log line once — until it
- * ends, then throws the error whose exit code tells the outcome (FAILURE 9, DECLINED 10, timeout
- * 11). With --json every event is one JSON line on stdout. Ctrl-C detaches (exit 130).
+ * Shows a run as it happens — status changes, links, summary and each log line once — with a
+ * spinner on a terminal; with --json every event is one JSON line on stdout.
  */
-export async function followRun(run: Run, options: FollowOptions): Promise<WatchResult> {
-  const {io, json} = options
+export async function runView(run: Run, {io, json}: {io: IO; json: boolean}): Promise<RunView> {
   const spinner =
     !json && io.stderrIsTTY ? (await import('ora')).default({discardStdin: false, stream: process.stderr}) : undefined
   const line = (write: (text: string) => void, text: string) => {
@@ -81,36 +70,15 @@ export async function followRun(run: Run, options: FollowOptions): Promise<Watch
     }
   }
 
-  const onInterrupt = () => {
-    spinner?.stop()
-    emit({event: 'detached', runId: run.id})
-    io.err(`Stopped watching; the run goes on. Follow it again with: idp run watch ${run.id}`)
-    process.exit(ExitCode.INTERRUPTED)
-  }
-  process.once('SIGINT', onInterrupt)
-  spinner?.start('waiting…')
-  try {
-    const result = await watchRun({client: options.client, onEvent: emit, runId: run.id, timeoutMs: options.timeoutMs})
-    if (result.outcome === 'timeout') {
-      throw new IdpError(`Stopped watching after the timeout; run ${run.id} is still ${result.run.status}.`, {
-        code: 'watch_timeout',
-        exitCode: ExitCode.WATCH_TIMEOUT,
-        hint: `Follow it again with: idp run watch ${run.id}`,
-      })
-    }
-    if (result.run.status === 'FAILURE') {
-      throw new IdpError(`Run ${run.id} failed${result.run.summary ? `: ${result.run.summary}` : '.'}`, {
-        code: 'run_failed',
-        exitCode: ExitCode.RUN_FAILED,
-      })
-    }
-    if (result.run.status === 'DECLINED') {
-      const reason = result.run.approval?.description ? `: ${result.run.approval.description}` : '.'
-      throw new IdpError(`Run ${run.id} was declined${reason}`, {code: 'run_declined', exitCode: ExitCode.RUN_DECLINED})
-    }
-    return result
-  } finally {
-    spinner?.stop()
-    process.off('SIGINT', onInterrupt)
+  return {
+    emit,
+    interrupted() {
+      spinner?.stop()
+      emit({event: 'detached', runId: run.id})
+      io.err(`Stopped watching; the run goes on. Follow it again with: idp run watch ${run.id}`)
+      process.exit(ExitCode.INTERRUPTED)
+    },
+    start: () => spinner?.start('waiting…'),
+    stop: () => spinner?.stop(),
   }
 }

@@ -1,4 +1,4 @@
-import {OWNERSHIP_BLUEPRINT, type Run} from '../api/types.js'
+import {OWNERSHIP_BLUEPRINT, type Run} from '../model/port.js'
 import {PortalError} from './http.js'
 import type {Credential} from './store/store.js'
 

@@ -1,4 +1,4 @@
-import type {Action} from '../api/types.js'
+import type {Action} from '../model/port.js'
 import {schemas} from '../schemas/registry.js'
 import {conflict, invalid, notFound} from './http.js'
 import {generateId} from './ids.js'

@@ -1,4 +1,4 @@
-import type {Blueprint} from '../api/types.js'
+import type {Blueprint} from '../model/port.js'
 import {canonicalBlueprint} from '../catalog/canonical.js'
 import {checkBlueprintRules} from '../catalog/entity-rules.js'
 import {pointer, schemas, type SchemaIssue} from '../schemas/registry.js'

@@ -1,4 +1,4 @@
-import type {Blueprint, EntityInput, RelationValue} from '../api/types.js'
+import type {Blueprint, EntityInput, RelationValue} from '../model/port.js'
 import {checkEntity, relationTargets, withoutNulls} from '../catalog/entity-rules.js'
 import {conflict, invalid, notFound, PortalError} from './http.js'
 import {generateId} from './ids.js'

@@ -1,4 +1,4 @@
-import type {Action, EntitiesQuery, Run} from '../api/types.js'
+import type {Action, EntitiesQuery, Run} from '../model/port.js'
 import type {JqEngine} from '../jq/engine.js'
 import {renderTemplate} from './invoke/templates.js'
 import {compileQuery, toWire} from './search.js'

@@ -1,4 +1,4 @@
-import type {EntitiesQuery, Rule} from '../api/types.js'
+import type {EntitiesQuery, Rule} from '../model/port.js'
 import {PortalError} from './http.js'
 import type {EntityRef, Store, StoredEntity} from './store/store.js'
 

@@ -1,8 +1,9 @@
-import type {Action, EntitiesQuery, Entity} from '../api/types.js'
+import type {Action, EntitiesQuery, Entity} from '../model/port.js'
 import {evaluate, isVisible, requiredInputs, type FormContext} from '../actions/dynamic.js'
-import {checkInputs, inputOrder, isJq, type UserInput, type UserInputs} from '../actions/inputs.js'
-import {parseWhen} from '../actions/when.js'
-import {jsonOrText} from '../io/json.js'
+import {checkInputs, inputOrder, isJq} from '../actions/inputs.js'
+import type {UserInput, UserInputs} from '../model/inputs.js'
+import {parseWhen} from '../shared/when.js'
+import {jsonOrText} from '../shared/json.js'
 import type {JqEngine} from '../jq/engine.js'
 import type {Choice, Prompter} from '../prompts/prompter.js'
 

@@ -1,8 +1,9 @@
 import type {PortClient} from '../api/port-client.js'
-import type {Action, EntitiesQuery, Entity} from '../api/types.js'
-import {coerceInput, type UserInput} from '../actions/inputs.js'
+import type {Action, EntitiesQuery, Entity} from '../model/port.js'
+import {coerceInput} from '../actions/inputs.js'
+import type {UserInput} from '../model/inputs.js'
 import {usageError} from '../errors.js'
-import {readDataFile} from '../io/data-file.js'
+import {readDataFile} from '../shared/data-file.js'
 
 /** Single-quotes a value for a POSIX shell when it needs it. */
 export const shellQuote = (text: string) =>

@@ -6,7 +6,7 @@ import {createInterface} from 'node:readline'
 
 import {ApiError} from '../api/errors.js'
 import type {PortClient} from '../api/port-client.js'
-import type {Run} from '../api/types.js'
+import type {Run} from '../model/port.js'
 import {signWebhook} from '../verify.js'
 
 export interface AgentOptions {

@@ -2,7 +2,7 @@ import {existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import type {PortClient} from '../api/port-client.js'
-import type {Blueprint, Entity} from '../api/types.js'
+import type {Blueprint, Entity} from '../model/port.js'
 import {AUDIT_FIELDS, canonicalAction, canonicalBlueprint} from '../catalog/canonical.js'
 import {computePlan, countPlan, type Plan, type PlanCounts} from '../catalog/diff.js'
 import {catalogFiles, folderName, loadCatalog} from '../catalog/load.js'

@@ -1,4 +1,4 @@
-import type {Blueprint, EntitiesQuery, Rule} from '../api/types.js'
+import type {Blueprint, EntitiesQuery, Rule} from '../model/port.js'
 import {usageError} from '../errors.js'
 
 const META = new Set([

@@ -1,13 +1,7 @@
 import type {PortClient} from '../api/port-client.js'
-import {TERMINAL_STATUSES, type Run, type RunLog} from '../api/types.js'
-import {IdpError} from '../errors.js'
-
-export type WatchEvent =
-  | {event: 'status'; status: Run['status']; statusLabel: string | null; link: string[]; summary?: string | undefined}
-  | {event: 'approval'; status: 'WAITING_FOR_APPROVAL'}
-  | {event: 'log'; message: string; createdAt: string}
-  | {event: 'reconnecting'; error: string}
-  | {event: 'finished'; status: Run['status']; run: Run}
+import {TERMINAL_STATUSES, type Run, type RunLog} from '../model/port.js'
+import {ExitCode, IdpError} from '../errors.js'
+import type {RunView, WatchEvent} from '../model/watch.js'
 
 export interface WatchOptions {
   client: PortClient
@@ -129,4 +123,47 @@ function report(previous: Run | undefined, run: Run, emit: (event: WatchEvent) =
     statusLabel: run.statusLabel ?? null,
     summary: run.summary,
   })
+}
+
+/**
+ * Watches a run to its end on `view`, then throws the error whose exit code tells the outcome
+ * (FAILURE 9, DECLINED 10, timeout 11). Ctrl-C detaches (exit 130).
+ */
+export async function followRun(
+  run: Run,
+  options: {client: PortClient; view: RunView; timeoutMs?: number | undefined},
+): Promise<WatchResult> {
+  const {view} = options
+  const onInterrupt = () => view.interrupted()
+  process.once('SIGINT', onInterrupt)
+  view.start()
+  try {
+    const result = await watchRun({
+      client: options.client,
+      onEvent: view.emit,
+      runId: run.id,
+      timeoutMs: options.timeoutMs,
+    })
+    if (result.outcome === 'timeout') {
+      throw new IdpError(`Stopped watching after the timeout; run ${run.id} is still ${result.run.status}.`, {
+        code: 'watch_timeout',
+        exitCode: ExitCode.WATCH_TIMEOUT,
+        hint: `Follow it again with: idp run watch ${run.id}`,
+      })
+    }
+    if (result.run.status === 'FAILURE') {
+      throw new IdpError(`Run ${run.id} failed${result.run.summary ? `: ${result.run.summary}` : '.'}`, {
+        code: 'run_failed',
+        exitCode: ExitCode.RUN_FAILED,
+      })
+    }
+    if (result.run.status === 'DECLINED') {
+      const reason = result.run.approval?.description ? `: ${result.run.approval.description}` : '.'
+      throw new IdpError(`Run ${run.id} was declined${reason}`, {code: 'run_declined', exitCode: ExitCode.RUN_DECLINED})
+    }
+    return result
+  } finally {
+    view.stop()
+    process.off('SIGINT', onInterrupt)
+  }
 }

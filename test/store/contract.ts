@@ -1,6 +1,6 @@
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 
-import type {Run} from '../../src/api/types.js'
+import type {Run} from '../../src/model/port.js'
 import type {Store, StoredEntity} from '../../src/portal/store/store.js'
 
 /**

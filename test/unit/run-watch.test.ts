@@ -1,8 +1,9 @@
 import {describe, expect, it} from 'vitest'
 
 import type {PortClient} from '../../src/api/port-client.js'
-import type {Run, RunLog} from '../../src/api/types.js'
-import {watchRun, type WatchEvent} from '../../src/services/run-watch.js'
+import type {Run, RunLog} from '../../src/model/port.js'
+import type {WatchEvent} from '../../src/model/watch.js'
+import {watchRun} from '../../src/services/run-watch.js'
 
 const run = (status: Run['status'], updatedAt: string, extra: Partial<Run> = {}): Run => ({
   action: {icon: null, identifier: 'a', title: null},

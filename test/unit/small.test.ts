@@ -2,7 +2,7 @@ import {describe, expect, it} from 'vitest'
 
 import {retryAfterMs} from '../../src/api/http.js'
 import {redact} from '../../src/api/redact.js'
-import type {Blueprint} from '../../src/api/types.js'
+import type {Blueprint} from '../../src/model/port.js'
 import {checkBlueprintRules, checkEntity} from '../../src/catalog/entity-rules.js'
 import {colorLevel, isCI} from '../../src/io/output.js'
 import {filtersToQuery} from '../../src/services/entity-filter.js'

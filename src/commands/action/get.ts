@@ -1,7 +1,7 @@
 import {Args} from '@oclif/core'
 
 import {BaseCommand} from '../../base-command.js'
-import type {Action} from '../../api/types.js'
+import type {Action} from '../../model/port.js'
 import {inputOrder, isJq} from '../../actions/inputs.js'
 import {printTable} from '../../io/table.js'
 

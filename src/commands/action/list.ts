@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../base-command.js'
-import type {Action} from '../../api/types.js'
+import type {Action} from '../../model/port.js'
 import {printTable} from '../../io/table.js'
 
 export default class ActionList extends BaseCommand<typeof ActionList> {

@@ -1,9 +1,9 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../base-command.js'
-import type {ActionPermissions, PermissionBlock} from '../../api/types.js'
+import type {ActionPermissions, PermissionBlock} from '../../model/port.js'
 import {usageError, validationError} from '../../errors.js'
-import {readDataFile} from '../../io/data-file.js'
+import {readDataFile} from '../../shared/data-file.js'
 
 export default class ActionPermissionsCommand extends BaseCommand<typeof ActionPermissionsCommand> {
   static override summary = 'Show or change who may execute an action and who approves its runs.'

@@ -1,11 +1,12 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../base-command.js'
-import type {Action, Entity, Run} from '../../api/types.js'
+import type {Action, Entity, Run} from '../../model/port.js'
 import {encryptInput} from '../../actions/secrets.js'
-import {parseDuration} from '../../actions/when.js'
+import {parseDuration} from '../../shared/when.js'
 import {usageError} from '../../errors.js'
-import {followRun, runUrl} from '../../io/run-view.js'
+import {runView, runUrl} from '../../io/run-view.js'
+import {followRun} from '../../services/run-watch.js'
 import {fillForm} from '../../services/action-form.js'
 import type {Prompter} from '../../prompts/prompter.js'
 import {entitySearch, equivalentCommand, exampleValue, givenInputs, shellQuote} from '../../services/action-run.js'
@@ -124,7 +125,11 @@ Exit codes: 0 SUCCESS, 9 FAILURE, 10 DECLINED, 11 --timeout passed (the run goes
       if (!this.jsonOutput) this.io.out(run.id)
       return {run}
     }
-    const result = await followRun(run, {apiUrl: target.apiUrl, client, io: this.io, json: this.jsonOutput, timeoutMs})
+    const result = await followRun(run, {
+      client,
+      timeoutMs,
+      view: await runView(run, {io: this.io, json: this.jsonOutput}),
+    })
     return {run: result.run}
   }
 

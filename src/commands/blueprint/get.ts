@@ -1,7 +1,7 @@
 import {Args} from '@oclif/core'
 
 import {BaseCommand} from '../../base-command.js'
-import type {Blueprint} from '../../api/types.js'
+import type {Blueprint} from '../../model/port.js'
 import {printTable} from '../../io/table.js'
 
 export default class BlueprintGet extends BaseCommand<typeof BlueprintGet> {

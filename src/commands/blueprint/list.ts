@@ -1,5 +1,5 @@
 import {BaseCommand} from '../../base-command.js'
-import type {Blueprint} from '../../api/types.js'
+import type {Blueprint} from '../../model/port.js'
 import {printTable} from '../../io/table.js'
 
 export default class BlueprintList extends BaseCommand<typeof BlueprintList> {

@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../base-command.js'
-import type {Entity} from '../../api/types.js'
+import type {Entity} from '../../model/port.js'
 
 export default class EntityGet extends BaseCommand<typeof EntityGet> {
   static override summary = 'Show one entity.'

@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../base-command.js'
-import type {Entity} from '../../api/types.js'
+import type {Entity} from '../../model/port.js'
 import {printTable} from '../../io/table.js'
 import {filtersToQuery} from '../../services/entity-filter.js'
 

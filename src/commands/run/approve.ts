@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../base-command.js'
-import type {Run} from '../../api/types.js'
+import type {Run} from '../../model/port.js'
 
 export default class RunApprove extends BaseCommand<typeof RunApprove> {
   static override summary = 'Approve an action run that waits for approval.'

@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../base-command.js'
-import type {Run} from '../../api/types.js'
+import type {Run} from '../../model/port.js'
 
 export default class RunDecline extends BaseCommand<typeof RunDecline> {
   static override summary = 'Decline an action run that waits for approval.'

@@ -1,7 +1,7 @@
 import {Args} from '@oclif/core'
 
 import {BaseCommand} from '../../base-command.js'
-import type {Run} from '../../api/types.js'
+import type {Run} from '../../model/port.js'
 import {runUrl} from '../../io/run-view.js'
 
 export default class RunGet extends BaseCommand<typeof RunGet> {

@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../base-command.js'
-import type {Run} from '../../api/types.js'
+import type {Run} from '../../model/port.js'
 import {printTable} from '../../io/table.js'
 
 export default class RunList extends BaseCommand<typeof RunList> {

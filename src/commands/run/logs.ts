@@ -1,8 +1,9 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../base-command.js'
-import type {Run, RunLog} from '../../api/types.js'
-import {followRun} from '../../io/run-view.js'
+import type {Run, RunLog} from '../../model/port.js'
+import {runView} from '../../io/run-view.js'
+import {followRun} from '../../services/run-watch.js'
 
 export default class RunLogs extends BaseCommand<typeof RunLogs> {
   static override summary = "Print an action run's logs."
@@ -16,10 +17,10 @@ export default class RunLogs extends BaseCommand<typeof RunLogs> {
   static override flags = {follow: Flags.boolean({char: 'f', summary: 'Keep following until the run ends.'})}
 
   async run(): Promise<{logs: RunLog[]} | {run: Run}> {
-    const {client, target} = await this.connect()
+    const {client} = await this.connect()
     if (this.flags.follow) {
       const run = await client.runs.get(this.args.id)
-      return {run: (await followRun(run, {apiUrl: target.apiUrl, client, io: this.io, json: this.jsonOutput})).run}
+      return {run: (await followRun(run, {client, view: await runView(run, {io: this.io, json: this.jsonOutput})})).run}
     }
     const logs: RunLog[] = []
     for (

@@ -1,10 +1,11 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../base-command.js'
-import type {Run} from '../../api/types.js'
-import {parseDuration} from '../../actions/when.js'
+import type {Run} from '../../model/port.js'
+import {parseDuration} from '../../shared/when.js'
 import {usageError} from '../../errors.js'
-import {followRun} from '../../io/run-view.js'
+import {runView} from '../../io/run-view.js'
+import {followRun} from '../../services/run-watch.js'
 
 export default class RunWatch extends BaseCommand<typeof RunWatch> {
   static override summary = 'Follow an action run until it ends.'
@@ -21,9 +22,13 @@ Exit codes: 0 SUCCESS, 9 FAILURE, 10 DECLINED, 11 --timeout passed (the run goes
     const timeoutMs = this.flags.timeout === undefined ? undefined : parseDuration(this.flags.timeout)
     if (this.flags.timeout !== undefined && timeoutMs === undefined)
       throw usageError(`--timeout "${this.flags.timeout}" is not a duration such as 30s, 10m or 1h.`)
-    const {client, target} = await this.connect()
+    const {client} = await this.connect()
     const run = await client.runs.get(this.args.id)
-    const result = await followRun(run, {apiUrl: target.apiUrl, client, io: this.io, json: this.jsonOutput, timeoutMs})
+    const result = await followRun(run, {
+      client,
+      timeoutMs,
+      view: await runView(run, {io: this.io, json: this.jsonOutput}),
+    })
     return {run: result.run}
   }
 }

@@ -1,4 +1,4 @@
-import type {Action, Blueprint, Run} from '../../api/types.js'
+import type {Action, Blueprint, Run} from '../../model/port.js'
 import type {JqEngine} from '../../jq/engine.js'
 import {toWire} from '../search.js'
 import type {RunsService} from '../runs-service.js'

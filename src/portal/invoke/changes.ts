@@ -1,6 +1,6 @@
 import {AsyncLocalStorage} from 'node:async_hooks'
 
-import type {Run} from '../../api/types.js'
+import type {Run} from '../../model/port.js'
 import type {StoredEntity} from '../store/store.js'
 
 export type PortalChange =

@@ -1,6 +1,6 @@
-import {OWNERSHIP_BLUEPRINT, type Action, type Run} from '../../api/types.js'
+import {OWNERSHIP_BLUEPRINT, type Action, type Run} from '../../model/port.js'
 import type {JqEngine} from '../../jq/engine.js'
-import {jsonOrText} from '../../io/json.js'
+import {jsonOrText} from '../../shared/json.js'
 import {signWebhook} from '../../verify.js'
 import type {EntitiesService} from '../entities-service.js'
 import {PortalError} from '../http.js'

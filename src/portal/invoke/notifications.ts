@@ -1,4 +1,4 @@
-import type {Action, Run} from '../../api/types.js'
+import type {Action, Run} from '../../model/port.js'
 import {signWebhook} from '../../verify.js'
 import {identityOf} from '../permissions.js'
 import type {Credential} from '../store/store.js'

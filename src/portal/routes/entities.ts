@@ -1,4 +1,4 @@
-import type {EntityInput} from '../../api/types.js'
+import type {EntityInput} from '../../model/port.js'
 import {mayWriteEntities} from '../access.js'
 import {booleanParam, invalid, PortalError, type RequestContext, type Route} from '../http.js'
 import {toWire} from '../search.js'

@@ -1,4 +1,4 @@
-import type {Run} from '../../api/types.js'
+import type {Run} from '../../model/port.js'
 import {schemas} from '../../schemas/registry.js'
 import {forbidden, mayReport, maySeeRun} from '../access.js'
 import type {PortalCore} from '../core.js'

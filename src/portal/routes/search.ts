@@ -1,4 +1,4 @@
-import {type EntitiesQuery} from '../../api/types.js'
+import {type EntitiesQuery} from '../../model/port.js'
 import {PortalError, type Route} from '../http.js'
 import {compileQuery, project, toWire} from '../search.js'
 import {type StoredEntity} from '../store/store.js'

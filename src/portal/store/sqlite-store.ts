@@ -6,7 +6,7 @@ import {randomBytes} from 'node:crypto'
 
 import Database from 'better-sqlite3'
 
-import type {Action, Blueprint, Run, RunFilter, RunLog} from '../../api/types.js'
+import type {Action, Blueprint, Run, RunFilter, RunLog} from '../../model/port.js'
 import {relationTargets} from '../../catalog/entity-rules.js'
 import type {
   ActionPermissions,

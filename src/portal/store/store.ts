@@ -1,6 +1,6 @@
-import type {Action, ActionPermissions, Blueprint, Entity, Run, RunFilter, RunLog} from '../../api/types.js'
+import type {Action, ActionPermissions, Blueprint, Entity, Run, RunFilter, RunLog} from '../../model/port.js'
 
-export type {ActionPermissions, PermissionBlock} from '../../api/types.js'
+export type {ActionPermissions, PermissionBlock} from '../../model/port.js'
 
 /** What a credential may do (see access.ts). */
 export type Role = 'admin' | 'member' | 'agent'

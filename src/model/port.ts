@@ -1,4 +1,4 @@
-import type {UserInputs} from '../actions/inputs.js'
+import type {UserInputs} from './inputs.js'
 
 /** Port's wire shapes (see ../shared/reference/port-api.md §3–§4). */
 

@@ -28,6 +28,8 @@ export interface CoreOptions {
   retryBaseMs?: number
   /** How long a webhook may take to answer before the attempt counts as failed (default 30 s). */
   webhookTimeoutMs?: number
+  /** The portal's clock (tests move it instead of sleeping): timers, runs, tokens, audit times. */
+  clock?: () => Date
 }
 
 /**
@@ -49,20 +51,22 @@ export class PortalCore {
   readonly dispatcher: Dispatcher
   readonly timers: TimerScheduler
   readonly tokenTtlSeconds: number
+  readonly now: () => Date
   private issuer: TokenIssuer | undefined
 
   constructor(readonly options: CoreOptions) {
     const {jq, store} = options
     const onError = options.onError ?? (() => {})
+    const now = (this.now = options.clock ?? (() => new Date()))
     this.tokenTtlSeconds = options.tokenTtlSeconds ?? 10_800
     this.blueprints = new BlueprintsService(store)
     this.entities = new EntitiesService(store, this.changes)
     this.actions = new ActionsService(store)
     this.permissions = new Permissions(store, jq)
-    this.credentials = new Credentials(store)
+    this.credentials = new Credentials(store, now)
     this.notifier = new ApprovalNotifier({
       failed: async (runId, message) => {
-        await this.write(() => this.runs.record(runId, {}, new Date(), message))
+        await this.write(() => this.runs.record(runId, {}, now(), message))
       },
       retryBaseMs: options.retryBaseMs,
       secret: async () => (await store.adminCredential())?.clientSecret ?? '',
@@ -77,12 +81,14 @@ export class PortalCore {
       this.changes,
       (work, depth) => this.write(work, {depth}),
       onError,
+      now,
     )
     this.dispatcher = new Dispatcher({
       baseUrl: options.baseUrl ?? (() => 'http://127.0.0.1:5480'),
       entities: this.entities,
       github: options.github ?? {apiUrl: 'https://api.github.com'},
       jq,
+      now,
       onError,
       portalToken: async () => (await this.token()).token,
       requestTimeoutMs: options.webhookTimeoutMs,
@@ -92,7 +98,7 @@ export class PortalCore {
       // Its own writes need not wake it: it looks again after each piece of work.
       write: (work) => this.write(work, {dispatcher: false}),
     })
-    this.timers = new TimerScheduler(store, this.changes, (work, kick) => this.write(work, kick), onError)
+    this.timers = new TimerScheduler(store, this.changes, (work, kick) => this.write(work, kick), onError, now)
   }
 
   get store(): Store {
@@ -114,7 +120,7 @@ export class PortalCore {
     const result = await this.store.transaction(() =>
       runInUnit(unit, async () => {
         const value = await work()
-        queuedConditions = await this.automations.handle(new Date())
+        queuedConditions = await this.automations.handle(this.now())
         return value
       }),
     )
@@ -132,7 +138,7 @@ export class PortalCore {
   async token(clientId?: string): Promise<{token: string; expiresAt: number}> {
     const id = clientId ?? (await this.store.adminCredential())?.clientId
     if (!id) throw new Error('The portal has no credentials')
-    const now = Date.now()
+    const now = this.now().getTime()
     return (await this.tokens()).issue({clientId: id, expiresAt: now + this.tokenTtlSeconds * 1000}, now)
   }
 
@@ -141,7 +147,7 @@ export class PortalCore {
    * working when the run ends or after an hour.
    */
   async runToken(runId: string, clientId: string): Promise<{token: string; expiresAt: number}> {
-    const now = Date.now()
+    const now = this.now().getTime()
     return (await this.tokens()).issue({clientId, expiresAt: now + RUN_TOKEN_TTL_MS, runId}, now)
   }
 

@@ -23,7 +23,10 @@ export interface CreatedCredential {
 
 /** Client credentials of the embedded portal: create, list, revoke. */
 export class Credentials {
-  constructor(private readonly store: Store) {}
+  constructor(
+    private readonly store: Store,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
 
   /** Runs inside a write transaction; the secret is returned this once. */
   async create(options: {
@@ -34,7 +37,7 @@ export class Credentials {
     const credential: Credential = {
       clientId: generateId('client', 24),
       clientSecret: randomBytes(32).toString('base64url'),
-      createdAt: new Date().toISOString(),
+      createdAt: this.now().toISOString(),
       role: options.role,
       ...(options.email ? {email: options.email} : {}),
       teams: options.teams ?? [],

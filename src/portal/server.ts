@@ -7,11 +7,13 @@ import {PortalCore} from './core.js'
 import type {GitHubSettings} from './invoke/dispatcher.js'
 import {WorkerJq} from '../jq/worker-engine.js'
 import {generateId} from './ids.js'
-import {openStore} from './store/open.js'
+import {openStore, type StoreKind} from './store/open.js'
 import type {Store} from './store/store.js'
 
 export interface PortalOptions {
   dataDir: string
+  /** Which store keeps the data (SQLite, the default, in `dataDir`). */
+  store?: StoreKind
   port?: number
   host?: string
   tokenTtlSeconds?: number
@@ -21,6 +23,8 @@ export interface PortalOptions {
   /** How long a webhook may take to answer before the attempt counts as failed (default 30 s). */
   webhookTimeoutMs?: number
   onError?: (error: unknown) => void
+  /** The portal's clock; tests pass one they can move. */
+  clock?: () => Date
 }
 
 export interface RunningPortal {
@@ -40,12 +44,13 @@ export interface RunningPortal {
  * the background work an earlier process left (deliveries, agent queue, timers).
  */
 export async function startPortal(options: PortalOptions): Promise<RunningPortal> {
-  const store = openStore(options.dataDir)
-  const createdAdmin = await ensureAdmin(store)
+  const store = openStore(options.dataDir, options.store)
+  const createdAdmin = await ensureAdmin(store, options.clock ?? (() => new Date()))
   const jq = new WorkerJq()
   let url = ''
   const core = new PortalCore({
     baseUrl: () => url,
+    clock: options.clock,
     github: options.github ?? {
       apiUrl: process.env.IDP_PORTAL_GITHUB_URL ?? 'https://api.github.com',
       pollMs: Number(process.env.IDP_PORTAL_GITHUB_POLL_MS) || undefined,
@@ -62,7 +67,7 @@ export async function startPortal(options: PortalOptions): Promise<RunningPortal
   // idle connection closed after 2 min (long polls wait at most 30 s); bodies are capped in http.ts.
   const server = createServer(
     {headersTimeout: 10_000, keepAliveTimeout: 30_000, maxHeaderSize: 16_384, requestTimeout: 60_000},
-    createApp({core, onError: options.onError}),
+    createApp({core, now: core.now, onError: options.onError}),
   )
   server.setTimeout(120_000, (socket) => socket.destroy())
   await new Promise<void>((resolve, reject) => {
@@ -91,9 +96,9 @@ export async function startPortal(options: PortalOptions): Promise<RunningPortal
   }
 }
 
-async function ensureAdmin(store: Store) {
+async function ensureAdmin(store: Store, now: () => Date) {
   if ((await store.countCredentials()) > 0) return undefined
   const admin = {clientId: generateId('client', 24), clientSecret: randomBytes(32).toString('base64url')}
-  await store.transaction(() => store.createCredential({...admin, createdAt: new Date().toISOString(), role: 'admin'}))
+  await store.transaction(() => store.createCredential({...admin, createdAt: now().toISOString(), role: 'admin'}))
   return admin
 }

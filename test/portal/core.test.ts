@@ -124,6 +124,30 @@ describe('bounded cost per request', () => {
     expect(related).toHaveLength(900)
   })
 
+  it('answers that are not paged are capped; paged search reaches every entity', async () => {
+    await portal.call('POST', '/v1/blueprints', {identifier: 'many', schema: {properties: {}}, title: 'Many'})
+    await portal.core.write(async () => {
+      for (let i = 0; i <= 10_000; i++)
+        await portal.store.putEntity({blueprint: 'many', identifier: `m${i}`, properties: {}, relations: {}}, {})
+    })
+    const listed = await portal.call('GET', '/v1/blueprints/many/entities')
+    expect(listed.status).toBe(413)
+    expect(listed.body.message).toMatch(/more than 10000 entities; page through them/)
+    const searched = await portal.call('POST', '/v1/entities/search', {combinator: 'and', rules: []})
+    expect(searched.status).toBe(413)
+    let seen = 0
+    let from: string | undefined
+    do {
+      const page = await portal.call('POST', '/v1/blueprints/many/entities/search', {
+        limit: 1000,
+        ...(from ? {from} : {}),
+      })
+      seen += page.body.entities.length
+      from = page.body.next
+    } while (from)
+    expect(seen).toBe(10_001)
+  })
+
   it('malformed percent-encoding in a path is a 400, not a 500', async () => {
     const response = await fetch(`${portal.url}/v1/blueprints/%E0%A4%A/entities`, {
       headers: {authorization: `Bearer ${await portal.token()}`},
@@ -153,4 +177,48 @@ it('routes match the same whatever order they were added in', () => {
   }
   expect(forward.match('GET', '/v1/actions/runs')?.route.pattern).toBe('/v1/actions/runs')
   expect(forward.match('POST', '/v1/actions/runs/claim-pending')?.route.pattern).toBe('/v1/actions/runs/claim-pending')
+})
+
+it('runs on an injected clock: a 5-day TTL expires when the clock says so, not after 5 days', async () => {
+  let now = Date.parse('2026-11-30T12:00:00Z')
+  // Tokens outlive the jump: the helper keeps the one it got first.
+  const clocked = await startTestPortal({clock: () => new Date(now), tokenTtlSeconds: 30 * 86_400})
+  try {
+    await clocked.call('POST', '/v1/blueprints', {
+      identifier: 'env',
+      schema: {properties: {ttl: {format: 'timer', type: 'string'}}},
+      title: 'Env',
+    })
+    await clocked.call('POST', '/v1/actions', {
+      identifier: 'env_ttl',
+      invocationMethod: {
+        method: 'DELETE',
+        synchronized: true,
+        type: 'WEBHOOK',
+        url: 'https://api.port.io/v1/blueprints/env/entities/{{ .event.context.entityIdentifier }}',
+      },
+      trigger: {
+        event: {blueprintIdentifier: 'env', propertyIdentifier: 'ttl', type: 'TIMER_PROPERTY_EXPIRED'},
+        type: 'automation',
+      },
+    })
+    const created = await clocked.call('POST', '/v1/blueprints/env/entities', {
+      identifier: 'five-days',
+      properties: {ttl: new Date(now + 5 * 86_400_000).toISOString()},
+    })
+    expect(created.body.entity).toMatchObject({identifier: 'five-days'})
+    clocked.core.timers.kick()
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    expect((await clocked.call('GET', '/v1/blueprints/env/entities/five-days')).status).toBe(200)
+
+    now += 5 * 86_400_000 + 1000
+    clocked.core.timers.kick()
+    await until(async () =>
+      (await clocked.call('GET', '/v1/blueprints/env/entities/five-days')).status === 404 ? true : undefined,
+    )
+    const {runs} = (await clocked.call('GET', '/v1/actions/runs?action=env_ttl')).body
+    expect(runs).toMatchObject([{createdAt: new Date(now).toISOString(), status: 'SUCCESS'}])
+  } finally {
+    await clocked.stop()
+  }
 })

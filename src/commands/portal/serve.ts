@@ -35,6 +35,13 @@ Stops cleanly on Ctrl-C or SIGTERM. With --json it prints one line when ready: {
       min: 0,
       summary: 'Port to listen on (0 picks a free one).',
     }),
+    // The names of src/portal/store/open.ts STORE_KINDS, repeated so that --help loads no store code.
+    store: Flags.option({
+      default: 'sqlite',
+      env: 'IDP_PORTAL_STORE',
+      options: ['sqlite'] as const,
+      summary: 'Where the portal keeps its data.',
+    })(),
     'token-ttl': Flags.integer({default: 10_800, hidden: true, min: 1, summary: 'Access-token lifetime in seconds.'}),
   }
 
@@ -46,6 +53,7 @@ Stops cleanly on Ctrl-C or SIGTERM. With --json it prints one line when ready: {
       host: this.flags.host,
       onError: (error) => this.io.err(`portal: unexpected error: ${(error as Error).stack ?? String(error)}`),
       port: this.flags.port,
+      store: this.flags.store,
       tokenTtlSeconds: this.flags['token-ttl'],
     }).catch((error: NodeJS.ErrnoException) => {
       if (error.code !== 'EADDRINUSE') throw error

@@ -46,6 +46,7 @@ export class Automations {
     private readonly changes: ChangeQueue,
     private readonly write: <T>(work: () => Promise<T>, depth: number) => Promise<T>,
     private readonly onError: (error: unknown) => void,
+    private readonly now: () => Date = () => new Date(),
   ) {}
 
   /** Inside the write: timers, unconditional automation runs, and queued conditional ones. */
@@ -106,7 +107,7 @@ export class Automations {
         const automation = await this.store.getAction(identifier)
         const holds = automation ? await this.conditionHolds(automation, event as AutomationEvent) : false
         await this.write(async () => {
-          if (holds) await this.runs.createForAutomation(automation!, event, new Date())
+          if (holds) await this.runs.createForAutomation(automation!, event, this.now())
           await this.store.deleteAutomationEvent(seq)
         }, depth + 1)
       }

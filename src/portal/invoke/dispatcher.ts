@@ -333,7 +333,7 @@ export class Dispatcher {
           ? {
               ...dispatch,
               attempts: 0,
-              availableAt: Date.now() + (this.options.github.pollMs ?? 5000),
+              availableAt: this.now().getTime() + (this.options.github.pollMs ?? 5000),
               context: {github: {org, repo, since, workflow}},
             }
           : {...dispatch, state: 'done'},
@@ -347,7 +347,10 @@ export class Dispatcher {
     const {apiUrl, token} = this.options.github
     const path = `/repos/${enc(org)}/${enc(repo)}/actions/workflows/${enc(workflow)}/runs?event=workflow_dispatch&created=${enc('>=' + since.slice(0, 19) + 'Z')}`
     const later = () =>
-      this.options.store.putDispatch({...dispatch, availableAt: Date.now() + (this.options.github.pollMs ?? 5000)})
+      this.options.store.putDispatch({
+        ...dispatch,
+        availableAt: this.now().getTime() + (this.options.github.pollMs ?? 5000),
+      })
     try {
       const response = await fetch(apiUrl + path, {headers: githubHeaders(token ?? ''), signal: this.signal()})
       if (!response.ok) return await this.options.write(later)
@@ -436,7 +439,7 @@ export class Dispatcher {
         this.now(),
         `Attempt ${attempts} of ${allowed} failed (${reason}); retrying in ${(wait / 1000).toFixed(1)}s`,
       )
-      await this.options.store.putDispatch({...dispatch, attempts, availableAt: Date.now() + wait})
+      await this.options.store.putDispatch({...dispatch, attempts, availableAt: this.now().getTime() + wait})
     })
   }
 

@@ -2,7 +2,7 @@ import type {EntityInput} from '../../model/port.js'
 import {mayWriteEntities} from '../access.js'
 import {booleanParam, invalid, PortalError, type RequestContext, type Route} from '../http.js'
 import {toWire} from '../search.js'
-import {body, ok, type RouteKit} from './kit.js'
+import {body, MAX_UNPAGED, ok, tooMany, type RouteKit} from './kit.js'
 
 /** Entities: members read and write them; ownership records are admins' (access.ts). */
 export function entityRoutes(kit: RouteKit): Route[] {
@@ -14,8 +14,10 @@ export function entityRoutes(kit: RouteKit): Route[] {
         const {identifier} = await blueprints.get(request.params.bp!)
         const shown = view(request)
         const rows = []
-        for await (const page of scans.pages({blueprint: identifier}))
+        for await (const page of scans.pages({blueprint: identifier})) {
           rows.push(...page.map((row) => shown(row.entity)))
+          if (rows.length > MAX_UNPAGED) throw tooMany(`Blueprint "${identifier}" has`)
+        }
         return ok({entities: rows})
       },
       method: 'GET',

@@ -3,7 +3,7 @@ import {schemas} from '../../schemas/registry.js'
 import {forbidden, mayReport, maySeeRun} from '../access.js'
 import type {PortalCore} from '../core.js'
 import type {WriteMode} from '../entities-service.js'
-import {booleanParam, invalid, listParam, notFound, type RequestContext} from '../http.js'
+import {booleanParam, invalid, listParam, notFound, PortalError, type RequestContext} from '../http.js'
 import {Scans} from '../scans.js'
 import {project, toWire} from '../search.js'
 import type {StoredEntity} from '../store/store.js'
@@ -16,6 +16,16 @@ export function body<T>(request: RequestContext, ref: string, what: string): T {
   if (!result.ok) throw invalid(what, result.issues)
   return request.body as T
 }
+
+/** Answers that are not paged hold at most this many entities; paged search has no such cap. */
+export const MAX_UNPAGED = 10_000
+
+export const tooMany = (what: string) =>
+  new PortalError(
+    413,
+    'too_many_results',
+    `${what} more than ${MAX_UNPAGED} entities; page through them with POST /v1/blueprints/{blueprint}/entities/search (limit, from)`,
+  )
 
 const audit = (request: RequestContext) => ({actor: request.caller.clientId, now: request.now})
 

@@ -2,7 +2,7 @@ import {type EntitiesQuery} from '../../model/port.js'
 import {PortalError, type Route} from '../http.js'
 import {compileQuery, project, toWire} from '../search.js'
 import {type StoredEntity} from '../store/store.js'
-import {body, ok, type RouteKit} from './kit.js'
+import {body, MAX_UNPAGED, ok, type RouteKit, tooMany} from './kit.js'
 
 /** Entity search, per blueprint (paged) and across blueprints. */
 export function searchRoutes(kit: RouteKit): Route[] {
@@ -47,6 +47,7 @@ export function searchRoutes(kit: RouteKit): Route[] {
           for (const {entity} of page) {
             if (!match(entity)) continue
             matched.push(shown(entity))
+            if (matched.length > MAX_UNPAGED) throw tooMany('The query matches')
             blueprintsMatched.add(entity.blueprint)
           }
         }

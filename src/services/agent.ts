@@ -116,6 +116,7 @@ export class Agent {
     this.wake?.()
     const deadline = Date.now() + graceMs
     while (this.running.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50))
+    await this.flushAcks()
     const left = [...this.running.values()]
     for (const {kill} of left) kill()
     if (left.length > 0) {
@@ -143,7 +144,7 @@ export class Agent {
       .then(async (outcome) => {
         if (killed) return
         if (outcome) await this.report(run, outcome)
-        await this.options.client.runs.ack([run.id])
+        this.ack(run.id)
       })
       .catch((error: unknown) => this.options.log(`Run ${run.id}: ${(error as Error).message}`))
       .finally(() => {
@@ -209,6 +210,9 @@ export class Agent {
   }
 
   private home: string | undefined
+  private pendingAcks: string[] = []
+  private ackTimer: NodeJS.Timeout | undefined
+  private acking: Promise<void> = Promise.resolve()
   private handlerHome(): string {
     this.home ??= this.options.handlerHome ?? mkdtempSync(join(tmpdir(), 'idp-handler-home-'))
     return this.home
@@ -267,12 +271,39 @@ export class Agent {
 
   /** The outcome, unless the handler already ended the run itself. */
   private async report(run: Run, outcome: {status: 'SUCCESS' | 'FAILURE'; summary?: string}) {
-    const current = await this.options.client.runs.get(run.id)
-    if (['SUCCESS', 'FAILURE', 'DECLINED'].includes(current.status)) return
-    await this.options.client.runs.patch(run.id, {
-      status: outcome.status,
-      ...(outcome.summary ? {summary: outcome.summary} : {}),
-    })
+    try {
+      await this.options.client.runs.patch(run.id, {
+        status: outcome.status,
+        ...(outcome.summary ? {summary: outcome.summary} : {}),
+      })
+    } catch (error) {
+      // 422: the handler ended the run itself, which is final.
+      if (error instanceof ApiError && error.status === 422) return
+      throw error
+    }
     this.options.log(`Run ${run.id}: ${outcome.status}`)
+  }
+
+  /** Acknowledgements go in batches (one request per 50 runs or 20 ms), not one request a run. */
+  private ack(runId: string): void {
+    this.pendingAcks.push(runId)
+    if (this.pendingAcks.length >= 50) void this.flushAcks()
+    else this.ackTimer ??= setTimeout(() => void this.flushAcks(), 20)
+  }
+
+  private flushAcks(): Promise<void> {
+    clearTimeout(this.ackTimer)
+    this.ackTimer = undefined
+    const runIds = this.pendingAcks.splice(0)
+    if (runIds.length > 0) {
+      this.acking = this.acking
+        .then(() => this.options.client.runs.ack(runIds))
+        .then(
+          () => undefined,
+          (error: unknown) =>
+            this.options.log(`Could not acknowledge ${runIds.length} runs: ${(error as Error).message}`),
+        )
+    }
+    return this.acking
   }
 }

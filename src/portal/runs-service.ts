@@ -197,9 +197,17 @@ export class RunsService {
     })
   }
 
-  /** PATCH: status, statusLabel, link, summary, externalRunId; a terminated run is final. */
+  /**
+   * PATCH: status, statusLabel, link, summary, externalRunId. A terminated run is final: a report
+   * that repeats its status (a retry, an agent's second report) is answered with the run as it is;
+   * one that would flip it is refused.
+   */
   async patch(id: string, changes: Record<string, unknown>, audit: RunAudit): Promise<Run> {
-    const run = await this.open(id)
+    const run = await this.get(id)
+    if (isFinal(run)) {
+      if (changes.status === undefined || changes.status === run.status) return run
+      return this.open(id)
+    }
     const next: Run = {...run}
     if (changes.status) next.status = changes.status as Run['status']
     if (changes.statusLabel !== undefined) next.statusLabel = changes.statusLabel as string
@@ -215,7 +223,10 @@ export class RunsService {
     body: {message: string; terminationStatus?: 'SUCCESS' | 'FAILURE'; statusLabel?: string},
     audit: RunAudit,
   ) {
-    const run = await this.open(id)
+    const run = await this.get(id)
+    // Log lines still arrive after the end (an agent's last words); the status stays final.
+    const ended = isFinal(run)
+    if (ended && body.terminationStatus && body.terminationStatus !== run.status) await this.open(id)
     const log: RunLog = {
       createdAt: audit.now.toISOString(),
       createdBy: audit.caller.clientId,
@@ -224,11 +235,17 @@ export class RunsService {
       runId: id,
     }
     await this.store.addRunLog(log)
+    if (ended) return log
     const next: Run = {...run}
     if (body.terminationStatus) next.status = body.terminationStatus
     if (body.statusLabel !== undefined) next.statusLabel = body.statusLabel
     await this.save(next, audit)
     return log
+  }
+
+  /** A synchronized webhook's answer, as Port's agent reports it (also after the run has ended). */
+  async respond(id: string, response: unknown, audit: RunAudit): Promise<Run> {
+    return this.save({...(await this.get(id)), response}, audit)
   }
 
   /** Who may decide on a run (jq policies included): worked out before the write. */

@@ -53,6 +53,12 @@ const MODEL: Record<string, readonly string[]> = {
   'GET /v1/actions/:id/permissions': M,
   'PATCH /v1/actions/:id/permissions': ['admin'],
   'POST /v1/actions/:id/runs': M,
+  'PATCH /v1/actions/runs/:run/response': ['admin', 'agent', 'run'],
+  'POST /v1/workflows/runs/claim-pending': ['admin', 'agent'],
+  'PATCH /v1/workflows/runs/ack': ['admin', 'agent'],
+  'GET /v1/kafka-credentials': ['admin', 'agent'],
+  'GET /v1/organization': M,
+  'PATCH /v1/organization': ['admin', 'agent'],
 }
 
 let portal: RolesPortal

@@ -1,3 +1,4 @@
+import type {Run} from '../../model/port.js'
 import {PortalError, type RequestContext, type Route} from '../http.js'
 import {isFinal} from '../runs-service.js'
 import {body, ok, type RouteKit} from './kit.js'
@@ -9,15 +10,20 @@ export function agentQueueRoutes(kit: RouteKit): Route[] {
     {
       auth: 'agent',
       handler: async (request) => {
-        const claim = body<{installationId?: string; limit?: number; visibilityTimeoutMs?: number}>(
-          request,
-          'idp:api-requests#/$defs/claim',
-          'Invalid claim',
-        )
+        const claim = body<{
+          installationId?: string
+          limit?: number
+          visibilityTimeoutMs?: number
+          invocationMethod?: string
+          exclude?: string[]
+        }>(request, 'idp:api-requests#/$defs/claim', 'Invalid claim')
         const now = request.now.getTime()
         const claimed = await write(() =>
           store.claimDispatches({
+            // Port's agent asks for WEBHOOK runs only; idp agent takes every kind.
+            exclude: claim.exclude,
             installationId: claim.installationId ?? request.caller.clientId,
+            invocationMethod: claim.invocationMethod,
             limit: claim.limit ?? 100,
             now,
             until: now + (claim.visibilityTimeoutMs ?? 5 * 60_000),
@@ -51,6 +57,8 @@ export function agentQueueRoutes(kit: RouteKit): Route[] {
             await store.putDispatch(
               verb === 'ack' ? {...dispatch, state: 'done'} : {...dispatch, claimedUntil: undefined, state: 'queued'},
             )
+            // Acknowledged: no longer waiting for an agent to execute it.
+            if (verb === 'ack') await runs.record(runId, {pendingExecution: false} as Partial<Run>, request.now)
             changed++
           }
           return changed
@@ -73,6 +81,34 @@ export function agentQueueRoutes(kit: RouteKit): Route[] {
       },
       method: 'POST',
       pattern: '/v1/actions/runs/:run/token',
+    },
+
+    // Port's agent also polls workflow runs. This portal serves no workflows: it answers as a
+    // Port organisation without any would, so the agent's polls do not count as failures.
+    {
+      auth: 'agent',
+      handler: async () => ok({runs: []}),
+      method: 'POST',
+      pattern: '/v1/workflows/runs/claim-pending',
+    },
+    {
+      auth: 'agent',
+      handler: async () => ok({ackedCount: 0}),
+      method: 'PATCH',
+      pattern: '/v1/workflows/runs/ack',
+    },
+    {
+      // Kafka mode: say plainly that there is none, so the agent's error says what to change.
+      auth: 'agent',
+      handler: async () => {
+        throw new PortalError(
+          404,
+          'kafka_not_available',
+          "This portal has no Kafka: run Port's execution agent with STREAMER_NAME=POLLING (it claims runs over HTTP)",
+        )
+      },
+      method: 'GET',
+      pattern: '/v1/kafka-credentials',
     },
   ]
 }

@@ -7,6 +7,7 @@ import {blueprintRoutes} from './blueprints.js'
 import {credentialRoutes} from './credentials.js'
 import {entityRoutes} from './entities.js'
 import {routeKit} from './kit.js'
+import {organizationRoutes} from './organization.js'
 import {runRoutes} from './runs.js'
 import {searchRoutes} from './search.js'
 
@@ -25,5 +26,6 @@ export function routes(core: PortalCore): Route[] {
     ...actionRoutes(kit),
     ...runRoutes(kit),
     ...agentQueueRoutes(kit),
+    ...organizationRoutes(kit),
   ]
 }

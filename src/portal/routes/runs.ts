@@ -56,6 +56,17 @@ export function runRoutes(kit: RouteKit): Route[] {
       pattern: '/v1/actions/runs/:run',
     },
     {
+      // Port's agent reports a synchronized webhook's answer here (undocumented in Port's spec).
+      auth: 'run',
+      handler: async (request) => {
+        await reportableRun(request, request.params.run!)
+        const {response} = body<{response: unknown}>(request, 'idp:api-requests#/$defs/runResponse', 'Invalid response')
+        return ok({run: await write(() => runs.respond(request.params.run!, response, runAudit(request)))})
+      },
+      method: 'PATCH',
+      pattern: '/v1/actions/runs/:run/response',
+    },
+    {
       auth: 'run',
       handler: async (request) => {
         await reportableRun(request, request.params.run!)

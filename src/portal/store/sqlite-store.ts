@@ -244,9 +244,16 @@ export class SqliteStore implements Store {
     return this.q.dispatchDue.all(now, limit).map(dispatch)
   }
 
-  async claimDispatches(claim: {now: number; limit: number; until: number; installationId: string}) {
+  async claimDispatches(claim: Parameters<Store['claimDispatches']>[0]) {
     const claimed: Dispatch[] = []
-    for (const row of this.q.dispatchClaimable.all(claim.now, claim.limit)) {
+    const exclude = JSON.stringify(claim.exclude ?? [])
+    for (const row of this.q.dispatchClaimable.all(
+      claim.now,
+      claim.invocationMethod ?? null,
+      claim.invocationMethod ?? null,
+      exclude,
+      claim.limit,
+    )) {
       if (row.status === null || FINAL.has(row.status)) {
         this.q.dispatchState.run('done', row.run_id)
         continue
@@ -318,6 +325,15 @@ export class SqliteStore implements Store {
   async adminCredential(): Promise<Credential | undefined> {
     const row = this.q.credentialAdmin.get()
     return row ? this.getCredential(row.client_id) : undefined
+  }
+
+  async getSetting(key: string): Promise<unknown> {
+    const row = this.q.metaGet.get(`setting:${key}`)
+    return row ? (JSON.parse(row.value) as unknown) : undefined
+  }
+
+  async putSetting(key: string, value: unknown): Promise<void> {
+    this.q.metaPut.run(`setting:${key}`, JSON.stringify(value))
   }
 
   async tokenKey(): Promise<Buffer> {
@@ -579,9 +595,15 @@ function statements(db: Database.Database) {
     credentialPut: db.prepare(
       'INSERT INTO credentials (client_id, client_secret, role, created_at, email, teams) VALUES (?, ?, ?, ?, ?, ?)',
     ),
-    dispatchClaimable: db.prepare<[number, number], DispatchRow & {status: string | null}>(
+    dispatchClaimable: db.prepare<
+      [number, string | null, string | null, string, number],
+      DispatchRow & {status: string | null}
+    >(
       `SELECT d.*, r.status FROM dispatches d LEFT JOIN runs r ON r.id = d.run_id
-       WHERE d.state = 'queued' OR (d.state = 'claimed' AND d.claimed_until < ?) ORDER BY d.seq LIMIT ?`,
+       WHERE (d.state = 'queued' OR (d.state = 'claimed' AND d.claimed_until < ?))
+         AND (? IS NULL OR json_extract(r.data, '$.payload.type') = ?)
+         AND d.run_id NOT IN (SELECT value FROM json_each(?))
+       ORDER BY d.seq LIMIT ?`,
     ),
     automationEventDelete: db.prepare('DELETE FROM automation_events WHERE seq = ?'),
     automationEventList: db.prepare<[number], {seq: number; automation: string; event: string; depth: number}>(
@@ -589,6 +611,7 @@ function statements(db: Database.Database) {
     ),
     automationEventPut: db.prepare('INSERT INTO automation_events (automation, event, depth) VALUES (?, ?, ?)'),
     metaGet: db.prepare<[string], {value: string}>('SELECT value FROM meta WHERE key = ?'),
+    metaPut: db.prepare('INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
     dispatchClaim: db.prepare(
       "UPDATE dispatches SET state = 'claimed', claimed_until = ?, installation_id = ? WHERE run_id = ?",
     ),

@@ -83,6 +83,9 @@ export interface Store {
   deleteCredential(clientId: string): Promise<boolean>
   /** The oldest admin credential: the organisation's, whose secret keys secret inputs (as in Port). */
   adminCredential(): Promise<Credential | undefined>
+  /** A portal-wide setting (the organisation's details), or undefined. */
+  getSetting(key: string): Promise<unknown>
+  putSetting(key: string, value: unknown): Promise<void>
   /** The key access tokens are signed with, made once with the store. */
   tokenKey(): Promise<Buffer>
 
@@ -143,7 +146,16 @@ export interface Store {
    * first, until `until`: no two callers get the same run while its claim lives. Dispatches of
    * runs that have ended meanwhile are closed instead. (PostgreSQL: FOR UPDATE SKIP LOCKED.)
    */
-  claimDispatches(claim: {now: number; limit: number; until: number; installationId: string}): Promise<Dispatch[]>
+  claimDispatches(claim: {
+    now: number
+    limit: number
+    until: number
+    installationId: string
+    /** Only runs whose payload is of this invocation type (Port's agent asks for WEBHOOK). */
+    invocationMethod?: string | undefined
+    /** Run ids to leave alone. */
+    exclude?: string[] | undefined
+  }): Promise<Dispatch[]>
   /** When the next pending delivery is due (epoch ms), if any. */
   nextDispatchAt(): Promise<number | undefined>
 

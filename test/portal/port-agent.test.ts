@@ -1,0 +1,89 @@
+import {afterAll, beforeAll, expect, it} from 'vitest'
+
+import {startTestPortal, type TestPortal} from '../helpers/portal.js'
+
+/**
+ * What Port's execution agent (port-labs/port-agent, POLLING mode) sends and relies on, as HTTP
+ * exchanges in its shape: it polls workflow runs too, claims WEBHOOK runs only, acks them,
+ * reports synchronized responses, and writes its last log line after the run has ended.
+ */
+let portal: TestPortal
+const agent = (method: string, path: string, body?: unknown) => portal.call(method, path, body).then((answer) => answer)
+
+beforeAll(async () => {
+  portal = await startTestPortal()
+  await portal.call('POST', '/v1/actions', {
+    identifier: 'hook',
+    invocationMethod: {agent: true, synchronized: true, type: 'WEBHOOK', url: 'http://127.0.0.1:9/hook'},
+    trigger: {operation: 'CREATE', type: 'self-service', userInputs: {properties: {}}},
+  })
+  await portal.call('POST', '/v1/actions', {
+    identifier: 'job',
+    invocationMethod: {payload: {}, type: 'KAFKA'},
+    trigger: {operation: 'CREATE', type: 'self-service', userInputs: {properties: {}}},
+  })
+})
+afterAll(() => portal.stop())
+
+const queued = async (action: string) => {
+  const {run} = (await portal.call('POST', `/v1/actions/${action}/runs`, {properties: {}})).body
+  for (;;) {
+    const current = (await portal.call('GET', `/v1/actions/runs/${run.id}`)).body.run
+    if (current.pendingExecution) return current
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}
+
+it('workflow polls are answered as by an organisation without workflows', async () => {
+  const claim = await agent('POST', '/v1/workflows/runs/claim-pending', {
+    installationId: '_PORT_EXEC_AGENT',
+    limit: 100,
+  })
+  expect(claim).toEqual({body: {ok: true, runs: []}, status: 200})
+  expect((await agent('PATCH', '/v1/workflows/runs/ack', {runIds: []})).body).toEqual({ackedCount: 0, ok: true})
+})
+
+it('claims honour the invocation filter, so idp agent and Port’s agent can share a portal', async () => {
+  const kafka = await queued('job')
+  const webhook = await queued('hook')
+  const claim = {installationId: '_PORT_EXEC_AGENT', invocationMethod: 'WEBHOOK', limit: 100}
+  const {runs} = (await agent('POST', '/v1/actions/runs/claim-pending', claim)).body
+  expect(runs.map((run: {id: string}) => run.id)).toEqual([webhook.id])
+  expect(runs[0].payload).toMatchObject({agent: true, type: 'WEBHOOK', url: 'http://127.0.0.1:9/hook'})
+  const rest = (await agent('POST', '/v1/actions/runs/claim-pending', {installationId: 'idp'})).body.runs
+  expect(rest.map((run: {id: string}) => run.id)).toEqual([kafka.id])
+  await agent('PATCH', '/v1/actions/runs/ack', {runIds: [kafka.id]})
+
+  // Ack ends the pending execution; the agent then reports as it goes.
+  expect((await agent('PATCH', '/v1/actions/runs/ack', {runIds: [webhook.id]})).body.ackedCount).toBe(1)
+  expect((await portal.call('GET', `/v1/actions/runs/${webhook.id}`)).body.run.pendingExecution).toBe(false)
+  const log = {message: 'Action invocation has completed successfully with status code: 200'}
+  expect((await agent('POST', `/v1/actions/runs/${webhook.id}/logs`, log)).status).toBe(201)
+  const responded = await agent('PATCH', `/v1/actions/runs/${webhook.id}/response`, {response: {deployed: true}})
+  expect(responded.body.run.response).toEqual({deployed: true})
+  expect((await agent('PATCH', `/v1/actions/runs/${webhook.id}`, {status: 'SUCCESS'})).status).toBe(200)
+
+  // After the end: a last log line and a repeated report are taken; flipping the outcome is not.
+  expect((await agent('POST', `/v1/actions/runs/${webhook.id}/logs`, {message: 'Finished'})).status).toBe(201)
+  const again = await agent('PATCH', `/v1/actions/runs/${webhook.id}`, {status: 'SUCCESS', summary: 'again'})
+  expect(again.status).toBe(200)
+  expect(again.body.run).toMatchObject({status: 'SUCCESS'})
+  expect(again.body.run.summary).toBeUndefined()
+  const flipped = await agent('PATCH', `/v1/actions/runs/${webhook.id}`, {status: 'FAILURE'})
+  expect(flipped.status).toBe(422)
+  const lines = (await portal.call('GET', `/v1/actions/runs/${webhook.id}/logs`)).body.runLogs
+  expect(lines.map((line: {message: string}) => line.message)).toEqual(
+    expect.arrayContaining([log.message, 'Finished']),
+  )
+})
+
+it('the agent’s start-up PATCH of the organisation is kept; Kafka credentials say there is no Kafka', async () => {
+  const patched = await agent('PATCH', '/v1/organization', {settings: {portAgentStreamerName: 'POLLING'}})
+  expect(patched).toEqual({body: {ok: true}, status: 200})
+  expect((await portal.call('GET', '/v1/organization')).body.organization.settings).toEqual({
+    portAgentStreamerName: 'POLLING',
+  })
+  const kafka = await agent('GET', '/v1/kafka-credentials')
+  expect(kafka.status).toBe(404)
+  expect(kafka.body.message).toMatch(/no Kafka.*STREAMER_NAME=POLLING/)
+})

@@ -346,7 +346,9 @@ class RunsApi {
 
   /** The pull agent's queue (Port's execution-agent routes; release is idp's). */
   async claim(installationId: string, limit: number, visibilityTimeoutMs: number): Promise<Run[]> {
-    const body = {installationId, invocationMethod: 'WEBHOOK', limit, visibilityTimeoutMs}
+    // No invocationMethod: the embedded portal then hands out every kind idp agent handles
+    // (agent WEBHOOKs and KAFKA); Port's agent asks for WEBHOOK only, so the two can share a portal.
+    const body = {installationId, limit, visibilityTimeoutMs}
     const request = {
       body,
       headers: RESERVED,

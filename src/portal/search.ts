@@ -223,8 +223,14 @@ async function relatedTo(rule: Rule, store: Store): Promise<Matcher> {
  * An entity as Port's API returns it: its spec allows exactly these fields (the blueprint and
  * audit fields stay in storage, where search rules such as `$updatedAt` use them).
  */
+/**
+ * An entity as Port answers it: its fields, and also `blueprint` and the audit fields, which Port
+ * sends and its clients read (the GitHub Action reads `entity.blueprint`) though the spec's
+ * entity schema omits them (README: "Where the portal follows Port's clients").
+ */
 export function toWire(entity: StoredEntity): Record<string, unknown> {
-  const {icon, identifier, properties, relations, team, title} = entity
+  const {blueprint, createdAt, createdBy, icon, identifier, properties, relations, team, title, updatedAt, updatedBy} =
+    entity
   return {
     identifier,
     ...(title === undefined ? {} : {title}),
@@ -232,6 +238,8 @@ export function toWire(entity: StoredEntity): Record<string, unknown> {
     team: team ?? [],
     properties,
     relations,
+    blueprint,
+    ...(createdAt === undefined ? {} : {createdAt, createdBy, updatedAt, updatedBy}),
   }
 }
 

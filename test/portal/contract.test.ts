@@ -165,10 +165,15 @@ describe('entities', () => {
     })
     expect(created.status).toBe(201)
     expect(created.body.entity).toEqual({
+      blueprint: 'Component',
+      createdAt: expect.any(String),
+      createdBy: portal.admin.clientId,
       identifier: 'svc-a',
       properties: {tier: 'gold', type: 'service'},
       relations: {system: 'Cart'},
       team: [],
+      updatedAt: expect.any(String),
+      updatedBy: portal.admin.clientId,
     })
     expect((await call('POST', path, {identifier: 'svc-a', properties: {type: 'service'}})).status).toBe(409)
   })

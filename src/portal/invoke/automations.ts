@@ -193,8 +193,5 @@ const conditionOf = (automation: Action) =>
   automation.trigger.condition as {expressions?: string[]; combinator?: 'and' | 'or'} | undefined
 const hasCondition = (automation: Action) => Boolean(conditionOf(automation)?.expressions?.length)
 
-/** An entity as events show it: Port's wire fields plus its blueprint and audit fields. */
-function entityView(entity: StoredEntity) {
-  const {blueprint, createdAt, createdBy, updatedAt, updatedBy} = entity
-  return {...toWire(entity), blueprint, createdAt, createdBy, updatedAt, updatedBy}
-}
+/** An entity as events show it: Port's wire fields, its blueprint and audit fields. */
+const entityView = (entity: StoredEntity) => toWire(entity)

@@ -162,7 +162,7 @@ export class Dispatcher {
         encryptedProperties: Object.keys(inputs).filter((name) => inputs[name]?.encryption),
         identifier: action.identifier,
       },
-      entity: entity ? {...toWire(entity), blueprint: entity.blueprint} : {},
+      entity: entity ? toWire(entity) : {},
       event: (dispatch.context as {event?: unknown} | undefined)?.event ?? null,
       inputs: run.properties,
       run: {id: run.id},

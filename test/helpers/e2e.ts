@@ -78,3 +78,14 @@ export async function servePortal(
 }
 
 export const mode = (file: string) => (statSync(file).mode & 0o777).toString(8)
+
+/** Waits until a run has ended (SUCCESS or FAILURE) and returns it. */
+export async function runEnded(portal: CliPortal, id: string, timeoutMs = 20_000) {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const {run} = await portal.api('GET', `/v1/actions/runs/${id}`)
+    if (['SUCCESS', 'FAILURE'].includes(run.status)) return run
+    if (Date.now() > deadline) throw new Error(`run ${id} is still ${run.status}`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}

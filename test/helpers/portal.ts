@@ -20,6 +20,17 @@ export interface TestPortal extends RunningPortal {
 
 export const tempDir = (prefix = 'idp-test-') => mkdtempSync(join(tmpdir(), prefix))
 
+/** Polls `check` until it gives a value (not undefined); throws after `timeoutMs`. */
+export async function until<T>(check: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = await check()
+    if (value !== undefined) return value
+    if (Date.now() > deadline) throw new Error('timed out')
+    await new Promise((resolve) => setTimeout(resolve, 25))
+  }
+}
+
 /** The real embedded portal on an ephemeral port, SQLite in a temp dir. */
 export async function startTestPortal(options: Partial<PortalOptions> = {}): Promise<TestPortal> {
   const dataDir = options.dataDir ?? tempDir('idp-portal-')

@@ -4,7 +4,7 @@ import type {AddressInfo} from 'node:net'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {signWebhook, verifyWebhook} from '../../src/verify.js'
-import {startTestPortal, tempDir, type TestPortal} from '../helpers/portal.js'
+import {startTestPortal, tempDir, until, type TestPortal} from '../helpers/portal.js'
 
 /** A local HTTP server answering from a script and recording what it received. */
 async function receiver(answer: (request: IncomingMessage, body: string) => {status: number; body?: unknown} | 'hang') {
@@ -28,15 +28,6 @@ async function receiver(answer: (request: IncomingMessage, body: string) => {sta
 }
 
 let portal: TestPortal
-const until = async <T>(check: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> => {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await check()
-    if (value !== undefined) return value
-    if (Date.now() > deadline) throw new Error('timed out')
-    await new Promise((resolve) => setTimeout(resolve, 25))
-  }
-}
 const runEnded = (id: string) =>
   until(async () => {
     const {body} = await portal.call('GET', `/v1/actions/runs/${id}`)

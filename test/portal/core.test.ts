@@ -2,18 +2,9 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {Router, type Route} from '../../src/portal/http.js'
 import {routes} from '../../src/portal/routes/index.js'
-import {startTestPortal, type TestPortal} from '../helpers/portal.js'
+import {startTestPortal, until, type TestPortal} from '../helpers/portal.js'
 
 let portal: TestPortal
-const until = async <T>(check: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> => {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await check()
-    if (value !== undefined) return value
-    if (Date.now() > deadline) throw new Error('timed out')
-    await new Promise((resolve) => setTimeout(resolve, 25))
-  }
-}
 
 beforeAll(async () => {
   portal = await startTestPortal()

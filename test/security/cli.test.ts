@@ -4,20 +4,12 @@ import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {startCli} from '../helpers/cli.js'
-import {servePortal, type CliPortal} from '../helpers/e2e.js'
+import {runEnded, servePortal, type CliPortal} from '../helpers/e2e.js'
 import {tempDir} from '../helpers/portal.js'
 
 let portal: CliPortal
 const api = (method: string, path: string, body?: unknown) => portal.api(method, path, body)
-const ended = async (id: string, timeoutMs = 20_000) => {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const {run} = await api('GET', `/v1/actions/runs/${id}`)
-    if (['SUCCESS', 'FAILURE'].includes(run.status)) return run
-    if (Date.now() > deadline) throw new Error(`run ${id} is still ${run.status}`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-}
+const ended = (id: string, timeoutMs?: number) => runEnded(portal, id, timeoutMs)
 const logsOf = async (id: string) =>
   ((await api('GET', `/v1/actions/runs/${id}/logs?limit=50`)).runLogs as {message: string}[]).map((l) => l.message)
 

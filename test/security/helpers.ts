@@ -1,4 +1,4 @@
-import {startTestPortal, type TestPortal} from '../helpers/portal.js'
+import {startTestPortal, until, type TestPortal} from '../helpers/portal.js'
 
 export interface Caller {
   token: string
@@ -64,14 +64,6 @@ export async function startRolesPortal(options: Parameters<typeof startTestPorta
       if (status !== 201) throw new Error(`no run token: ${status} ${JSON.stringify(body)}`)
       return caller(portal.url, body.accessToken)
     },
-    async until(check, timeoutMs = 10_000) {
-      const deadline = Date.now() + timeoutMs
-      for (;;) {
-        const value = await check()
-        if (value !== undefined) return value
-        if (Date.now() > deadline) throw new Error('timed out')
-        await new Promise((resolve) => setTimeout(resolve, 25))
-      }
-    },
+    until,
   }
 }

@@ -4,6 +4,7 @@ import {toWire} from '../search.js'
 import type {RunsService} from '../runs-service.js'
 import type {Store, StoredEntity, Timer} from '../store/store.js'
 import {unitDepth, type ChangeQueue, type PortalChange} from './changes.js'
+import {SerialWork} from './serial.js'
 
 /** Port's automation event object (`.event` in conditions and templates). */
 export interface AutomationEvent {
@@ -35,9 +36,7 @@ const MAX_DEPTH = 5
  * evaluated after the commit, outside the write lock: a slow condition delays only its own run.
  */
 export class Automations {
-  private pumping: Promise<void> = Promise.resolve()
-  private queued = false
-  private stopped = false
+  private readonly serial: SerialWork
 
   constructor(
     private readonly store: Store,
@@ -47,7 +46,9 @@ export class Automations {
     private readonly write: <T>(work: () => Promise<T>, depth: number) => Promise<T>,
     private readonly onError: (error: unknown) => void,
     private readonly now: () => Date = () => new Date(),
-  ) {}
+  ) {
+    this.serial = new SerialWork(() => this.evaluateQueued(), onError)
+  }
 
   /** Inside the write: timers, unconditional automation runs, and queued conditional ones. */
   async handle(now: Date): Promise<boolean> {
@@ -83,27 +84,19 @@ export class Automations {
 
   /** Evaluates queued conditions (after a write that queued some, and at start). */
   kick(): void {
-    if (this.stopped || this.queued) return
-    this.queued = true
-    this.pumping = this.pumping
-      .then(() => {
-        this.queued = false
-        return this.evaluateQueued()
-      })
-      .catch((error: unknown) => this.onError(error))
+    this.serial.kick()
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true
-    await this.pumping
+  stop(): Promise<void> {
+    return this.serial.stop()
   }
 
   private async evaluateQueued(): Promise<void> {
-    while (!this.stopped) {
+    while (!this.serial.stopped) {
       const queued = await this.store.automationEvents(50)
       if (queued.length === 0) return
       for (const {automation: identifier, depth, event, seq} of queued) {
-        if (this.stopped) return
+        if (this.serial.stopped) return
         const automation = await this.store.getAction(identifier)
         const holds = automation ? await this.conditionHolds(automation, event as AutomationEvent) : false
         await this.write(async () => {

@@ -8,6 +8,7 @@ import {isFinal, type RunsService} from '../runs-service.js'
 import {toWire} from '../search.js'
 import type {Dispatch, Store} from '../store/store.js'
 import {encodeSelfCallPart, selfCallProblem} from './self-call.js'
+import {SerialWork} from './serial.js'
 import {renderTemplate} from './templates.js'
 
 export interface GitHubSettings {
@@ -53,14 +54,18 @@ interface GitHubFollow {
  */
 export class Dispatcher {
   private readonly inFlight = new Set<string>()
-  private pumping: Promise<void> = Promise.resolve()
-  private queued = false
   private timer: NodeJS.Timeout | undefined
-  private stopped = false
+  private readonly serial: SerialWork
   /** Cancels requests in flight when the portal stops (the work is redone on the next start). */
   private readonly abort = new AbortController()
 
-  constructor(private readonly options: DispatcherOptions) {}
+  constructor(private readonly options: DispatcherOptions) {
+    this.serial = new SerialWork(() => this.pump(), options.onError)
+  }
+
+  private get stopped(): boolean {
+    return this.serial.stopped
+  }
 
   private signal(): AbortSignal {
     return AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.options.requestTimeoutMs ?? 30_000)])
@@ -68,21 +73,14 @@ export class Dispatcher {
 
   /** Looks for due work now (after each write, and when a retry falls due). */
   kick(): void {
-    if (this.stopped || this.queued) return
-    this.queued = true
-    this.pumping = this.pumping
-      .then(() => {
-        this.queued = false
-        return this.pump()
-      })
-      .catch((error: unknown) => this.options.onError(error))
+    this.serial.kick()
   }
 
   async stop(): Promise<void> {
-    this.stopped = true
+    const stopping = this.serial.stop() // first, so that aborted deliveries are not retried
     clearTimeout(this.timer)
     this.abort.abort()
-    await this.pumping
+    await stopping
     while (this.inFlight.size > 0) await new Promise((resolve) => setTimeout(resolve, 10))
   }
 

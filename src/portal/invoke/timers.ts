@@ -1,5 +1,6 @@
 import type {Store} from '../store/store.js'
 import type {ChangeQueue} from './changes.js'
+import {SerialWork} from './serial.js'
 
 /**
  * Fires `format: timer` properties when they expire (within a second), once: each fired timer is
@@ -8,9 +9,7 @@ import type {ChangeQueue} from './changes.js'
  */
 export class TimerScheduler {
   private timer: NodeJS.Timeout | undefined
-  private firing: Promise<void> = Promise.resolve()
-  private queued = false
-  private stopped = false
+  private readonly serial: SerialWork
 
   constructor(
     private readonly store: Store,
@@ -18,31 +17,26 @@ export class TimerScheduler {
     private readonly write: <T>(work: () => Promise<T>, kick: {timers: boolean}) => Promise<T>,
     private readonly onError: (error: unknown) => void,
     private readonly now: () => Date = () => new Date(),
-  ) {}
+  ) {
+    this.serial = new SerialWork(() => this.fireDue(), onError)
+  }
 
   /** Re-plans the next wake-up (after writes that may have set a timer). */
   kick(): void {
-    if (this.stopped || this.queued) return
-    this.queued = true
-    this.firing = this.firing
-      .then(() => {
-        this.queued = false
-        return this.fireDue()
-      })
-      .catch((error: unknown) => this.onError(error))
+    this.serial.kick()
   }
 
   async stop(): Promise<void> {
-    this.stopped = true
+    const stopping = this.serial.stop()
     clearTimeout(this.timer)
-    await this.firing
+    await stopping
   }
 
   private async fireDue(): Promise<void> {
     clearTimeout(this.timer)
     for (;;) {
       const next = await this.store.nextTimerAt()
-      if (next === undefined || this.stopped) return
+      if (next === undefined || this.serial.stopped) return
       const now = this.now().getTime()
       if (next > now) {
         // Wake at the next expiry; never sleep more than a second, so clock jumps do not matter.

@@ -61,7 +61,7 @@ export function authorize(
   }
 }
 
-export function describe(principal: Principal): string {
+function describe(principal: Principal): string {
   switch (principal.kind) {
     case 'anonymous':
       return 'an anonymous request'
@@ -73,8 +73,6 @@ export function describe(principal: Principal): string {
 }
 
 export const forbidden = (message: string) => new PortalError(403, 'forbidden', message)
-
-export const isAdmin = (principal: Principal) => principal.kind === 'admin'
 
 /** Admins and agents act on any run; members on the runs they started; a run token on its own. */
 export function mayReport(principal: Principal, run: Run): boolean {

@@ -113,9 +113,9 @@ export class PortalCore {
    */
   async write<T>(
     work: () => Promise<T>,
-    kick: {dispatcher?: boolean; timers?: boolean; depth?: number} = {},
+    options: {dispatcher?: boolean; timers?: boolean; depth?: number} = {},
   ): Promise<T> {
-    const unit: UnitOfWork = {afterCommit: [], changes: [], depth: kick.depth ?? 0}
+    const unit: UnitOfWork = {afterCommit: [], changes: [], depth: options.depth ?? 0}
     let queuedConditions = false
     const result = await this.store.transaction(() =>
       runInUnit(unit, async () => {
@@ -126,8 +126,8 @@ export class PortalCore {
     )
     for (const then of unit.afterCommit) then()
     if (queuedConditions) this.automations.kick()
-    if (kick.dispatcher !== false) this.dispatcher.kick()
-    if (kick.timers !== false) this.timers.kick()
+    if (options.dispatcher !== false) this.dispatcher.kick()
+    if (options.timers !== false) this.timers.kick()
     return result
   }
 

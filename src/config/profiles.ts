@@ -3,6 +3,8 @@ import {join} from 'node:path'
 
 import type Conf from 'conf'
 
+import {usageError} from '../errors.js'
+
 export const LOCAL_PROFILE = 'local'
 export const DEFAULT_LOCAL_URL = 'http://127.0.0.1:5480'
 
@@ -102,14 +104,16 @@ function readConfig(path: string): ConfigShape {
 
 /** `https://api.getport.io/v1/` and `https://api.getport.io` name the same API. */
 export function normalizeApiUrl(url: string): string {
+  // A bad URL is the user's to fix (exit 2), from --api-url, IDP_API_URL or PORT_API_URL.
+  const hint = `Expected an http(s) URL: https://api.getport.io (EU), https://api.us.getport.io (US) or ${DEFAULT_LOCAL_URL} (the embedded portal).`
   let parsed: URL
   try {
     parsed = new URL(url)
   } catch {
-    throw new TypeError(`"${url}" is not a URL (expected e.g. https://api.getport.io or ${DEFAULT_LOCAL_URL})`)
+    throw usageError(`The API URL "${url}" is not a URL.`, hint)
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    throw new TypeError(`"${url}" must be an http:// or https:// URL`)
+    throw usageError(`The API URL "${url}" must start with http:// or https://.`, hint)
   }
   return parsed.origin + parsed.pathname.replace(/\/+$/, '').replace(/\/v1$/, '')
 }

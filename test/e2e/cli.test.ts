@@ -184,6 +184,21 @@ describe('usage errors (exit 2)', () => {
 })
 
 describe('connection and credentials', () => {
+  it('a malformed API URL is a usage error (exit 2) that shows the expected form, from a flag or the environment', async () => {
+    for (const [args, env] of [
+      [['blueprint', 'list', '--api-url', 'ftp://portal'], {}],
+      [['blueprint', 'list', '--api-url', 'api.getport.io'], {}],
+      [['blueprint', 'list'], {IDP_API_URL: 'not a url'}],
+      [['login', '--api-url', 'garbage', '--no-input'], {}],
+    ] as const) {
+      const result = await runCli([...args], {env: {IDP_CONFIG_DIR: tempDir(), ...env}})
+      expect(result.code, args.join(' ')).toBe(2)
+      expect(result.stderr).toMatch(/The API URL ".*" (is not a URL|must start with http)/)
+      expect(result.stderr).toContain('https://api.getport.io (EU)')
+      expect(result.stderr).not.toContain('bug in idp')
+    }
+  })
+
   it('names the URL and how to start the portal when nothing answers (exit 7)', async () => {
     const env = {
       IDP_API_URL: 'http://127.0.0.1:1',

@@ -83,7 +83,7 @@ export function computePlan(
 ): Plan {
   const plan: Plan = {actions: [], blueprints: [], conflicts: [], entities: [], prunable: 0, source, unowned: []}
   /** An existing document: owned by this source already, or by none (then adopted only on request). */
-  const existingIn = (key: string, change: Change) => {
+  const existingIn = <C extends Change>(key: string, change: C): C => {
     if (source && !ownership.owners.has(key)) plan.unowned.push({adopt: options.adopt, change})
     return change
   }
@@ -118,7 +118,7 @@ export function computePlan(
         kind: 'blueprint',
         ...(fields.length ? {fields} : {}),
       }
-      plan.blueprints.push(existingIn(Ownership.key('blueprint', value.identifier), change) as BlueprintChange)
+      plan.blueprints.push(existingIn(Ownership.key('blueprint', value.identifier), change))
     }
   }
 
@@ -141,7 +141,7 @@ export function computePlan(
         kind: 'action',
         ...(fields.length ? {fields} : {}),
       }
-      plan.actions.push(existingIn(Ownership.key('action', value.identifier), change) as ActionChange)
+      plan.actions.push(existingIn(Ownership.key('action', value.identifier), change))
     }
   }
 
@@ -161,7 +161,7 @@ export function computePlan(
         fields.length === 0
           ? {...base, action: 'unchanged'}
           : {...base, action: 'update', desired: entityBody(value), fields}
-      plan.entities.push(existingIn(Ownership.key('entity', value.blueprint, value.identifier), change) as EntityChange)
+      plan.entities.push(existingIn(Ownership.key('entity', value.blueprint, value.identifier), change))
     }
   }
 

@@ -2,6 +2,7 @@ import {readdirSync, readFileSync, realpathSync} from 'node:fs'
 import {isAbsolute, join, relative, resolve, sep} from 'node:path'
 
 import type {Action, Blueprint} from '../model/port.js'
+import {breathe} from '../shared/breathe.js'
 import {lineColumn} from './locate.js'
 import type {LocalCatalog, LocalEntity, Problem} from './types.js'
 
@@ -61,7 +62,7 @@ export async function loadCatalog(
   for (const path of files) {
     // Reads are synchronous (3-4x faster than async on a warm cache); yielding now and then lets
     // the portal's answers to requests already sent be taken in meanwhile.
-    if (++catalog.files % 256 === 0) await new Promise((resolve) => setImmediate(resolve))
+    if (++catalog.files % 256 === 0) await breathe()
     const file = displayPath(path)
     if (links.has(path) && !inside((realRoot ??= realpathSync(root)), path)) {
       catalog.problems.push({

@@ -165,6 +165,8 @@ export interface Run {
   summary?: string
   externalRunId?: string
   payload?: Record<string, unknown> | null
+  /** Queued for an agent and not acknowledged yet. */
+  pendingExecution?: boolean
   response?: unknown
   endedAt?: string
   createdAt: string

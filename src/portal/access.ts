@@ -89,14 +89,6 @@ export function mayReport(principal: Principal, run: Run): boolean {
   }
 }
 
-/**
- * Port's `allowAnyoneToViewRuns` (default true): when an action sets it false, members see only
- * the runs they started (and the ones they may approve, which the caller checks).
- */
-export function maySeeRun(principal: Principal, run: Run, anyoneMayView: boolean): boolean {
-  return mayReport(principal, run) || (principal.kind === 'member' && anyoneMayView)
-}
-
 /** Entities only admins may write or delete: catalog ownership records, which drive prune's deletes. */
 export function mayWriteEntities(principal: Principal, blueprint: string): void {
   if (blueprint === OWNERSHIP_BLUEPRINT && principal.kind !== 'admin') {

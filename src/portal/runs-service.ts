@@ -20,6 +20,8 @@ export interface RunAudit {
 }
 
 export const isFinal = (run: Run) => TERMINAL_STATUSES.includes(run.status)
+const terminated = (run: Run) =>
+  new PortalError(422, 'run_terminated', `Run "${run.id}" has ended (${run.status}) and cannot be changed`)
 const isAll = (required: Run['requiredApproval']) =>
   typeof required === 'object' && required !== null && required.type === 'ALL'
 
@@ -206,7 +208,7 @@ export class RunsService {
     const run = await this.get(id)
     if (isFinal(run)) {
       if (changes.status === undefined || changes.status === run.status) return run
-      return this.open(id)
+      throw terminated(run)
     }
     const next: Run = {...run}
     if (changes.status) next.status = changes.status as Run['status']
@@ -226,7 +228,7 @@ export class RunsService {
     const run = await this.get(id)
     // Log lines still arrive after the end (an agent's last words); the status stays final.
     const ended = isFinal(run)
-    if (ended && body.terminationStatus && body.terminationStatus !== run.status) await this.open(id)
+    if (ended && body.terminationStatus && body.terminationStatus !== run.status) throw terminated(run)
     const log: RunLog = {
       createdAt: audit.now.toISOString(),
       createdBy: audit.caller.clientId,
@@ -253,7 +255,7 @@ export class RunsService {
     return this.approversOf(await this.get(id), now)
   }
 
-  /** Records a decision; `decided` comes from approvers(), computed before the write. */
+  /** Records a decision; who may decide comes from approvers(), worked out before the write. */
   async approve(
     id: string,
     body: {status: 'APPROVE' | 'DECLINE'; description?: string},
@@ -342,8 +344,7 @@ export class RunsService {
 
   private async open(id: string): Promise<Run> {
     const run = await this.get(id)
-    if (isFinal(run))
-      throw new PortalError(422, 'run_terminated', `Run "${id}" has ended (${run.status}) and cannot be changed`)
+    if (isFinal(run)) throw terminated(run)
     return run
   }
 

@@ -1,11 +1,9 @@
+import {breathe} from '../shared/breathe.js'
 import type {Store, StoredEntity} from './store/store.js'
 
 /** How many long scans (lists, searches) run at once; the rest wait their turn. */
 const MAX_SCANS = 1
 const PAGE = 100
-
-/** Lets other requests in between pages (the SQLite store answers synchronously). */
-export const breathe = () => new Promise<void>((resolve) => setImmediate(resolve))
 
 /**
  * Long scans over entities, paced: a few at a time, in small pages with a turn of the event loop

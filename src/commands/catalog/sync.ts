@@ -66,7 +66,8 @@ Idempotent: a second run writes nothing. Exits 8 when some writes failed; the su
       keyof SyncSummary,
       number
     >
-    const unowned = planJson(prepared).unowned
+    const view = planJson(prepared)
+    const {unowned} = view
     const result = {
       apiUrl: target.apiUrl,
       counts,
@@ -81,7 +82,7 @@ Idempotent: a second run writes nothing. Exits 8 when some writes failed; the su
           for (const item of summary[list])
             this.io.out(`would ${list.replace(/d$/, '')}: ${item.kind} ${changeName(item)}`)
         }
-        this.io.err(planSummary(planJson(prepared)) + ' (dry run: nothing written)')
+        this.io.err(planSummary(view) + ' (dry run: nothing written)')
         return
       }
       for (const failure of summary.failed)

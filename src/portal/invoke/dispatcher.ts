@@ -277,7 +277,7 @@ export class Dispatcher {
     await this.options.write(async () => {
       await this.options.runs.record(
         run.id,
-        {payload, pendingExecution: true} as Partial<Run>,
+        {payload, pendingExecution: true},
         this.now(),
         'Waiting for an agent to pick the run up',
       )
@@ -322,7 +322,7 @@ export class Dispatcher {
     await this.options.write(async () => {
       await this.options.runs.record(
         run.id,
-        {payload: {inputs, org, ref, repo, type: 'GITHUB', workflow}} as Partial<Run>,
+        {payload: {inputs, org, ref, repo, type: 'GITHUB', workflow}},
         this.now(),
         `Dispatched workflow ${workflow} in ${org}/${repo} on ${ref}`,
       )

@@ -1,4 +1,3 @@
-import type {Run} from '../../model/port.js'
 import {PortalError, type RequestContext, type Route} from '../http.js'
 import {isFinal} from '../runs-service.js'
 import {body, ok, type RouteKit} from './kit.js'
@@ -58,7 +57,7 @@ export function agentQueueRoutes(kit: RouteKit): Route[] {
               verb === 'ack' ? {...dispatch, state: 'done'} : {...dispatch, claimedUntil: undefined, state: 'queued'},
             )
             // Acknowledged: no longer waiting for an agent to execute it.
-            if (verb === 'ack') await runs.record(runId, {pendingExecution: false} as Partial<Run>, request.now)
+            if (verb === 'ack') await runs.record(runId, {pendingExecution: false}, request.now)
             changed++
           }
           return changed

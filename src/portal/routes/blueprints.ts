@@ -1,5 +1,5 @@
 import {booleanParam, type Route} from '../http.js'
-import {breathe} from '../scans.js'
+import {breathe} from '../../shared/breathe.js'
 import {ok, type RouteKit} from './kit.js'
 
 /** Blueprints: the data model, which only admins change (as in Port). */

@@ -1,6 +1,6 @@
 import type {Run} from '../../model/port.js'
 import {schemas} from '../../schemas/registry.js'
-import {forbidden, mayReport, maySeeRun} from '../access.js'
+import {forbidden, mayReport} from '../access.js'
 import type {PortalCore} from '../core.js'
 import type {WriteMode} from '../entities-service.js'
 import {booleanParam, invalid, listParam, notFound, PortalError, type RequestContext} from '../http.js'
@@ -46,12 +46,17 @@ export function routeKit(core: PortalCore) {
     mode,
     validationOnly: booleanParam(request.query, 'validation_only'),
   })
-  const maySee = async (request: RequestContext, run: Run) => {
+  /**
+   * Whether the caller may see a run: those who may report on it, and members when its action
+   * lets anyone view runs (Port's `allowAnyoneToViewRuns`, default true) or when they may approve
+   * it. `openActions` caches that setting across the runs of one list.
+   */
+  const maySee = async (request: RequestContext, run: Run, openActions = new Map<string, boolean>()) => {
     if (mayReport(request.principal, run)) return true
     if (request.principal.kind !== 'member') return false
-    const action = await store.getAction(run.action.identifier)
-    const anyone = action?.allowAnyoneToViewRuns !== false
-    return maySeeRun(request.principal, run, anyone) || runs.mayApprove(run, request.caller, request.now)
+    const id = run.action.identifier
+    if (!openActions.has(id)) openActions.set(id, (await store.getAction(id))?.allowAnyoneToViewRuns !== false)
+    return openActions.get(id)! || runs.mayApprove(run, request.caller, request.now)
   }
   /** The run, if the caller may see it; 404 otherwise, so that its existence is not told. */
   const visibleRun = async (request: RequestContext, id: string) => {

@@ -25,7 +25,8 @@ export function runRoutes(kit: RouteKit): Route[] {
           userId: query.get('user_id') ?? undefined,
         })
         const list = []
-        for (const run of listed) if (await maySee(request, run)) list.push(run)
+        const openActions = new Map<string, boolean>()
+        for (const run of listed) if (await maySee(request, run, openActions)) list.push(run)
         return ok({runs: list})
       },
       method: 'GET',

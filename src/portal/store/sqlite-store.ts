@@ -1,11 +1,11 @@
+import {AsyncLocalStorage} from 'node:async_hooks'
+import {randomBytes} from 'node:crypto'
 import {chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync} from 'node:fs'
 import {join} from 'node:path'
 
-import {AsyncLocalStorage} from 'node:async_hooks'
-import {randomBytes} from 'node:crypto'
-
 import Database from 'better-sqlite3'
 
+import {breathe} from '../../shared/breathe.js'
 import type {Action, Blueprint, Run, RunFilter, RunLog} from '../../model/port.js'
 import {relationTargets} from '../../catalog/entity-rules.js'
 import type {
@@ -183,7 +183,7 @@ export class SqliteStore implements Store {
    */
   private writes = 0
   private async pace(): Promise<void> {
-    if (++this.writes % 20 === 0) await new Promise<void>((resolve) => setImmediate(resolve))
+    if (++this.writes % 20 === 0) await breathe()
   }
 
   async transaction<T>(work: () => Promise<T>): Promise<T> {

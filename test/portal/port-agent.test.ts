@@ -1,5 +1,8 @@
 import {afterAll, beforeAll, expect, it} from 'vitest'
 
+import {createHmac} from 'node:crypto'
+
+import {compactJson, verifyWebhook} from '../../src/verify.js'
 import {startTestPortal, type TestPortal} from '../helpers/portal.js'
 
 /**
@@ -86,4 +89,18 @@ it('the agent’s start-up PATCH of the organisation is kept; Kafka credentials 
   const kafka = await agent('GET', '/v1/kafka-credentials')
   expect(kafka.status).toBe(404)
   expect(kafka.body.message).toMatch(/no Kafka.*STREAMER_NAME=POLLING/)
+})
+
+it('idp/verify accepts what the agent sends: signed compact, sent with spaces after , and :', () => {
+  // The agent signs json.dumps(body, separators=(",", ":")) and sends json.dumps(body): ASCII
+  // escapes and number spellings are the same in both, only the whitespace between tokens differs.
+  const signed = '{"run":{"id":"r_1"},"inputs":{"name":"caf\\u00e9 \\"a, b\\": c","ratio":1.0,"tags":["x","y"]}}'
+  const sent = '{"run": {"id": "r_1"}, "inputs": {"name": "caf\\u00e9 \\"a, b\\": c", "ratio": 1.0, "tags": ["x", "y"]}}'
+  expect(compactJson(sent)).toBe(signed)
+  const timestamp = Math.floor(Date.now() / 1000)
+  const signature = createHmac('sha256', 'agent-secret').update(`${timestamp}.${signed}`).digest('base64')
+  const headers = {'X-Port-Signature': `v1,${signature}`, 'X-Port-Timestamp': String(timestamp)}
+  expect(verifyWebhook({body: Buffer.from(sent), headers, secret: 'agent-secret'})).toEqual({ok: true})
+  expect(verifyWebhook({body: sent.replace('r_1', 'r_2'), headers, secret: 'agent-secret'}).ok).toBe(false)
+  expect(verifyWebhook({body: sent, headers, secret: 'other-secret'}).ok).toBe(false)
 })

@@ -61,6 +61,20 @@ export function inputSchema(input: Partial<UserInput>): Record<string, unknown> 
 }
 
 /**
+ * Values that name no input of the action. Port accepts and keeps them (so does the embedded
+ * portal); idp's CLI refuses them before sending, since there they are almost always a typo.
+ */
+export function undeclaredInputs(userInputs: UserInputs, values: Record<string, unknown>): InputIssue[] {
+  const inputs = userInputs.properties ?? {}
+  return Object.keys(values)
+    .filter((name) => !Object.hasOwn(inputs, name))
+    .map((name) => ({
+      input: name,
+      message: `is not an input of this action (inputs: ${Object.keys(inputs).join(', ') || 'none'})`,
+    }))
+}
+
+/**
  * Checks values against the inputs: unknown inputs, each value's schema, and the required ones.
  * Every problem names its input.
  */
@@ -72,13 +86,6 @@ export function checkInputs(
 ): InputIssue[] {
   const issues: InputIssue[] = []
   const inputs = userInputs.properties ?? {}
-  for (const name of Object.keys(values)) {
-    if (!(name in inputs))
-      issues.push({
-        input: name,
-        message: `is not an input of this action (inputs: ${Object.keys(inputs).join(', ') || 'none'})`,
-      })
-  }
   for (const name of required) {
     const value = values[name]
     if (value === undefined || value === null || value === '') issues.push({input: name, message: 'is required'})

@@ -4,6 +4,8 @@ import type {TokenProvider} from './token.js'
 import type {
   Action,
   ActionPermissions,
+  AuditFilter,
+  AuditRecord,
   Blueprint,
   BulkResult,
   EntitiesQuery,
@@ -36,6 +38,7 @@ export class PortClient {
   readonly entities = new EntitiesApi(this)
   readonly actions = new ActionsApi(this)
   readonly runs = new RunsApi(this)
+  readonly audit = new AuditApi(this)
 
   constructor(private readonly options: ClientOptions) {}
 
@@ -395,6 +398,27 @@ class RunsApi {
       query: {version: 'v2'},
     } as const
     return (await this.client.request<{run: Run}>(request)).run
+  }
+}
+
+/** `GET /v1/audit-log`: what changed, by whom, for which run. */
+class AuditApi {
+  constructor(private readonly client: PortClient) {}
+
+  async list(filter: Partial<AuditFilter>): Promise<AuditRecord[]> {
+    const query = {
+      action: filter.action,
+      blueprint: filter.blueprint,
+      entity: filter.entity,
+      from: filter.from,
+      identifier: filter.identifier,
+      limit: filter.limit,
+      resources: filter.resources,
+      run_id: filter.runId,
+      status: filter.status,
+      to: filter.to,
+    }
+    return (await this.client.request<{audits: AuditRecord[]}>({method: 'GET', path: '/v1/audit-log', query})).audits
   }
 }
 

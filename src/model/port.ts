@@ -193,3 +193,30 @@ export interface RunFilter {
   source?: string[] | undefined
   limit: number
 }
+
+/** One audit-log record (`GET /v1/audit-log`), in Port's shape. */
+export interface AuditRecord {
+  identifier: string
+  action: 'CREATE' | 'UPDATE' | 'DELETE'
+  resourceType: 'blueprint' | 'entity' | 'action' | 'run'
+  status: 'SUCCESS' | 'FAILURE'
+  trigger: {at: string; by: {orgId: string; userId: string}; origin: string}
+  context: {blueprint?: string; entity?: string; action?: string; runId?: string}
+  diff: {before: unknown; after: unknown}
+  additionalData: Record<string, unknown>
+  message?: string
+}
+
+export interface AuditFilter {
+  identifier?: string | undefined
+  entity?: string | undefined
+  blueprint?: string | undefined
+  runId?: string | undefined
+  resources?: string[] | undefined
+  action?: string | undefined
+  status?: string | undefined
+  /** ISO times, inclusive. */
+  from?: string | undefined
+  to?: string | undefined
+  limit: number
+}

@@ -3,6 +3,7 @@ import {schemas} from '../schemas/registry.js'
 import {conflict, invalid, notFound} from './http.js'
 import {generateId} from './ids.js'
 import type {Store} from './store/store.js'
+import {auditDefinition} from './invoke/changes.js'
 
 export interface Audit {
   actor: string
@@ -38,9 +39,17 @@ export class ActionsService {
     return this.save(action, existing, audit)
   }
 
-  async delete(identifier: string): Promise<void> {
-    await this.get(identifier)
+  async delete(identifier: string, audit: Audit): Promise<void> {
+    const existing = await this.get(identifier)
     await this.store.deleteAction(identifier)
+    auditDefinition({
+      action: 'DELETE',
+      after: null,
+      before: existing,
+      by: audit.actor,
+      identifier,
+      resourceType: 'action',
+    })
   }
 
   async list(filter: URLSearchParams): Promise<Action[]> {
@@ -91,6 +100,14 @@ export class ActionsService {
       updatedBy: audit.actor,
     }
     await this.store.putAction(saved)
+    auditDefinition({
+      action: existing ? 'UPDATE' : 'CREATE',
+      after: saved,
+      before: existing ?? null,
+      by: audit.actor,
+      identifier: saved.identifier,
+      resourceType: 'action',
+    })
     return saved
   }
 }

@@ -5,6 +5,22 @@ import {pointer, schemas, type SchemaIssue} from '../schemas/registry.js'
 import {conflict, invalid, notFound} from './http.js'
 import {relationTargetsOf} from './entities-service.js'
 import type {Store} from './store/store.js'
+import {auditDefinition} from './invoke/changes.js'
+
+const record = (
+  action: 'CREATE' | 'UPDATE' | 'DELETE',
+  before: Blueprint | null,
+  after: Blueprint | null,
+  audit: Audit,
+) =>
+  auditDefinition({
+    action,
+    after,
+    before,
+    by: audit.actor,
+    identifier: (after ?? before)!.identifier,
+    resourceType: 'blueprint',
+  })
 
 const MAPS = ['relations', 'mirrorProperties', 'calculationProperties', 'aggregationProperties'] as const
 
@@ -25,6 +41,7 @@ export class BlueprintsService {
     }
     const blueprint = normalize(candidate, undefined, audit)
     await this.store.putBlueprint(blueprint)
+    record('CREATE', null, blueprint, audit)
     return blueprint
   }
 
@@ -32,7 +49,7 @@ export class BlueprintsService {
     const existing = await this.get(identifier)
     const body = isObject(input) ? {...input, identifier: input.identifier ?? identifier} : input
     const candidate = await this.check(body, existing)
-    return this.save(existing, normalize(candidate, existing, audit))
+    return this.save(existing, normalize(candidate, existing, audit), audit)
   }
 
   async patch(identifier: string, input: unknown, audit: Audit): Promise<Blueprint> {
@@ -49,11 +66,11 @@ export class BlueprintsService {
       if (isObject(input[map])) merged[map] = {...(existing[map] as object), ...input[map]}
     }
     const candidate = await this.check(merged, existing)
-    return this.save(existing, normalize(candidate, existing, audit))
+    return this.save(existing, normalize(candidate, existing, audit), audit)
   }
 
-  async delete(identifier: string): Promise<void> {
-    await this.get(identifier)
+  async delete(identifier: string, audit: Audit): Promise<void> {
+    const existing = await this.get(identifier)
     const count = await this.store.countEntities(identifier)
     if (count > 0) {
       throw conflict(`Blueprint "${identifier}" still has ${count} entities; delete them first`)
@@ -67,6 +84,7 @@ export class BlueprintsService {
       throw conflict(`Blueprint "${identifier}" is the target of relations in ${names}; remove those relations first`)
     }
     await this.store.deleteBlueprint(identifier)
+    record('DELETE', existing, null, audit)
   }
 
   /** Schema, Port's extra rules, relation targets and (on update) property types. */
@@ -96,13 +114,14 @@ export class BlueprintsService {
   }
 
   /** Stores the new version; values of removed properties and relations go with them. */
-  private async save(existing: Blueprint, blueprint: Blueprint): Promise<Blueprint> {
+  private async save(existing: Blueprint, blueprint: Blueprint, audit: Audit): Promise<Blueprint> {
     if (existing.identifier !== blueprint.identifier) {
       throw invalid('Invalid blueprint', [
         {message: `must be "${existing.identifier}" (identifiers cannot change)`, pointer: '/identifier'},
       ])
     }
     await this.store.putBlueprint(blueprint)
+    record('UPDATE', existing, blueprint, audit)
     const removedProperties = Object.keys(existing.schema.properties).filter(
       (name) => !(name in blueprint.schema.properties),
     )

@@ -115,12 +115,14 @@ export class PortalCore {
     work: () => Promise<T>,
     options: {dispatcher?: boolean; timers?: boolean; depth?: number} = {},
   ): Promise<T> {
-    const unit: UnitOfWork = {afterCommit: [], changes: [], depth: options.depth ?? 0}
+    const at = this.now().toISOString()
+    const unit: UnitOfWork = {afterCommit: [], at, audits: [], changes: [], depth: options.depth ?? 0}
     let queuedConditions = false
     const result = await this.store.transaction(() =>
       runInUnit(unit, async () => {
         const value = await work()
         queuedConditions = await this.automations.handle(this.now())
+        if (unit.audits.length > 0) await this.store.addAudits(unit.audits)
         return value
       }),
     )

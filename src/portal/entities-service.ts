@@ -17,12 +17,17 @@ export type WriteMode =
   /** PATCH: change only the fields sent; 404 if missing. */
   | 'patch'
 
-export interface WriteOptions {
+/** Who writes, when, and for which run (`run_id`: the audit log ties the change to it). */
+export interface WriteAudit {
+  actor: string
+  now: Date
+  runId?: string | undefined
+}
+
+export interface WriteOptions extends WriteAudit {
   mode: WriteMode
   createMissingRelated?: boolean
   validationOnly?: boolean
-  actor: string
-  now: Date
 }
 
 export const relationTargetsOf = (blueprint: Blueprint): Record<string, string> =>
@@ -66,6 +71,15 @@ export class EntitiesService {
     const candidate: EntityInput = merging ? mergeInto(existing, input) : withDefaults(blueprint, {...input})
     candidate.identifier = identifier
     delete candidate.blueprint
+    // Port answers a relation its blueprint lacks as a missing resource (404), not a bad value.
+    const unknownRelation = Object.keys(candidate.relations ?? {}).find((name) => !blueprint.relations?.[name])
+    if (unknownRelation !== undefined) {
+      throw new PortalError(
+        404,
+        'relation_not_found',
+        `Relation "${unknownRelation}" was not found in blueprint "${blueprint.identifier}"`,
+      )
+    }
     const issues = checkEntity(candidate, blueprint)
     if (issues.length > 0)
       throw invalid(`Entity "${identifier}" does not match blueprint "${blueprint.identifier}"`, issues)
@@ -82,6 +96,7 @@ export class EntitiesService {
         by: options.actor,
         identifier: entity.identifier,
         kind: 'entity',
+        runId: options.runId,
       })
     }
     return {created: !existing, entity}
@@ -91,13 +106,13 @@ export class EntitiesService {
   async delete(
     blueprint: string,
     identifier: string,
-    {deleteDependents = false, now, actor}: {deleteDependents?: boolean; now: Date; actor: string},
+    {deleteDependents = false, ...audit}: WriteAudit & {deleteDependents?: boolean},
   ): Promise<string[]> {
     if (!(await this.store.getEntity(blueprint, identifier))) {
       throw notFound(`Entity "${identifier}" of blueprint "${blueprint}" was not found`)
     }
     const deleted: string[] = []
-    await this.deleteCascade(blueprint, identifier, deleteDependents, {actor, now}, deleted, new Set())
+    await this.deleteCascade(blueprint, identifier, deleteDependents, audit, deleted, new Set())
     return deleted
   }
 
@@ -105,7 +120,7 @@ export class EntitiesService {
     blueprint: string,
     identifier: string,
     cascade: boolean,
-    audit: {now: Date; actor: string},
+    audit: WriteAudit,
     deleted: string[],
     visiting: Set<string>,
   ): Promise<void> {
@@ -140,6 +155,7 @@ export class EntitiesService {
       by: audit.actor,
       identifier,
       kind: 'entity',
+      runId: audit.runId,
     })
   }
 
@@ -149,7 +165,7 @@ export class EntitiesService {
     identifier: string,
     relation: string,
     {blueprint: targetBlueprint, identifier: target}: {blueprint: string; identifier: string},
-    audit: {now: Date; actor: string},
+    audit: WriteAudit,
   ) {
     const entity = await this.store.getEntity(owner.identifier, identifier)
     if (!entity) return

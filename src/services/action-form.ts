@@ -1,6 +1,6 @@
 import type {Action, EntitiesQuery, Entity} from '../model/port.js'
 import {evaluate, isVisible, requiredInputs, type FormContext} from '../actions/dynamic.js'
-import {checkInputs, inputOrder, isJq} from '../actions/inputs.js'
+import {checkInputs, inputOrder, isJq, undeclaredInputs} from '../actions/inputs.js'
 import type {UserInput, UserInputs} from '../model/inputs.js'
 import {parseWhen} from '../shared/when.js'
 import {jsonOrText} from '../shared/json.js'
@@ -94,12 +94,10 @@ export async function fillForm(options: FormOptions): Promise<FormResult> {
   const missing = finalRequired
     .filter((name) => isEmpty(values[name]))
     .map((name) => ({input: inputs[name] ?? {type: 'string' as const}, name}))
-  const issues = checkInputs(
-    userInputs,
-    values,
-    [],
-    `cli:${options.action.identifier}:${options.action.updatedAt ?? ''}`,
-  )
+  const issues = [
+    ...undeclaredInputs(userInputs, values),
+    ...checkInputs(userInputs, values, [], `cli:${options.action.identifier}:${options.action.updatedAt ?? ''}`),
+  ]
   return {asked, issues, missing, values}
 }
 

@@ -285,3 +285,24 @@ describe('idp run', () => {
     expect(BIN).toBeTruthy()
   })
 })
+
+describe('the audit log from the CLI', () => {
+  it('run get lists the entity changes made for the run; entity history shows old → new', async () => {
+    const {id} = (await api('POST', '/v1/actions/restart_env/runs', {entity: 'env-1', properties: {}})).run
+    await api('POST', `/v1/blueprints/devenv/entities?upsert=true&merge=true&run_id=${id}`, {
+      identifier: 'env-1',
+      title: 'Env one (restarted)',
+    })
+    const get = await portal.run(['run', 'get', id])
+    expect(get.stdout).toMatch(/changed\s+UPDATE devenv\/env-1: title: Env one → Env one \(restarted\)/)
+    expect((await portal.run(['run', 'get', id, '--json'])).json().changes).toMatchObject([
+      {action: 'UPDATE', context: {entity: 'env-1', runId: id}},
+    ])
+    const history = await portal.run(['entity', 'history', 'env-1', '-b', 'devenv'])
+    expect(history.code).toBe(0)
+    const lines = history.stdout.trim().split('\n')
+    expect(lines[0]).toContain('UPDATE\ttitle: Env one → Env one (restarted)')
+    expect(lines[0]).toContain(id)
+    expect(lines.at(-1)).toContain('CREATE\tcreated')
+  })
+})

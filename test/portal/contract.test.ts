@@ -219,8 +219,11 @@ describe('entities', () => {
       relations: {components: 'svc-a'},
     })
     expect(many.body.message).toContain('/relations/components must be an array')
+    // Port answers a relation the blueprint lacks as a missing resource (what Port's clients see).
     const unknown = await call('POST', path, {identifier: 'x', properties: {type: 'service'}, relations: {nope: 'a'}})
-    expect(unknown.body.message).toContain('is not a relation of blueprint')
+    expect(unknown.status).toBe(404)
+    expect(unknown.body).toMatchObject({error: 'relation_not_found', ok: false})
+    expect(unknown.body.message).toContain('Relation "nope" was not found in blueprint')
     const required = await call('POST', '/v1/blueprints/API/entities', {identifier: 'api-x'})
     expect(required.body.message).toContain('/relations/provider is required')
   })

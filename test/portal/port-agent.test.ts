@@ -95,7 +95,8 @@ it('idp/verify accepts what the agent sends: signed compact, sent with spaces af
   // The agent signs json.dumps(body, separators=(",", ":")) and sends json.dumps(body): ASCII
   // escapes and number spellings are the same in both, only the whitespace between tokens differs.
   const signed = '{"run":{"id":"r_1"},"inputs":{"name":"caf\\u00e9 \\"a, b\\": c","ratio":1.0,"tags":["x","y"]}}'
-  const sent = '{"run": {"id": "r_1"}, "inputs": {"name": "caf\\u00e9 \\"a, b\\": c", "ratio": 1.0, "tags": ["x", "y"]}}'
+  const sent =
+    '{"run": {"id": "r_1"}, "inputs": {"name": "caf\\u00e9 \\"a, b\\": c", "ratio": 1.0, "tags": ["x", "y"]}}'
   expect(compactJson(sent)).toBe(signed)
   const timestamp = Math.floor(Date.now() / 1000)
   const signature = createHmac('sha256', 'agent-secret').update(`${timestamp}.${signed}`).digest('base64')

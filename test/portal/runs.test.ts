@@ -122,8 +122,9 @@ describe('runs', () => {
       properties: {bogus: 1, name: 'Bad Name', replicas: 9, size: 'huge', ttl: 'soon'},
     })
     expect(response.status).toBe(422)
+    // An input the action does not declare is no error: Port accepts and keeps it.
+    expect(response.body.message).not.toContain('/properties/bogus')
     for (const input of [
-      '/properties/bogus',
       '/properties/name',
       '/properties/replicas',
       '/properties/size',
@@ -131,6 +132,14 @@ describe('runs', () => {
     ]) {
       expect(response.body.message).toContain(input)
     }
+  })
+
+  it('accepts and keeps inputs the action does not declare, as Port does', async () => {
+    const response = await call('POST', '/v1/actions/create_env/runs', {
+      properties: {extra: {from: 'a workflow'}, name: 'undeclared'},
+    })
+    expect(response.status).toBe(202)
+    expect(response.body.run.properties).toMatchObject({extra: {from: 'a workflow'}, name: 'undeclared'})
   })
 
   it('evaluates visible and required jqQuery against the form', async () => {

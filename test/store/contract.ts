@@ -1,6 +1,6 @@
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 
-import type {Run} from '../../src/model/port.js'
+import type {AuditFilter, AuditRecord, Run} from '../../src/model/port.js'
 import type {Store, StoredEntity} from '../../src/portal/store/store.js'
 
 /**
@@ -140,6 +140,40 @@ export function storeContract(name: string, open: () => {store: Store; reopen: (
       expect(fired.map((timer) => timer.entity)).toEqual(['b', 'a'])
       expect(await tx(() => store.fireDueTimers(1000, 10))).toEqual([])
       expect(await store.nextTimerAt()).toBe(9000)
+    })
+
+    it('finds audit records by every filter, newest first', async () => {
+      const record = (
+        identifier: string,
+        at: string,
+        context: AuditRecord['context'],
+        resourceType: AuditRecord['resourceType'] = 'entity',
+      ): AuditRecord => ({
+        action: 'UPDATE',
+        additionalData: {},
+        context,
+        diff: {after: null, before: null},
+        identifier,
+        resourceType,
+        status: 'SUCCESS',
+        trigger: {at, by: {orgId: 'o', userId: 'u'}, origin: 'API'},
+      })
+      await tx(() =>
+        store.addAudits([
+          record('a1', '2026-01-01T00:00:00.000Z', {blueprint: 'svc', entity: 'a'}),
+          record('a2', '2026-01-02T00:00:00.000Z', {blueprint: 'svc', entity: 'a', runId: 'r1'}),
+          record('r1', '2026-01-03T00:00:00.000Z', {action: 'act', runId: 'r1'}, 'run'),
+        ]),
+      )
+      const ids = async (filter: Partial<AuditFilter>) =>
+        (await store.audits({limit: 10, ...filter})).map((found) => found.identifier)
+      expect(await ids({})).toEqual(['r1', 'a2', 'a1'])
+      expect(await ids({blueprint: 'svc', entity: 'a'})).toEqual(['a2', 'a1'])
+      expect(await ids({runId: 'r1'})).toEqual(['r1', 'a2'])
+      expect(await ids({resources: ['run']})).toEqual(['r1'])
+      expect(await ids({from: '2026-01-02T00:00:00.000Z', to: '2026-01-02T12:00:00.000Z'})).toEqual(['a2'])
+      expect(await ids({identifier: 'a1'})).toEqual(['a1'])
+      expect(await ids({limit: 1})).toEqual(['r1'])
     })
 
     it('keeps what it committed across a reopen', async () => {

@@ -1,19 +1,25 @@
 import {Args} from '@oclif/core'
 
 import {BaseCommand} from '../../base-command.js'
-import type {Run} from '../../model/port.js'
+import type {AuditRecord, Run} from '../../model/port.js'
 import {runUrl} from '../../io/run-view.js'
+import {describeAudit} from '../../services/history.js'
 
 export default class RunGet extends BaseCommand<typeof RunGet> {
   static override summary = 'Show one action run.'
-  static override description = "Shows a run's status, inputs, links and summary. Exits 5 when there is no such run."
+  static override description =
+    "Shows a run's status, inputs, links and summary, and the catalog changes made for it (entity writes with its run_id, from the audit log). Exits 5 when there is no such run."
   static override examples = ['<%= config.bin %> <%= command.id %> r_QOz6WoOB1Q2lmhZZ']
   static override args = {id: Args.string({description: 'Run id (r_…).', required: true})}
 
-  async run(): Promise<{run: Run}> {
+  async run(): Promise<{run: Run; changes: AuditRecord[]}> {
     const {client, target} = await this.connect()
     const run = await client.runs.get(this.args.id)
-    return this.emit({run}, () => {
+    // The audit log may be closed to these credentials (Port: read:audit-log); the run still shows.
+    const changes = await client.audit
+      .list({limit: 100, resources: ['entity'], runId: run.id})
+      .catch(() => [] as AuditRecord[])
+    return this.emit({changes, run}, () => {
       const row = (key: string, value: unknown) =>
         value !== undefined &&
         value !== null &&
@@ -35,6 +41,10 @@ export default class RunGet extends BaseCommand<typeof RunGet> {
           ? `${run.approval.state}${run.approval.description ? `: ${run.approval.description}` : ''}`
           : undefined,
       )
+      for (const change of changes.toReversed()) {
+        const {blueprint, entity} = change.context
+        row('changed', `${change.action} ${blueprint}/${entity}: ${describeAudit(change)}`)
+      }
       row('url', runUrl(target.apiUrl, run.id))
     })
   }

@@ -1,5 +1,6 @@
 import type {Action, Blueprint, Run} from '../../model/port.js'
 import type {JqEngine} from '../../jq/engine.js'
+import {ORG_ID} from '../audit.js'
 import {toWire} from '../search.js'
 import type {RunsService} from '../runs-service.js'
 import type {Store, StoredEntity, Timer} from '../store/store.js'
@@ -140,7 +141,7 @@ export class Automations {
           },
           diff: {after: entity, before: entity},
           resourceType: 'entity',
-          trigger: {at, by: {orgId: 'idp', userId: 'idp-portal'}, origin: 'API'},
+          trigger: {at, by: {orgId: ORG_ID, userId: 'idp-portal'}, origin: 'API'},
         }
       }
       if (!ENTITY_TRIGGERS[change.action]!.includes(trigger.type)) return undefined
@@ -149,7 +150,7 @@ export class Automations {
         context: {blueprintIdentifier: change.blueprint, entityIdentifier: change.identifier, propertyIdentifier: null},
         diff: {after: change.after && entityView(change.after), before: change.before && entityView(change.before)},
         resourceType: 'entity',
-        trigger: {at, by: {orgId: 'idp', userId: change.by}, origin: 'API'},
+        trigger: {at, by: {orgId: ORG_ID, userId: change.by}, origin: 'API'},
       }
     }
     // A run change: never an automation's own runs (that would loop).
@@ -164,7 +165,7 @@ export class Automations {
       context: {action: automation},
       diff: {after: change.after, before: change.before as Run | null},
       resourceType: 'run',
-      trigger: {at, by: {orgId: 'idp', userId: change.by}, origin: 'API'},
+      trigger: {at, by: {orgId: ORG_ID, userId: change.by}, origin: 'API'},
     }
   }
 

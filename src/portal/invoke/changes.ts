@@ -1,6 +1,7 @@
 import {AsyncLocalStorage} from 'node:async_hooks'
 
-import type {Run} from '../../model/port.js'
+import type {AuditRecord, Run} from '../../model/port.js'
+import {auditRecord, type DefinitionChange} from '../audit.js'
 import type {StoredEntity} from '../store/store.js'
 
 export type PortalChange =
@@ -12,6 +13,8 @@ export type PortalChange =
       before: StoredEntity | null
       after: StoredEntity | null
       by: string
+      /** The run the write was made for (`run_id`). */
+      runId?: string | undefined
     }
   | {kind: 'run'; action: 'CREATE' | 'UPDATE'; before: Run | null; after: Run; by: string}
   | {kind: 'timer'; blueprint: string; identifier: string; property: string; entity: StoredEntity}
@@ -27,6 +30,10 @@ export interface UnitOfWork {
   afterCommit: (() => void)[]
   /** How many automation hops led to this write (chains stop at a limit). */
   depth: number
+  /** When the write happened (ISO), as its audit records say. */
+  at: string
+  /** The audit log's records of this write, stored with it. */
+  audits: AuditRecord[]
 }
 
 const storage = new AsyncLocalStorage<UnitOfWork>()
@@ -48,10 +55,19 @@ export function afterCommit(then: () => void): void {
 
 export const unitDepth = (): number => current().depth
 
+/** Records a blueprint or action change in the current write's audit log. */
+export function auditDefinition(change: DefinitionChange): void {
+  const unit = current()
+  unit.audits.push(auditRecord(change, unit.at)!)
+}
+
 /** Records changes in the current write's unit of work (services hold one of these). */
 export class ChangeQueue {
   push(change: PortalChange): void {
-    current().changes.push(change)
+    const unit = current()
+    unit.changes.push(change)
+    const record = auditRecord(change, unit.at)
+    if (record) unit.audits.push(record)
   }
 
   take(): PortalChange[] {

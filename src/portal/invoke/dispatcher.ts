@@ -2,6 +2,7 @@ import {OWNERSHIP_BLUEPRINT, type Action, type Run} from '../../model/port.js'
 import type {JqEngine} from '../../jq/engine.js'
 import {jsonOrText} from '../../shared/json.js'
 import {signWebhook} from '../../verify.js'
+import {ORG_ID} from '../audit.js'
 import type {EntitiesService} from '../entities-service.js'
 import {PortalError} from '../http.js'
 import {isFinal, type RunsService} from '../runs-service.js'
@@ -166,7 +167,7 @@ export class Dispatcher {
       run: {id: run.id},
       trigger: {
         at: run.createdAt,
-        by: {orgId: 'idp', user: {email: caller?.email ?? run.createdBy, id: run.createdBy}, userId: run.createdBy},
+        by: {orgId: ORG_ID, user: {email: caller?.email ?? run.createdBy, id: run.createdBy}, userId: run.createdBy},
         operation: action.trigger.operation ?? null,
         origin: run.source === 'AUTOMATION' ? 'AUTOMATION' : 'API',
       },

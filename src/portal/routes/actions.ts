@@ -34,7 +34,7 @@ export function actionRoutes(kit: RouteKit): Route[] {
     {
       auth: 'admin',
       handler: async (request) => {
-        await write(() => actions.delete(request.params.id!))
+        await write(() => actions.delete(request.params.id!, audit(request)))
         return ok({})
       },
       method: 'DELETE',

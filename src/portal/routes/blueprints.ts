@@ -42,7 +42,7 @@ export function blueprintRoutes(kit: RouteKit): Route[] {
     {
       auth: 'admin',
       handler: async (request) => {
-        await write(() => blueprints.delete(request.params.bp!))
+        await write(() => blueprints.delete(request.params.bp!, audit(request)))
         return ok({})
       },
       method: 'DELETE',
@@ -76,7 +76,7 @@ export function blueprintRoutes(kit: RouteKit): Route[] {
           })
           await breathe()
         }
-        if (deleteBlueprint) await write(() => blueprints.delete(bp))
+        if (deleteBlueprint) await write(() => blueprints.delete(bp, audit(request)))
         return ok({})
       },
       method: 'DELETE',

@@ -2,6 +2,7 @@ import type {PortalCore} from '../core.js'
 import type {Route} from '../http.js'
 import {actionRoutes} from './actions.js'
 import {agentQueueRoutes} from './agent-queue.js'
+import {auditRoutes} from './audit.js'
 import {authRoutes} from './auth.js'
 import {blueprintRoutes} from './blueprints.js'
 import {credentialRoutes} from './credentials.js'
@@ -27,5 +28,6 @@ export function routes(core: PortalCore): Route[] {
     ...runRoutes(kit),
     ...agentQueueRoutes(kit),
     ...organizationRoutes(kit),
+    ...auditRoutes(kit),
   ]
 }

@@ -27,7 +27,12 @@ export const tooMany = (what: string) =>
     `${what} more than ${MAX_UNPAGED} entities; page through them with POST /v1/blueprints/{blueprint}/entities/search (limit, from)`,
   )
 
-const audit = (request: RequestContext) => ({actor: request.caller.clientId, now: request.now})
+/** Who writes and when; `run_id` ties entity writes to a run in the audit log. */
+const audit = (request: RequestContext) => ({
+  actor: request.caller.clientId,
+  now: request.now,
+  runId: request.query.get('run_id') ?? undefined,
+})
 
 /** What the route modules share: the portal's services and helpers built on them. */
 export function routeKit(core: PortalCore) {

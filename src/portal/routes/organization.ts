@@ -1,4 +1,5 @@
 import type {Route} from '../http.js'
+import {ORG_ID} from '../audit.js'
 import {body, ok, type RouteKit} from './kit.js'
 
 interface Organization {
@@ -7,7 +8,7 @@ interface Organization {
   settings: Record<string, unknown>
 }
 
-const DEFAULT: Organization = {id: 'org_idp', name: 'idp embedded portal', settings: {}}
+const DEFAULT: Organization = {id: ORG_ID, name: 'idp embedded portal', settings: {}}
 
 /**
  * The organisation's details. Port's execution agent PATCHes its streamer name into the settings

@@ -6,7 +6,7 @@ import {join} from 'node:path'
 import Database from 'better-sqlite3'
 
 import {breathe} from '../../shared/breathe.js'
-import type {Action, Blueprint, Run, RunFilter, RunLog} from '../../model/port.js'
+import type {Action, AuditFilter, AuditRecord, Blueprint, Run, RunFilter, RunLog} from '../../model/port.js'
 import {relationTargets} from '../../catalog/entity-rules.js'
 import type {
   ActionPermissions,
@@ -87,7 +87,19 @@ const MIGRATIONS: ((db: Database.Database) => void)[] = [
     db.exec('DROP TABLE tokens; CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)')
     db.prepare("INSERT INTO meta VALUES ('token_key', ?)").run(randomBytes(32).toString('base64'))
   },
+  // 4: the audit log, searchable by its filters; `data` is the record as answered.
+  (db) => {
+    db.exec(`CREATE TABLE audits (seq INTEGER PRIMARY KEY, identifier TEXT NOT NULL UNIQUE, at TEXT NOT NULL,
+      resource_type TEXT NOT NULL, action TEXT NOT NULL, status TEXT NOT NULL, blueprint TEXT, entity TEXT,
+      run_id TEXT, data TEXT NOT NULL);
+      CREATE INDEX audits_by_entity ON audits (entity, blueprint);
+      CREATE INDEX audits_by_blueprint ON audits (blueprint);
+      CREATE INDEX audits_by_run ON audits (run_id);`)
+  },
 ]
+
+/** The audit log keeps this many records; older ones are dropped as new ones arrive. */
+export const MAX_AUDIT_RECORDS = 200_000
 
 function migrate(db: Database.Database): void {
   const version = db.pragma('user_version', {simple: true}) as number
@@ -304,6 +316,50 @@ export class SqliteStore implements Store {
       event: JSON.parse(row.event) as unknown,
       seq: row.seq,
     }))
+  }
+
+  async addAudits(records: AuditRecord[]): Promise<void> {
+    for (const record of records) {
+      const {lastInsertRowid} = this.q.auditAdd.run({
+        action: record.action,
+        at: record.trigger.at,
+        blueprint: record.context.blueprint ?? null,
+        data: JSON.stringify(record),
+        entity: record.context.entity ?? null,
+        identifier: record.identifier,
+        resourceType: record.resourceType,
+        runId: record.context.runId ?? null,
+        status: record.status,
+      })
+      // Trimming every thousandth record keeps the table bounded at one cheap range delete.
+      if (Number(lastInsertRowid) % 1000 === 0) this.q.auditTrim.run(Number(lastInsertRowid) - MAX_AUDIT_RECORDS)
+    }
+  }
+
+  async audits(filter: AuditFilter): Promise<AuditRecord[]> {
+    const where: string[] = []
+    const values: unknown[] = []
+    const add = (clause: string, value: unknown) => {
+      where.push(clause)
+      values.push(value)
+    }
+    if (filter.identifier) add('identifier = ?', filter.identifier)
+    if (filter.entity) add('entity = ?', filter.entity)
+    if (filter.blueprint) add('blueprint = ?', filter.blueprint)
+    if (filter.runId) add('run_id = ?', filter.runId)
+    if (filter.action) add('action = ?', filter.action)
+    if (filter.status) add('status = ?', filter.status)
+    if (filter.from) add('at >= ?', filter.from)
+    if (filter.to) add('at <= ?', filter.to)
+    if (filter.resources?.length) {
+      where.push(`resource_type IN (${filter.resources.map(() => '?').join(', ')})`)
+      values.push(...filter.resources)
+    }
+    const sql = `SELECT data FROM audits ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ?`
+    return this.connection
+      .prepare<unknown[], {data: string}>(sql)
+      .all(...values, filter.limit)
+      .map((row) => JSON.parse(row.data) as AuditRecord)
   }
 
   async deleteAutomationEvent(seq: number): Promise<void> {
@@ -606,6 +662,11 @@ function statements(db: Database.Database) {
        ORDER BY d.seq LIMIT ?`,
     ),
     automationEventDelete: db.prepare('DELETE FROM automation_events WHERE seq = ?'),
+    auditAdd: db.prepare(
+      `INSERT INTO audits (identifier, at, resource_type, action, status, blueprint, entity, run_id, data)
+       VALUES (@identifier, @at, @resourceType, @action, @status, @blueprint, @entity, @runId, @data)`,
+    ),
+    auditTrim: db.prepare<[number]>('DELETE FROM audits WHERE seq <= ?'),
     automationEventList: db.prepare<[number], {seq: number; automation: string; event: string; depth: number}>(
       'SELECT * FROM automation_events ORDER BY seq LIMIT ?',
     ),

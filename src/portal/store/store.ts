@@ -1,4 +1,14 @@
-import type {Action, ActionPermissions, Blueprint, Entity, Run, RunFilter, RunLog} from '../../model/port.js'
+import type {
+  Action,
+  ActionPermissions,
+  AuditFilter,
+  AuditRecord,
+  Blueprint,
+  Entity,
+  Run,
+  RunFilter,
+  RunLog,
+} from '../../model/port.js'
 
 export type {ActionPermissions, PermissionBlock} from '../../model/port.js'
 
@@ -164,6 +174,11 @@ export interface Store {
   /** Oldest first. */
   automationEvents(limit: number): Promise<AutomationEvent[]>
   deleteAutomationEvent(seq: number): Promise<void>
+
+  /** Appends audit records (in the write that made the changes); the oldest beyond a cap are dropped. */
+  addAudits(records: AuditRecord[]): Promise<void>
+  /** Audit records matching every given filter, newest first. */
+  audits(filter: AuditFilter): Promise<AuditRecord[]>
 
   /** The timers of an entity become exactly these (a changed expiry may fire again). */
   setTimers(blueprint: string, entity: string, timers: Timer[]): Promise<void>

@@ -1,0 +1,64 @@
+import type {AuditRecord} from '../model/port.js'
+import {generateId} from './ids.js'
+import type {PortalChange} from './invoke/changes.js'
+import {toWire} from './search.js'
+
+/** The embedded portal's organisation id, as events, payloads and audit records carry it. */
+export const ORG_ID = 'org_idp'
+
+/** A blueprint or action change, as its service reports it for the audit log. */
+export interface DefinitionChange {
+  resourceType: 'blueprint' | 'action'
+  action: 'CREATE' | 'UPDATE' | 'DELETE'
+  identifier: string
+  before: unknown
+  after: unknown
+  by: string
+}
+
+/** The audit record of one change made at `at`; timer firings are not audited. */
+export function auditRecord(change: PortalChange | DefinitionChange, at: string): AuditRecord | undefined {
+  const base = {additionalData: {}, identifier: generateId('audit'), status: 'SUCCESS' as const}
+  const trigger = (by: string) => ({at, by: {orgId: ORG_ID, userId: by}, origin: 'API'})
+  if ('resourceType' in change) {
+    return {
+      ...base,
+      action: change.action,
+      context: change.resourceType === 'blueprint' ? {blueprint: change.identifier} : {action: change.identifier},
+      diff: {after: change.after, before: change.before},
+      resourceType: change.resourceType,
+      trigger: trigger(change.by),
+    }
+  }
+  if (change.kind === 'entity') {
+    return {
+      ...base,
+      action: change.action,
+      context: {
+        blueprint: change.blueprint,
+        entity: change.identifier,
+        ...(change.runId === undefined ? {} : {runId: change.runId}),
+      },
+      diff: {after: change.after && toWire(change.after), before: change.before && toWire(change.before)},
+      resourceType: 'entity',
+      trigger: trigger(change.by),
+    }
+  }
+  if (change.kind === 'run') {
+    const run = change.after
+    return {
+      ...base,
+      action: change.action,
+      context: {
+        action: run.action.identifier,
+        runId: run.id,
+        ...(run.blueprint ? {blueprint: run.blueprint.identifier} : {}),
+        ...(run.entity ? {entity: run.entity.identifier} : {}),
+      },
+      diff: {after: run, before: change.before},
+      resourceType: 'run',
+      trigger: trigger(change.by),
+    }
+  }
+  return undefined
+}

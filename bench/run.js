@@ -1,13 +1,14 @@
 // npm run bench: every benchmark measures idp against a floor measured in the same run.
-// BENCH=startup,portal,noisy,runs,backends,catalog picks some; IDP_BENCH_SIZES=10000 limits the catalog sizes.
+// BENCH=startup,portal,noisy,runs,backends,catalog,ratelimit picks some; IDP_BENCH_SIZES=10000 limits the catalog sizes.
 import {benchBackends} from './backends.js'
 import {benchCatalog} from './catalog.js'
 import {benchNoisy} from './noisy.js'
 import {benchPortalWrites} from './portal-writes.js'
+import {benchRateLimit} from './ratelimit.js'
 import {benchRuns} from './runs.js'
 import {benchStartup} from './startup.js'
 
-const only = new Set((process.env.BENCH ?? 'startup,portal,noisy,runs,backends,catalog').split(','))
+const only = new Set((process.env.BENCH ?? 'startup,portal,noisy,runs,backends,catalog,ratelimit').split(','))
 console.log(`idp benchmarks on node ${process.version}, ${new Date().toISOString()}`)
 if (only.has('startup')) benchStartup()
 if (only.has('portal')) await benchPortalWrites()
@@ -21,3 +22,4 @@ if (only.has('catalog')) {
   ]
   await benchCatalog(sizes)
 }
+if (only.has('ratelimit')) await benchRateLimit()

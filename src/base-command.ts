@@ -60,6 +60,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
         apiUrl: this.flags['api-url'],
         configDir: this.config.configDir,
         profile: this.flags.profile,
+        onRateWait: (ms) =>
+          this.note(`Rate limit reached: waiting ${Math.ceil(ms / 1000)}s for the API's next window…`),
         trace: tracing ? (line) => this.io.err(line) : undefined,
         userAgent: `idp/${this.config.version}`,
       })

@@ -12,6 +12,8 @@ export interface ConnectOptions {
   userAgent: string
   /** Where IDP_DEBUG=http traces go (stderr in the CLI). */
   trace?: (line: string) => void
+  /** Told when requests wait for the API's rate-limit window (ms). */
+  onRateWait?: (ms: number) => void
 }
 
 export interface Connection {
@@ -31,8 +33,16 @@ export function hints(apiUrl: string): {login: string; unreachable: string} {
   return {login, unreachable}
 }
 
-export async function createTransport(apiUrl: string, options: Pick<ConnectOptions, 'trace' | 'userAgent'>) {
-  return HttpTransport.create({baseUrl: apiUrl, trace: options.trace, userAgent: options.userAgent})
+export async function createTransport(
+  apiUrl: string,
+  options: Pick<ConnectOptions, 'trace' | 'userAgent' | 'onRateWait'>,
+) {
+  return HttpTransport.create({
+    baseUrl: apiUrl,
+    onRateWait: options.onRateWait,
+    trace: options.trace,
+    userAgent: options.userAgent,
+  })
 }
 
 /** Resolve the target portal and credentials, and build the API client for it. */

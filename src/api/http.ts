@@ -1,6 +1,7 @@
 import type {Dispatcher, Pool} from 'undici'
 
 import {jsonOrText} from '../shared/json.js'
+import {RatePacer, resetAt} from './rate-pacer.js'
 import {redact} from './redact.js'
 
 export type QueryValue = string | number | boolean | string[] | undefined
@@ -37,6 +38,8 @@ export interface TransportOptions {
   trace?: ((line: string) => void) | undefined
   sleep?: (ms: number) => Promise<void>
   random?: () => number
+  /** Told when requests wait for the API's rate-limit window, and for how long (ms). */
+  onRateWait?: ((ms: number) => void) | undefined
 }
 
 const RETRY_ALWAYS = new Set([429, 503])
@@ -71,7 +74,9 @@ export class HttpTransport {
     private readonly pool: Pool,
     private readonly basePath: string,
     readonly origin: string,
-    private readonly options: Required<Omit<TransportOptions, 'trace'>> & Pick<TransportOptions, 'trace'>,
+    private readonly options: Required<Omit<TransportOptions, 'trace' | 'onRateWait'>> &
+      Pick<TransportOptions, 'trace'>,
+    private readonly pacer: RatePacer,
   ) {}
 
   static async create(options: TransportOptions): Promise<HttpTransport> {
@@ -84,18 +89,32 @@ export class HttpTransport {
       headersTimeout: timeoutMs,
       keepAliveTimeout: 10_000,
     })
-    return new HttpTransport(pool, url.pathname.replace(/\/+$/, ''), url.origin, {
-      connections: options.connections ?? 8,
-      random: options.random ?? Math.random,
-      retries: options.retries ?? 4,
-      retryBaseMs: options.retryBaseMs ?? 250,
-      retryMaxMs: options.retryMaxMs ?? 30_000,
-      sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
-      timeoutMs,
-      baseUrl: options.baseUrl,
-      trace: options.trace,
-      userAgent: options.userAgent,
+    const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)))
+    const pacer = new RatePacer({
+      onWait(ms) {
+        options.trace?.(`  rate limit: waiting ${Math.round(ms)}ms for the next window`)
+        options.onRateWait?.(ms)
+      },
+      sleep,
     })
+    return new HttpTransport(
+      pool,
+      url.pathname.replace(/\/+$/, ''),
+      url.origin,
+      {
+        connections: options.connections ?? 8,
+        random: options.random ?? Math.random,
+        retries: options.retries ?? 4,
+        retryBaseMs: options.retryBaseMs ?? 250,
+        retryMaxMs: options.retryMaxMs ?? 30_000,
+        sleep,
+        timeoutMs,
+        baseUrl: options.baseUrl,
+        trace: options.trace,
+        userAgent: options.userAgent,
+      },
+      pacer,
+    )
   }
 
   async send(request: HttpRequest): Promise<HttpResponse> {
@@ -113,12 +132,17 @@ export class HttpTransport {
       const started = performance.now()
       this.trace(() => `→ ${request.method} ${this.origin}${path}${payload ? ' ' + traceBody(payload) : ''}`)
       let response: HttpResponse
+      await this.pacer.acquire()
+      let released = false
       try {
         const answer = await this.pool.request({body: payload, headers, method: request.method, path})
+        this.pacer.release(answer.headers)
+        released = true
         const text = await answer.body.text()
         response = {body: jsonOrText(text), headers: answer.headers, status: answer.statusCode}
         this.trace(() => `← ${response.status} ${Math.round(performance.now() - started)}ms ${traceBody(text)}`)
       } catch (error) {
+        if (!released) this.pacer.release({})
         const code = (error as {code?: string}).code ?? 'UNKNOWN'
         this.trace(() => `← ${code} after ${Math.round(performance.now() - started)}ms`)
         if (idempotent && RETRYABLE_NETWORK.has(code) && attempt < this.options.retries) {
@@ -130,7 +154,10 @@ export class HttpTransport {
 
       const retryable = RETRY_ALWAYS.has(response.status) || (idempotent && RETRY_IF_IDEMPOTENT.has(response.status))
       if (!retryable || attempt >= this.options.retries) return response
-      const wait = retryAfterMs(response.headers['retry-after']) ?? this.backoff(attempt)
+      const reset = resetAt(response.headers, Date.now())
+      const wait =
+        retryAfterMs(response.headers['retry-after']) ??
+        (reset === undefined ? this.backoff(attempt) : Math.max(0, reset - Date.now()))
       this.trace(() => `  retrying in ${Math.round(wait)}ms (attempt ${attempt + 2} of ${this.options.retries + 1})`)
       await this.options.sleep(Math.min(wait, this.options.retryMaxMs))
     }

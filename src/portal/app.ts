@@ -3,6 +3,7 @@ import type {IncomingMessage, RequestListener, ServerResponse} from 'node:http'
 import {authorize, type Principal} from './access.js'
 import type {PortalCore} from './core.js'
 import {PortalError, readJsonBody, Router, send} from './http.js'
+import {RateLimiter, type RateLimit} from './rate-limit.js'
 import {routes} from './routes/index.js'
 import {isFinal} from './runs-service.js'
 import type {Credential} from './store/store.js'
@@ -12,6 +13,8 @@ export interface AppOptions {
   now?: () => Date
   /** Called with each unexpected (500) error. */
   onError?: (error: unknown) => void
+  /** Emulate Port's rate limits (off by default). */
+  rateLimit?: RateLimit | undefined
 }
 
 const ANONYMOUS: Credential = {clientId: 'anonymous', clientSecret: '', createdAt: '', role: 'member'}
@@ -21,6 +24,7 @@ export function createApp(options: AppOptions): RequestListener {
   const {store} = options.core
   const router = new Router().add(...routes(options.core))
   const now = options.now ?? (() => new Date())
+  const limiter = options.rateLimit && new RateLimiter(options.rateLimit)
 
   return (request: IncomingMessage, response: ServerResponse) => {
     handle(request, response).catch((error: unknown) => {
@@ -43,6 +47,11 @@ export function createApp(options: AppOptions): RequestListener {
     if (!found) throw new PortalError(404, 'not_found', `No route ${method} ${url.pathname}`)
     const {route, params} = found
     const principal: Principal = route.auth === 'public' ? {kind: 'anonymous'} : await authenticate(request)
+    limiter?.take(
+      principal.kind === 'anonymous' ? `address:${request.socket.remoteAddress}` : principal.credential.clientId,
+      now().getTime(),
+      (name, value) => response.setHeader(name, value),
+    )
     authorize(route.auth, principal, {
       method,
       path: url.pathname,

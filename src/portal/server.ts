@@ -7,6 +7,7 @@ import {PortalCore} from './core.js'
 import type {GitHubSettings} from './invoke/dispatcher.js'
 import {WorkerJq} from '../jq/worker-engine.js'
 import {generateId} from './ids.js'
+import type {RateLimit} from './rate-limit.js'
 import {openStore, type StoreKind} from './store/open.js'
 import type {Store} from './store/store.js'
 
@@ -25,6 +26,8 @@ export interface PortalOptions {
   onError?: (error: unknown) => void
   /** The portal's clock; tests pass one they can move. */
   clock?: () => Date
+  /** Emulate Port's rate limits (off by default). */
+  rateLimit?: RateLimit | undefined
 }
 
 export interface RunningPortal {
@@ -67,7 +70,7 @@ export async function startPortal(options: PortalOptions): Promise<RunningPortal
   // idle connection closed after 2 min (long polls wait at most 30 s); bodies are capped in http.ts.
   const server = createServer(
     {headersTimeout: 10_000, keepAliveTimeout: 30_000, maxHeaderSize: 16_384, requestTimeout: 60_000},
-    createApp({core, now: core.now, onError: options.onError}),
+    createApp({core, now: core.now, onError: options.onError, rateLimit: options.rateLimit}),
   )
   server.setTimeout(120_000, (socket) => socket.destroy())
   await new Promise<void>((resolve, reject) => {

@@ -124,12 +124,7 @@ describe('runs', () => {
     expect(response.status).toBe(422)
     // An input the action does not declare is no error: Port accepts and keeps it.
     expect(response.body.message).not.toContain('/properties/bogus')
-    for (const input of [
-      '/properties/name',
-      '/properties/replicas',
-      '/properties/size',
-      '/properties/ttl',
-    ]) {
+    for (const input of ['/properties/name', '/properties/replicas', '/properties/size', '/properties/ttl']) {
       expect(response.body.message).toContain(input)
     }
   })

@@ -42,17 +42,40 @@ Stops cleanly on Ctrl-C or SIGTERM. With --json it prints one line when ready: {
       options: ['sqlite'] as const,
       summary: 'Where the portal keeps its data.',
     })(),
+    'rate-limit': Flags.string({
+      env: 'IDP_PORTAL_RATE_LIMIT',
+      helpValue: 'REQUESTS/PERIOD',
+      summary: "Emulate Port's rate limits per caller, e.g. 15000/5m (off by default).",
+    }),
+    'rate-limit-reset': Flags.option({
+      default: 'epoch',
+      options: ['epoch', 'seconds'] as const,
+      summary: "How x-ratelimit-reset is told: epoch seconds (Port's docs) or seconds until the reset.",
+    })(),
     'token-ttl': Flags.integer({default: 10_800, hidden: true, min: 1, summary: 'Access-token lifetime in seconds.'}),
+  }
+
+  private async rateLimit() {
+    const text = this.flags['rate-limit']
+    if (text === undefined) return undefined
+    const {parseRateLimit} = await import('../../portal/rate-limit.js')
+    try {
+      return parseRateLimit(text, this.flags['rate-limit-reset'])
+    } catch (error) {
+      throw new IdpError(`--rate-limit: ${(error as Error).message}`, {code: 'usage', exitCode: ExitCode.USAGE})
+    }
   }
 
   async run(): Promise<ServeResult> {
     const dataDir = this.flags['data-dir'] ?? join(this.config.dataDir, 'portal')
     const {startPortal} = await import('../../portal/server.js')
+    const rateLimit = await this.rateLimit()
     const portal = await startPortal({
       dataDir,
       host: this.flags.host,
       onError: (error) => this.io.err(`portal: unexpected error: ${(error as Error).stack ?? String(error)}`),
       port: this.flags.port,
+      rateLimit,
       store: this.flags.store,
       tokenTtlSeconds: this.flags['token-ttl'],
     }).catch((error: NodeJS.ErrnoException) => {

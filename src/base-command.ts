@@ -99,6 +99,9 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     process.exitCode = error.exitCode
     if (this.jsonOutput) {
       this.io.out(JSON.stringify({error: error.toJSON()}))
+    } else if (error.code === 'cancelled') {
+      // Ctrl-C at a prompt: the prompt line is closed and nothing more is said.
+      this.io.err('')
     } else {
       const {color} = this.io
       this.io.err(`${color.red('Error:')} ${error.message}`)

@@ -38,12 +38,12 @@ The URL defaults to Port's EU API (${PORT_EU_URL}); Port US is https://api.us.ge
   }
 
   private async ask(missing: {clientId: boolean; clientSecret: boolean}) {
-    const {input, password} = await import('@inquirer/prompts')
-    const context = {output: process.stderr}
+    const {inquirerPrompter} = await import('../prompts/prompter.js')
+    const prompter = inquirerPrompter()
     const required = (value: string) => value.trim() !== '' || 'Required'
-    const clientId = missing.clientId ? await input({message: 'Client id', validate: required}, context) : undefined
+    const clientId = missing.clientId ? await prompter.input({message: 'Client id', validate: required}) : undefined
     const clientSecret = missing.clientSecret
-      ? await password({mask: '*', message: 'Client secret', validate: required}, context)
+      ? await prompter.password({message: 'Client secret', validate: required})
       : undefined
     return {clientId: clientId?.trim(), clientSecret: clientSecret?.trim()}
   }

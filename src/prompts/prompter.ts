@@ -1,3 +1,5 @@
+import {ExitCode, IdpError} from '../errors.js'
+
 export type Validate<T> = (value: T) => true | string | Promise<true | string>
 
 export interface Choice<T> {
@@ -38,34 +40,46 @@ export interface Prompter {
   editor(question: {message: string; default?: string; validate?: Validate<string>}): Promise<string>
 }
 
+/** Ctrl-C at a prompt: a quiet stop (exit 130) before anything was sent. */
+export const cancelled = () => new IdpError('Cancelled.', {code: 'cancelled', exitCode: ExitCode.INTERRUPTED})
+
 /** @inquirer/prompts, drawing on stderr so stdout stays clean for data. Loaded on first use. */
 export function inquirerPrompter(output: NodeJS.WritableStream = process.stderr): Prompter {
   const context = {output}
   const load = () => import('@inquirer/prompts')
+  // Inquirer rejects with ExitPromptError when the user presses Ctrl-C (or closes the input).
+  const ask = async <T>(question: Promise<T>): Promise<T> => {
+    try {
+      return await question
+    } catch (error) {
+      if ((error as Error).name === 'ExitPromptError') throw cancelled()
+      throw error
+    }
+  }
   return {
     async checkbox(question) {
-      return (await load()).checkbox({...question, validate: question.validate as never}, context)
+      return ask((await load()).checkbox({...question, validate: question.validate as never}, context))
     },
     async confirm(question) {
-      return (await load()).confirm(question, context)
+      return ask((await load()).confirm(question, context))
     },
     async editor(question) {
-      return (await load()).editor({...question, waitForUseInput: false} as never, context)
+      return ask((await load()).editor({...question, waitForUseInput: false} as never, context))
     },
     async input(question) {
-      return (await load()).input(question, context)
+      return ask((await load()).input(question, context))
     },
     async number(question) {
-      return (await load()).number({...question, step: question.step ?? 'any'}, context)
+      return ask((await load()).number({...question, step: question.step ?? 'any'}, context))
     },
     async password(question) {
-      return (await load()).password({...question, mask: '*'}, context)
+      return ask((await load()).password({...question, mask: '*'}, context))
     },
     async search(question) {
-      return (await load()).search(question, context)
+      return ask((await load()).search(question, context))
     },
     async select(question) {
-      return (await load()).select(question, context)
+      return ask((await load()).select(question, context))
     },
   }
 }

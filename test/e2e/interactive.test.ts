@@ -77,3 +77,23 @@ it('asks for every input at a real terminal and follows the run to SUCCESS', asy
     term.close()
   }
 }, 60_000)
+
+it.each([
+  ['action run', ['action', 'run', 'create_env'], '? Name'],
+  ["login's secret prompt", ['login', '--client-id', 'someone'], '? Client secret'],
+  ["entity delete's confirmation", ['entity', 'delete', 'cart', '--blueprint', 'service'], '? Delete entity'],
+])('Ctrl-C at %s stops quietly with exit 130 and sends nothing', async (_what, args, prompt) => {
+  const before = (await portal.api('GET', '/v1/actions/runs?limit=1000')).runs.length
+  const term = terminal(`${process.execPath} ${BIN} ${args.join(' ')}`, portal.env)
+  try {
+    await term.waitFor(prompt)
+    term.type('C-c')
+    expect(await term.exitCode()).toBe(130)
+    const shown = term.screen()
+    expect(shown).not.toMatch(/bug in idp|Error/)
+  } finally {
+    term.close()
+  }
+  expect((await portal.api('GET', '/v1/actions/runs?limit=1000')).runs.length).toBe(before)
+  expect((await portal.api('GET', '/v1/blueprints/service/entities/cart')).entity.identifier).toBe('cart')
+})

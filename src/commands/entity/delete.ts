@@ -26,8 +26,8 @@ export default class EntityDelete extends BaseCommand<typeof EntityDelete> {
       const what = `${identifiers.length === 1 ? `entity "${identifiers[0]}"` : `${identifiers.length} entities`} of blueprint "${blueprint}"`
       if (!this.io.canPrompt)
         throw usageError(`Refusing to delete ${what} without confirmation.`, 'Pass --yes to confirm.')
-      const {confirm} = await import('@inquirer/prompts')
-      const confirmed = await confirm({default: false, message: `Delete ${what}?`}, {output: process.stderr})
+      const {inquirerPrompter} = await import('../../prompts/prompter.js')
+      const confirmed = await inquirerPrompter().confirm({default: false, message: `Delete ${what}?`})
       if (!confirmed) throw usageError('Nothing deleted.')
     }
     const {client} = await this.connect()

@@ -1,6 +1,7 @@
 import type {PortClient} from '../api/port-client.js'
 import type {Blueprint, EntityInput} from '../model/port.js'
-import {canonicalBlueprint} from './canonical.js'
+import {TEAM_BLUEPRINT} from '../model/system-blueprints.js'
+import {canonicalBlueprint, teamValue} from './canonical.js'
 import {relationTargets} from './entity-rules.js'
 import {blueprintChanges, type ActionChange, type BlueprintChange, type EntityChange, type Plan} from './diff.js'
 import {eachLimited, groupBy, waves} from './order.js'
@@ -148,12 +149,14 @@ export async function applyPlan(
   const created = new Set(
     entityWrites.filter((c) => c.action === 'create').map((c) => entityKey(c.blueprint, c.identifier)),
   )
+  // Relation targets and owning teams (`_team` entities) being created go first.
   const dependencies = (change: EntityChange) =>
-    Object.entries(definitions.get(change.blueprint)?.relations ?? {}).flatMap(([name, relation]) =>
-      relationTargets(change.desired!.relations?.[name] ?? null)
-        .map((id) => entityKey(relation.target, id))
-        .filter((key) => created.has(key)),
-    )
+    [
+      ...Object.entries(definitions.get(change.blueprint)?.relations ?? {}).flatMap(([name, relation]) =>
+        relationTargets(change.desired!.relations?.[name] ?? null).map((id) => entityKey(relation.target, id)),
+      ),
+      ...teamValue(change.desired!.team).map((team) => entityKey(TEAM_BLUEPRINT, team)),
+    ].filter((key) => created.has(key))
   const entityOrder = waves(entityWrites, (c) => entityKey(c.blueprint, c.identifier), dependencies)
   progress = 0
   const upsert = async (

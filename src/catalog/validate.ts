@@ -1,4 +1,5 @@
 import type {Blueprint} from '../model/port.js'
+import {SYSTEM_BLUEPRINTS} from '../model/system-blueprints.js'
 import {schemas} from '../schemas/registry.js'
 import {checkBlueprintRules, checkEntity, relationTargets} from './entity-rules.js'
 import type {RemoteState} from './remote.js'
@@ -24,7 +25,11 @@ export function validateCatalog(
   const add = (file: string, pointer: string, message: string, severity: Problem['severity'] = 'error') =>
     problems.push({file, message, pointer, severity})
 
-  const known = new Map<string, Blueprint>(remote?.blueprints)
+  // Port's _team and _user exist on every portal; the portal's own (perhaps extended) win.
+  const known = new Map<string, Blueprint>([
+    ...SYSTEM_BLUEPRINTS.map((blueprint) => [blueprint.identifier, blueprint] as const),
+    ...(remote?.blueprints ?? []),
+  ])
   const blueprintFiles = new Map<string, string>()
   for (const {at, file, value} of catalog.blueprints) {
     const shape = trustedBlueprint(value?.identifier) ? {ok: true as const} : schemas().validate('idp:blueprint', value)

@@ -2,9 +2,11 @@ import type {Blueprint} from '../model/port.js'
 import {canonicalBlueprint} from '../catalog/canonical.js'
 import {checkBlueprintRules} from '../catalog/entity-rules.js'
 import {pointer, schemas, type SchemaIssue} from '../schemas/registry.js'
-import {conflict, invalid, notFound} from './http.js'
+import {conflict, invalid, notFound, PortalError} from './http.js'
 import {relationTargetsOf} from './entities-service.js'
 import type {Store} from './store/store.js'
+import {isSystemBlueprint} from '../model/system-blueprints.js'
+import {systemBlueprintIssues} from './teams.js'
 import {auditDefinition} from './invoke/changes.js'
 
 const record = (
@@ -71,6 +73,12 @@ export class BlueprintsService {
 
   async delete(identifier: string, audit: Audit): Promise<void> {
     const existing = await this.get(identifier)
+    if (isSystemBlueprint(identifier))
+      throw new PortalError(
+        422,
+        'system_blueprint',
+        `"${identifier}" is a system blueprint (Port's users and teams) and cannot be deleted`,
+      )
     const count = await this.store.countEntities(identifier)
     if (count > 0) {
       throw conflict(`Blueprint "${identifier}" still has ${count} entities; delete them first`)
@@ -92,7 +100,7 @@ export class BlueprintsService {
     const shape = schemas().validate('idp:blueprint', input)
     if (!shape.ok) throw invalid('Invalid blueprint', shape.issues)
     const blueprint = input as Blueprint
-    const issues: SchemaIssue[] = [...checkBlueprintRules(blueprint)]
+    const issues: SchemaIssue[] = [...checkBlueprintRules(blueprint), ...systemBlueprintIssues(blueprint)]
     for (const [name, relation] of Object.entries(blueprint.relations ?? {})) {
       if (relation.target === blueprint.identifier || (await this.store.getBlueprint(relation.target))) continue
       issues.push({

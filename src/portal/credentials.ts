@@ -3,6 +3,7 @@ import {randomBytes} from 'node:crypto'
 import {conflict, notFound} from './http.js'
 import {generateId} from './ids.js'
 import type {Credential, Role, Store} from './store/store.js'
+import {ensureSystemBlueprints, syncCredentialUser} from './teams.js'
 
 /** A credential as it is listed: never with its secret. */
 export interface CredentialInfo {
@@ -43,6 +44,9 @@ export class Credentials {
       teams: options.teams ?? [],
     }
     await this.store.createCredential(credential)
+    // As on Port, whoever has credentials is a `_user` entity, and its teams are `_team` entities.
+    await ensureSystemBlueprints(this.store, this.now())
+    await syncCredentialUser(this.store, credential, this.now())
     return {clientId: credential.clientId, clientSecret: credential.clientSecret, role: credential.role}
   }
 

@@ -1,6 +1,7 @@
 import type {Blueprint, EntityInput, RelationValue} from '../model/port.js'
 import {checkEntity, relationTargets, withoutNulls} from '../catalog/entity-rules.js'
 import {conflict, invalid, notFound, PortalError} from './http.js'
+import {TEAM_BLUEPRINT} from '../model/system-blueprints.js'
 import {generateId} from './ids.js'
 import type {ChangeQueue} from './invoke/changes.js'
 import type {Store, StoredEntity} from './store/store.js'
@@ -85,6 +86,7 @@ export class EntitiesService {
       throw invalid(`Entity "${identifier}" does not match blueprint "${blueprint.identifier}"`, issues)
 
     const entity = normalize(blueprint, candidate as EntityInput & {identifier: string}, existing, options)
+    await this.ensureTeams(entity)
     await this.ensureTargets(blueprint, entity, options)
     if (!options.validationOnly) {
       await this.store.putEntity(entity, relationTargetsOf(blueprint))
@@ -176,6 +178,22 @@ export class EntitiesService {
     else relations[relation] = Array.isArray(value) ? kept : kept[0]!
     const updated = {...entity, relations, updatedAt: audit.now.toISOString(), updatedBy: audit.actor}
     await this.store.unlinkEntity(updated, relation, {blueprint: targetBlueprint, identifier: target})
+  }
+
+  /** An entity's `team` names `_team` entities (Port's teams); unknown ones are refused. */
+  private async ensureTeams(entity: StoredEntity): Promise<void> {
+    const teams = entity.team ?? []
+    if (teams.length === 0) return
+    const known = await this.store.existingEntities(TEAM_BLUEPRINT, teams)
+    const unknown = teams.filter((team) => !known.has(team))
+    if (unknown.length > 0) {
+      throw invalid(`Entity "${entity.identifier}" names teams that do not exist`, [
+        {
+          message: `names ${unknown.map((team) => `"${team}"`).join(', ')}, which ${unknown.length === 1 ? 'is not a team' : 'are not teams'} (teams are ${TEAM_BLUEPRINT} entities)`,
+          pointer: '/team',
+        },
+      ])
+    }
   }
 
   private async ensureTargets(blueprint: Blueprint, entity: StoredEntity, options: WriteOptions): Promise<void> {

@@ -1,3 +1,4 @@
+import {credentialTeams} from './teams.js'
 import type {Action, EntitiesQuery, Run} from '../model/port.js'
 import type {JqEngine} from '../jq/engine.js'
 import {renderTemplate} from './invoke/templates.js'
@@ -65,7 +66,7 @@ export class Permissions {
   async mayExecute(subject: Subject): Promise<boolean> {
     if (subject.requester.role === 'admin') return true
     const {execute} = await this.get(subject.action.identifier)
-    const identity = identityOf(subject.requester)
+    const identity = await this.identity(subject.requester)
     if (execute.policy) {
       const context = await this.policyContext(execute.policy, subject)
       for (const condition of execute.policy.conditions) {
@@ -83,7 +84,12 @@ export class Permissions {
   async approvers(subject: Subject): Promise<Credential[]> {
     const {approve} = await this.get(subject.action.identifier)
     const credentials = await this.store.listCredentials()
-    if (!approve.policy) return credentials.filter((credential) => matches(approve, identityOf(credential)))
+    if (!approve.policy) {
+      const approvers: Credential[] = []
+      for (const credential of credentials)
+        if (matches(approve, await this.identity(credential))) approvers.push(credential)
+      return approvers
+    }
     const context = await this.policyContext(approve.policy, subject)
     const emails = new Set<string>()
     for (const condition of approve.policy.conditions) {
@@ -91,6 +97,11 @@ export class Permissions {
       for (const email of Array.isArray(value) ? value : []) if (typeof email === 'string') emails.add(email)
     }
     return credentials.filter((credential) => emails.has(identityOf(credential).email))
+  }
+
+  /** Who a credential is, with its teams: those it was given and its `_user` entity's. */
+  private async identity(credential: Credential): Promise<Identity> {
+    return {...identityOf(credential), teams: await credentialTeams(this.store, credential)}
   }
 
   /** The subject of an existing run, for deciding who approves it. */
@@ -107,7 +118,7 @@ export class Permissions {
   }
 
   private async policyContext(policy: NonNullable<PermissionBlock['policy']>, subject: Subject) {
-    const user = identityOf(subject.requester)
+    const user = await this.identity(subject.requester)
     const base = {
       action: subject.action,
       blueprint: subject.action.trigger.blueprintIdentifier ?? null,

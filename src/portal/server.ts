@@ -10,6 +10,8 @@ import {generateId} from './ids.js'
 import type {RateLimit} from './rate-limit.js'
 import {openStore, type StoreKind} from './store/open.js'
 import type {Store} from './store/store.js'
+import {ensureSystemBlueprints, syncCredentialUser} from './teams.js'
+import {USER_BLUEPRINT} from '../model/system-blueprints.js'
 
 export interface PortalOptions {
   dataDir: string
@@ -99,9 +101,22 @@ export async function startPortal(options: PortalOptions): Promise<RunningPortal
   }
 }
 
+/**
+ * Port's `_team` and `_user` blueprints, a `_user` entity for each credential (databases made
+ * before they existed get theirs on the next start), and admin credentials on the first start.
+ */
 async function ensureAdmin(store: Store, now: () => Date) {
-  if ((await store.countCredentials()) > 0) return undefined
-  const admin = {clientId: generateId('client', 24), clientSecret: randomBytes(32).toString('base64url')}
-  await store.transaction(() => store.createCredential({...admin, createdAt: now().toISOString(), role: 'admin'}))
-  return admin
+  return store.transaction(async () => {
+    await ensureSystemBlueprints(store, now())
+    for (const credential of await store.listCredentials()) {
+      const email = credential.email ?? `${credential.clientId}@clients`
+      if (!(await store.getEntity(USER_BLUEPRINT, email))) await syncCredentialUser(store, credential, now())
+    }
+    if ((await store.countCredentials()) > 0) return undefined
+    const admin = {clientId: generateId('client', 24), clientSecret: randomBytes(32).toString('base64url')}
+    const credential = {...admin, createdAt: now().toISOString(), role: 'admin' as const}
+    await store.createCredential(credential)
+    await syncCredentialUser(store, credential, now())
+    return admin
+  })
 }

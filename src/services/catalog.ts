@@ -3,7 +3,8 @@ import {join} from 'node:path'
 
 import type {PortClient} from '../api/port-client.js'
 import type {Blueprint, Entity} from '../model/port.js'
-import {AUDIT_FIELDS, canonicalAction, canonicalBlueprint} from '../catalog/canonical.js'
+import {SYSTEM_BLUEPRINTS, USER_BLUEPRINT} from '../model/system-blueprints.js'
+import {AUDIT_FIELDS, canonicalAction, canonicalBlueprint, same} from '../catalog/canonical.js'
 import {computePlan, countPlan, type Plan, type PlanCounts} from '../catalog/diff.js'
 import {catalogFiles, folderName, loadCatalog} from '../catalog/load.js'
 import {locateProblems} from '../catalog/locate.js'
@@ -191,10 +192,12 @@ export async function exportCatalog(
   const all = await client.blueprints.list()
   const unknown = (options.blueprints ?? []).filter((id) => !all.some((blueprint) => blueprint.identifier === id))
   if (unknown.length > 0) throw usageError(`No blueprint ${unknown.map((id) => `"${id}"`).join(', ')} on the portal.`)
+  const asked = (identifier: string) => options.blueprints?.includes(identifier) ?? false
+  // Ownership records are the portal's; `_user` entities mirror credentials, so they go only when asked.
   const chosen = all.filter(
     (blueprint) =>
       blueprint.identifier !== REGISTRY_BLUEPRINT &&
-      (!options.blueprints?.length || options.blueprints.includes(blueprint.identifier)),
+      (options.blueprints?.length ? asked(blueprint.identifier) : blueprint.identifier !== USER_BLUEPRINT),
   )
   const write = (path: string, value: unknown) => {
     mkdirSync(join(path, '..'), {recursive: true})
@@ -209,10 +212,17 @@ export async function exportCatalog(
   for (const action of actions)
     write(join(dir, 'actions', `${fileName(action.identifier)}.json`), canonicalAction(action))
   let entities = 0
+  let blueprints = 0
   for (const blueprint of chosen) {
     const document = canonicalBlueprint(blueprint) as Record<string, unknown>
     for (const field of AUDIT_FIELDS) delete document[field]
-    write(join(dir, 'blueprints', `${fileName(blueprint.identifier)}.json`), document)
+    // Port's _team and _user exist everywhere: their definitions go only where they were extended.
+    const system = SYSTEM_BLUEPRINTS.find((defaults) => defaults.identifier === blueprint.identifier)
+    const extended = !system || !same(canonicalBlueprint(system), document)
+    if (extended) {
+      write(join(dir, 'blueprints', `${fileName(blueprint.identifier)}.json`), document)
+      blueprints++
+    }
     const folder = fileName(blueprint.identifier)
     for await (const entity of client.entities.search(blueprint.identifier)) {
       write(
@@ -222,7 +232,7 @@ export async function exportCatalog(
       entities++
     }
   }
-  return {actions: actions.length, blueprints: chosen.length, dir, entities}
+  return {actions: actions.length, blueprints, dir, entities}
 }
 
 function entityDocument(entity: Entity, blueprint: string | undefined): Record<string, unknown> {

@@ -50,7 +50,7 @@ describe('PortClient against the embedded portal', () => {
     await api.blueprints.create({identifier: 'svc', schema: {properties: {lang: {type: 'string'}}}, title: 'Service'})
     await api.blueprints.patch('svc', {description: 'Services'})
     expect((await api.blueprints.get('svc')).description).toBe('Services')
-    expect((await api.blueprints.list()).map((bp) => bp.identifier)).toEqual(['svc'])
+    expect((await api.blueprints.list()).map((bp) => bp.identifier)).toEqual(['_team', '_user', 'svc'])
 
     await api.entities.create('svc', {identifier: 'a', properties: {lang: 'go'}})
     const bulk = await api.entities.bulkUpsert(
@@ -107,7 +107,7 @@ describe('PortClient against the embedded portal', () => {
       unreachableHint: '',
     })
     const stale = new PortClient({apiUrl: portal.url, tokens, transport, unreachableHint: ''})
-    expect(await stale.blueprints.list()).toHaveLength(1)
+    expect(await stale.blueprints.list()).toHaveLength(3) // with Port's _team and _user
     expect(saved.accessToken).not.toBe('stale-token')
     await stale.close()
   })

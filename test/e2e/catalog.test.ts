@@ -77,6 +77,35 @@ describe('the seed catalog', () => {
   })
 })
 
+describe("Port's teams in a catalog folder", () => {
+  beforeAll(freshPortal)
+
+  it('validates _team entities without a blueprint file and creates teams before the entities they own', async () => {
+    const dir = tempDir('idp-teams-')
+    const file = (path: string, value: unknown) => {
+      mkdirSync(join(dir, path, '..'), {recursive: true})
+      writeFileSync(join(dir, path), JSON.stringify(value, null, 2))
+    }
+    file('blueprints/pet.json', {
+      identifier: 'pet',
+      ownership: {type: 'Direct'},
+      schema: {properties: {}},
+      title: 'Pet',
+    })
+    file('entities/_team/vets.json', {identifier: 'vets', title: 'Vets'})
+    file('entities/pet/rex.json', {identifier: 'rex', team: ['vets']})
+    const validate = await portal.run(['catalog', 'validate', dir])
+    expect(validate.code, validate.stderr).toBe(0)
+    const sync = await portal.run(['catalog', 'sync', dir, '--source', 'teams'])
+    expect(sync.code, sync.stderr).toBe(0)
+    expect((await portal.run(['entity', 'get', 'rex', '-b', 'pet', '--json'])).json().entity.team).toEqual(['vets'])
+    const exported = join(tempDir(), 'exported')
+    await portal.run(['catalog', 'export', exported, '--blueprint', 'pet', '--blueprint', '_team'])
+    expect(readFileSync(join(exported, 'entities/_team/vets.json'), 'utf8')).toContain('"vets"')
+    expect(() => readFileSync(join(exported, 'blueprints/_team.json'))).toThrow()
+  })
+})
+
 describe('plan, dry run and sync agree', () => {
   beforeAll(freshPortal)
 
@@ -268,7 +297,9 @@ describe('bad input: a clear error, and nothing written', () => {
     expect(sync.code).toBe(3)
     expect(sync.stderr).toMatch(expected)
     expect(sync.stderr).toContain('nothing was written')
-    expect((await portal.run(['blueprint', 'list', '--json'])).json().blueprints).toEqual([])
+    const blueprints = (await portal.run(['blueprint', 'list', '--json'])).json().blueprints
+    // Only Port's system blueprints, which every portal has.
+    expect(blueprints.map((blueprint: {identifier: string}) => blueprint.identifier)).toEqual(['_team', '_user'])
   })
 
   it('prints GitHub Actions annotations', async () => {

@@ -93,6 +93,8 @@ describe('blueprints', () => {
   it('lists, gets and normalises blueprints with audit fields', async () => {
     const list = await call('GET', '/v1/blueprints')
     expect(list.body.blueprints.map((bp: {identifier: string}) => bp.identifier)).toEqual([
+      '_team',
+      '_user',
       'System',
       'Component',
       'API',

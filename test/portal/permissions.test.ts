@@ -155,6 +155,7 @@ it('decides who may execute an action by user, role and team; admins always may'
 })
 
 it('lets the owning team execute DAY-2 actions with ownedByTeam, and policies decide alone', async () => {
+  await portal.call('POST', '/v1/blueprints/_team/entities', {identifier: 'payments', title: 'Payments'})
   await portal.call('POST', '/v1/blueprints/svc/entities', {identifier: 'owned', team: ['payments']})
   await portal.call('POST', '/v1/actions', {
     identifier: 'restart',

@@ -1,5 +1,5 @@
 import type {Blueprint} from '../model/port.js'
-import {canonicalBlueprint} from '../catalog/canonical.js'
+import {canonicalBlueprint, same} from '../catalog/canonical.js'
 import {checkBlueprintRules} from '../catalog/entity-rules.js'
 import {pointer, schemas, type SchemaIssue} from '../schemas/registry.js'
 import {conflict, invalid, notFound, PortalError} from './http.js'
@@ -7,6 +7,7 @@ import {relationTargetsOf} from './entities-service.js'
 import type {Store} from './store/store.js'
 import {isSystemBlueprint} from '../model/system-blueprints.js'
 import {systemBlueprintIssues} from './teams.js'
+import {inheritedPath, pathHops, type InheritedTeams} from './inherited-teams.js'
 import {auditDefinition} from './invoke/changes.js'
 
 const record = (
@@ -28,7 +29,10 @@ const MAPS = ['relations', 'mirrorProperties', 'calculationProperties', 'aggrega
 
 /** Blueprint writes with Port's rules; callers wrap them in a transaction. */
 export class BlueprintsService {
-  constructor(private readonly store: Store) {}
+  constructor(
+    private readonly store: Store,
+    private readonly inherited?: InheritedTeams,
+  ) {}
 
   async get(identifier: string): Promise<Blueprint> {
     const blueprint = await this.store.getBlueprint(identifier)
@@ -101,6 +105,15 @@ export class BlueprintsService {
     if (!shape.ok) throw invalid('Invalid blueprint', shape.issues)
     const blueprint = input as Blueprint
     const issues: SchemaIssue[] = [...checkBlueprintRules(blueprint), ...systemBlueprintIssues(blueprint)]
+    const path = inheritedPath(canonicalBlueprint(blueprint))
+    if (path) {
+      const get = async (id: string) => (id === blueprint.identifier ? blueprint : this.store.getBlueprint(id))
+      if (!(await pathHops(blueprint, path, get)))
+        issues.push({
+          message: `"${path.join('.')}" is not a path of relations from blueprint "${blueprint.identifier}"`,
+          pointer: blueprint.ownership ? '/ownership/path' : '/teamInheritance/path',
+        })
+    }
     for (const [name, relation] of Object.entries(blueprint.relations ?? {})) {
       if (relation.target === blueprint.identifier || (await this.store.getBlueprint(relation.target))) continue
       issues.push({
@@ -130,6 +143,7 @@ export class BlueprintsService {
     }
     await this.store.putBlueprint(blueprint)
     record('UPDATE', existing, blueprint, audit)
+    if (!same(existing.ownership, blueprint.ownership)) await this.inherited?.recompute(blueprint, audit)
     const removedProperties = Object.keys(existing.schema.properties).filter(
       (name) => !(name in blueprint.schema.properties),
     )

@@ -3,6 +3,7 @@ import {ActionsService} from './actions-service.js'
 import {BlueprintsService} from './blueprints-service.js'
 import {Credentials} from './credentials.js'
 import {EntitiesService} from './entities-service.js'
+import {InheritedTeams} from './inherited-teams.js'
 import {Automations} from './invoke/automations.js'
 import {afterCommit, ChangeQueue, runInUnit, type UnitOfWork} from './invoke/changes.js'
 import {Dispatcher, type GitHubSettings} from './invoke/dispatcher.js'
@@ -42,6 +43,7 @@ export class PortalCore {
   readonly events = new RunEvents()
   readonly blueprints: BlueprintsService
   readonly entities: EntitiesService
+  private readonly inheritedTeams: InheritedTeams
   readonly actions: ActionsService
   readonly runs: RunsService
   readonly permissions: Permissions
@@ -59,7 +61,8 @@ export class PortalCore {
     const onError = options.onError ?? (() => {})
     const now = (this.now = options.clock ?? (() => new Date()))
     this.tokenTtlSeconds = options.tokenTtlSeconds ?? 10_800
-    this.blueprints = new BlueprintsService(store)
+    this.inheritedTeams = new InheritedTeams(store, this.changes)
+    this.blueprints = new BlueprintsService(store, this.inheritedTeams)
     this.entities = new EntitiesService(store, this.changes)
     this.actions = new ActionsService(store)
     this.permissions = new Permissions(store, jq)
@@ -121,6 +124,7 @@ export class PortalCore {
     const result = await this.store.transaction(() =>
       runInUnit(unit, async () => {
         const value = await work()
+        await this.inheritedTeams.propagate(unit.changes, this.now())
         queuedConditions = await this.automations.handle(this.now())
         if (unit.audits.length > 0) await this.store.addAudits(unit.audits)
         return value

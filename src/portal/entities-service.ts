@@ -2,6 +2,7 @@ import type {Blueprint, EntityInput, RelationValue} from '../model/port.js'
 import {checkEntity, relationTargets, withoutNulls} from '../catalog/entity-rules.js'
 import {conflict, invalid, notFound, PortalError} from './http.js'
 import {TEAM_BLUEPRINT} from '../model/system-blueprints.js'
+import {inheritedPath, InheritedTeams} from './inherited-teams.js'
 import {generateId} from './ids.js'
 import type {ChangeQueue} from './invoke/changes.js'
 import type {Store, StoredEntity} from './store/store.js'
@@ -36,10 +37,14 @@ export const relationTargetsOf = (blueprint: Blueprint): Record<string, string> 
 
 /** Entity writes with Port's semantics; callers wrap them in a transaction. */
 export class EntitiesService {
+  private readonly inherited: InheritedTeams
+
   constructor(
     private readonly store: Store,
     private readonly changes?: ChangeQueue,
-  ) {}
+  ) {
+    this.inherited = new InheritedTeams(store, changes)
+  }
 
   async blueprint(identifier: string): Promise<Blueprint> {
     const blueprint = await this.store.getBlueprint(identifier)
@@ -86,7 +91,9 @@ export class EntitiesService {
       throw invalid(`Entity "${identifier}" does not match blueprint "${blueprint.identifier}"`, issues)
 
     const entity = normalize(blueprint, candidate as EntityInput & {identifier: string}, existing, options)
-    await this.ensureTeams(entity)
+    // An inherited team comes from the relation path, whatever the request said.
+    if (inheritedPath(blueprint)) entity.team = await this.inherited.teamsFor(blueprint, entity)
+    else await this.ensureTeams(entity)
     await this.ensureTargets(blueprint, entity, options)
     if (!options.validationOnly) {
       await this.store.putEntity(entity, relationTargetsOf(blueprint))
@@ -178,6 +185,16 @@ export class EntitiesService {
     else relations[relation] = Array.isArray(value) ? kept : kept[0]!
     const updated = {...entity, relations, updatedAt: audit.now.toISOString(), updatedBy: audit.actor}
     await this.store.unlinkEntity(updated, relation, {blueprint: targetBlueprint, identifier: target})
+    this.changes?.push({
+      action: 'UPDATE',
+      after: updated,
+      before: entity,
+      blueprint: owner.identifier,
+      by: audit.actor,
+      identifier,
+      kind: 'entity',
+      runId: audit.runId,
+    })
   }
 
   /** An entity's `team` names `_team` entities (Port's teams); unknown ones are refused. */

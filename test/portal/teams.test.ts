@@ -88,3 +88,78 @@ describe('teams', () => {
     expect((await run()).status).toBe(202)
   })
 })
+
+describe('inherited ownership', () => {
+  const team = async (blueprint: string, id: string) =>
+    (await admin('GET', `/v1/blueprints/${blueprint}/entities/${id}`)).body.entity.team
+
+  it('takes the team along the relation path, and keeps it current as the path changes', async () => {
+    for (const id of ['alpha', 'beta']) await admin('POST', '/v1/blueprints/_team/entities', {identifier: id})
+    await admin('POST', '/v1/blueprints', {
+      identifier: 'system',
+      ownership: {type: 'Direct'},
+      schema: {properties: {}},
+      title: 'System',
+    })
+    await admin('POST', '/v1/blueprints', {
+      identifier: 'service',
+      ownership: {path: 'system', type: 'Inherited'},
+      relations: {system: {many: false, required: false, target: 'system'}},
+      schema: {properties: {}},
+      title: 'Service',
+    })
+    // The legacy form, as Port's Terraform provider and older catalogs write it.
+    const legacy = await admin('POST', '/v1/blueprints', {
+      identifier: 'deployment',
+      relations: {service: {many: false, required: false, target: 'service'}},
+      schema: {properties: {}},
+      teamInheritance: {path: 'service.system'},
+      title: 'Deployment',
+    })
+    expect(legacy.body.blueprint.ownership).toEqual({path: 'service.system', type: 'Inherited'})
+    await admin('POST', '/v1/blueprints/system/entities', {identifier: 's1', team: ['alpha']})
+    await admin('POST', '/v1/blueprints/system/entities', {identifier: 's2'})
+    const service = await admin('POST', '/v1/blueprints/service/entities', {
+      identifier: 'svc1',
+      relations: {system: 's1'},
+      team: ['beta'], // ignored: the team is inherited
+    })
+    expect(service.body.entity.team).toEqual(['alpha'])
+    await admin('POST', '/v1/blueprints/deployment/entities', {identifier: 'd1', relations: {service: 'svc1'}})
+    expect(await team('deployment', 'd1')).toEqual(['alpha'])
+
+    await admin('PATCH', '/v1/blueprints/system/entities/s1', {team: ['beta']})
+    expect(await team('service', 'svc1')).toEqual(['beta'])
+    expect(await team('deployment', 'd1')).toEqual(['beta'])
+
+    await admin('PATCH', '/v1/blueprints/service/entities/svc1', {relations: {system: 's2'}})
+    expect(await team('service', 'svc1')).toEqual([])
+    expect(await team('deployment', 'd1')).toEqual([])
+
+    await admin('PATCH', '/v1/blueprints/service/entities/svc1', {relations: {system: 's1'}})
+    expect(await team('deployment', 'd1')).toEqual(['beta'])
+    const found = await admin('POST', '/v1/entities/search', {
+      combinator: 'and',
+      rules: [{operator: 'containsAny', property: '$team', value: ['beta']}],
+    })
+    expect(found.body.entities.map((entity: {identifier: string}) => entity.identifier).sort()).toEqual([
+      'd1',
+      's1',
+      'svc1',
+    ])
+    await admin('DELETE', '/v1/blueprints/system/entities/s1')
+    expect(await team('service', 'svc1')).toEqual([])
+    expect(await team('deployment', 'd1')).toEqual([])
+  })
+
+  it('refuses a path that is not a path of relations', async () => {
+    const bad = await admin('POST', '/v1/blueprints', {
+      identifier: 'orphan',
+      ownership: {path: 'nowhere', type: 'Inherited'},
+      schema: {properties: {}},
+      title: 'Orphan',
+    })
+    expect(bad.status).toBe(422)
+    expect(bad.body.message).toContain('/ownership/path "nowhere" is not a path of relations')
+  })
+})

@@ -31,3 +31,52 @@ it('UPSERT, GET and SEARCH answer entities with their blueprint and audit fields
   })
   expect(found.body.entities).toMatchObject([{blueprint: 'svc', identifier: 'cart'}])
 })
+
+it('CREATE_RUN, PATCH_RUN and DELETE in the shapes the action sends, tied together by run_id', async () => {
+  await portal.call('POST', '/v1/actions', {
+    identifier: 'deploy',
+    invocationMethod: {type: 'KAFKA'},
+    trigger: {
+      blueprintIdentifier: 'svc',
+      operation: 'DAY-2',
+      type: 'self-service',
+      userInputs: {properties: {version: {type: 'string'}}},
+    },
+  })
+  // CREATE_RUN passes whatever the workflow gives, inputs the action does not declare included.
+  const created = await portal.call('POST', '/v1/actions/deploy/runs', {
+    entity: 'cart',
+    properties: {from_workflow: 'ci', version: '1.2'},
+  })
+  expect(created.status).toBe(202)
+  const runId = created.body.run.id
+  expect(created.body.run.properties).toEqual({from_workflow: 'ci', version: '1.2'})
+  // PATCH_RUN: a log line, then the status with runId also in the query.
+  expect((await portal.call('POST', `/v1/actions/runs/${runId}/logs`, {message: 'Deploying 1.2'})).status).toBe(201)
+  const patched = await portal.call('PATCH', `/v1/actions/runs/${runId}?runId=${runId}`, {
+    externalRunId: 'gh-42',
+    link: ['https://github.com/acme/deploy/actions/runs/42'],
+    status: 'SUCCESS',
+    summary: 'Deployed 1.2',
+  })
+  expect(patched.body.run).toMatchObject({externalRunId: 'gh-42', status: 'SUCCESS', summary: 'Deployed 1.2'})
+  // UPSERT and DELETE with run_id (DELETE also sends delete_dependents=false).
+  await portal.call('POST', `/v1/blueprints/svc/entities?upsert=true&merge=true&run_id=${runId}`, {
+    identifier: 'temp',
+    properties: {},
+  })
+  expect(
+    (await portal.call('DELETE', `/v1/blueprints/svc/entities/temp?delete_dependents=false&run_id=${runId}`)).status,
+  ).toBe(200)
+  const audits = (await portal.call('GET', `/v1/audit-log?run_id=${runId}&resources=entity`)).body.audits
+  expect(audits.map((record: {action: string}) => record.action)).toEqual(['DELETE', 'CREATE'])
+})
+
+it('UPSERT naming a relation the blueprint lacks is 404, as on Port', async () => {
+  const answer = await portal.call('POST', '/v1/blueprints/svc/entities?upsert=true&merge=true', {
+    identifier: 'cart',
+    relations: {nope: 'x'},
+  })
+  expect(answer.status).toBe(404)
+  expect(answer.body).toMatchObject({error: 'relation_not_found', ok: false})
+})

@@ -3,6 +3,7 @@ import {evaluate, isVisible, requiredInputs, type FormContext} from '../actions/
 import {checkInputs, inputOrder, isJq, undeclaredInputs} from '../actions/inputs.js'
 import type {UserInput, UserInputs} from '../model/inputs.js'
 import {parseWhen} from '../shared/when.js'
+import {didYouMean} from '../shared/suggest.js'
 import {jsonOrText} from '../shared/json.js'
 import type {JqEngine} from '../jq/engine.js'
 import type {Choice, Prompter} from '../prompts/prompter.js'
@@ -98,8 +99,44 @@ export async function fillForm(options: FormOptions): Promise<FormResult> {
     ...undeclaredInputs(userInputs, values),
     ...checkInputs(userInputs, values, [], `cli:${options.action.identifier}:${options.action.updatedAt ?? ''}`),
   ]
+  if (issues.length === 0) issues.push(...(await entityIssues(inputs, values, options)))
   return {asked, issues, missing, values}
 }
+
+/**
+ * Entity inputs name entities that exist in their blueprint: checked before anything is sent, so
+ * a typo is a usage error with suggestions rather than a run that fails in its handler.
+ */
+async function entityIssues(
+  inputs: Record<string, UserInput>,
+  values: Record<string, unknown>,
+  options: FormOptions,
+): Promise<{input: string; message: string}[]> {
+  const issues: {input: string; message: string}[] = []
+  for (const [name, input] of Object.entries(inputs)) {
+    const many = input.type === 'array' && input.items?.format === 'entity'
+    const blueprint = many ? ((input.items?.blueprint as string | undefined) ?? input.blueprint) : input.blueprint
+    if ((!many && input.format !== 'entity') || !blueprint || values[name] === undefined) continue
+    const named = (Array.isArray(values[name]) ? values[name] : [values[name]]).filter(
+      (id): id is string => typeof id === 'string',
+    )
+    const found = await options.searchEntities(blueprint, identifiersQuery(named), undefined)
+    const exists = new Set(found.map((entity) => entity.identifier))
+    for (const id of named.filter((id) => !exists.has(id))) {
+      const near = [
+        ...(await options.searchEntities(blueprint, undefined, undefined)),
+        ...(await options.searchEntities(blueprint, undefined, id.slice(0, 3))),
+      ].map((entity) => entity.identifier)
+      issues.push({input: name, message: `"${id}" is not a ${blueprint} entity.${didYouMean(id, near)}`})
+    }
+  }
+  return issues
+}
+
+const identifiersQuery = (ids: string[]): EntitiesQuery => ({
+  combinator: 'and',
+  rules: [{operator: 'in', property: '$identifier', value: ids}],
+})
 
 const isEmpty = (value: unknown) => value === undefined || value === null || value === ''
 

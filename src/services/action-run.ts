@@ -100,21 +100,54 @@ export function equivalentCommand(
   return {command: parts.join(' '), omitted}
 }
 
-/** Entities of a blueprint matching an input's dataset and what was typed (title or identifier), 100 at most. */
+/** Pickers load at most this many entities and match what is typed themselves. */
+const LOCAL_MATCH_LIMIT = 5000
+
+/**
+ * Entities of a blueprint matching an input's dataset and what was typed, 100 at most. What was
+ * typed matches identifiers and titles case-insensitively ("cart" finds "Cart Service"): the
+ * dataset's entities are loaded once and matched here, since servers' `contains` may be
+ * case-sensitive. Past LOCAL_MATCH_LIMIT entities the server matches a few spellings of it.
+ */
 export function entitySearch(client: PortClient) {
+  const loaded = new Map<string, Promise<Entity[] | undefined>>()
+  const load = (blueprint: string, dataset: EntitiesQuery | undefined) => {
+    const key = `${blueprint}\u0000${JSON.stringify(dataset ?? null)}`
+    if (!loaded.has(key)) {
+      loaded.set(
+        key,
+        (async () => {
+          const all: Entity[] = []
+          for await (const entity of client.entities.search(blueprint, dataset, LOCAL_MATCH_LIMIT + 1)) all.push(entity)
+          return all.length > LOCAL_MATCH_LIMIT ? undefined : all
+        })(),
+      )
+    }
+    return loaded.get(key)!
+  }
   return async (blueprint: string, dataset: EntitiesQuery | undefined, term: string | undefined): Promise<Entity[]> => {
-    const rules: EntitiesQuery['rules'] = []
-    if (dataset) rules.push(dataset)
+    const all = await load(blueprint, dataset)
+    if (all) return (term ? all.filter((entity) => matchesTerm(entity, term)) : all).slice(0, 100)
+    const rules: EntitiesQuery['rules'] = dataset ? [dataset] : []
     if (term) {
+      const spellings = [...new Set([term, term.toLowerCase(), term.toUpperCase(), capitalize(term)])]
       rules.push({
         combinator: 'or',
-        rules: [
-          {operator: 'contains', property: '$title', value: term},
-          {operator: 'contains', property: '$identifier', value: term},
-        ],
+        rules: spellings.flatMap((value) => [
+          {operator: 'contains', property: '$title', value},
+          {operator: 'contains', property: '$identifier', value},
+        ]),
       })
     }
     const query: EntitiesQuery | undefined = rules.length > 0 ? {combinator: 'and', rules} : undefined
     return (await client.entities.searchPage(blueprint, query, {limit: 100})).entities
   }
+}
+
+const capitalize = (text: string) => text.charAt(0).toUpperCase() + text.slice(1).toLowerCase()
+
+/** Whether an entity's identifier or title contains `term`, ignoring case. */
+export function matchesTerm(entity: Entity, term: string): boolean {
+  const needle = term.toLowerCase()
+  return entity.identifier.toLowerCase().includes(needle) || (entity.title ?? '').toLowerCase().includes(needle)
 }

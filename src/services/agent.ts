@@ -8,6 +8,7 @@ import {ApiError} from '../api/errors.js'
 import type {PortClient} from '../api/port-client.js'
 import type {Run} from '../model/port.js'
 import {signWebhook} from '../verify.js'
+import {failureLine} from './failure.js'
 
 export interface AgentOptions {
   client: PortClient
@@ -191,7 +192,7 @@ export class Agent {
     const forward = (stream: NodeJS.ReadableStream) =>
       createInterface({input: stream}).on('line', (line) => {
         tail.push(line)
-        if (tail.length > 5) tail.shift()
+        if (tail.length > 50) tail.shift()
         // Sequential, so the run's log keeps the handler's order.
         logging = logging.then(() =>
           client.runs.addLog(run.id, {message: line}).then(
@@ -206,7 +207,7 @@ export class Agent {
     await logging
     return code === 0
       ? ({status: 'SUCCESS'} as const)
-      : ({status: 'FAILURE', summary: tail.join('\n') || `The handler exited with ${code}`} as const)
+      : ({status: 'FAILURE', summary: handlerFailure(code, tail)} as const)
   }
 
   private home: string | undefined
@@ -306,4 +307,10 @@ export class Agent {
     }
     return this.acking
   }
+}
+
+/** The handler's exit and the line of its output that says why (not the stack trace under it). */
+function handlerFailure(code: number | null, tail: string[]): string {
+  const why = failureLine(tail)
+  return `The handler exited with ${code ?? 'a signal'}${why ? `: ${why}` : ''}`
 }

@@ -2,6 +2,7 @@ import type {PortClient} from '../api/port-client.js'
 import {TERMINAL_STATUSES, type Run, type RunLog} from '../model/port.js'
 import {ExitCode, IdpError} from '../errors.js'
 import type {RunView, WatchEvent} from '../model/watch.js'
+import {summaryLine} from './failure.js'
 
 export interface WatchOptions {
   client: PortClient
@@ -152,7 +153,7 @@ export async function followRun(
       })
     }
     if (result.run.status === 'FAILURE') {
-      throw new IdpError(`Run ${run.id} failed${result.run.summary ? `: ${result.run.summary}` : '.'}`, {
+      throw new IdpError(`Run ${run.id} failed${result.run.summary ? `: ${summaryLine(result.run.summary)}` : '.'}`, {
         code: 'run_failed',
         exitCode: ExitCode.RUN_FAILED,
       })

@@ -168,3 +168,37 @@ it('SIGTERM lets a run finish within --grace, and releases one that does not, fo
   next.child.kill('SIGTERM')
   expect(await next.exited).toBe(0)
 }, 60_000)
+
+it('entity inputs are checked before anything is sent; a failed run ends on its reason, not a stack', async () => {
+  await api('POST', '/v1/blueprints', {identifier: 'service', schema: {properties: {}}, title: 'Service'})
+  await api('POST', '/v1/blueprints/service/entities', {identifier: 'cart', title: 'Cart Service'})
+  await api('POST', '/v1/actions', {
+    identifier: 'deploy_service',
+    invocationMethod: {payload: {}, type: 'KAFKA'},
+    trigger: {
+      operation: 'CREATE',
+      type: 'self-service',
+      userInputs: {
+        properties: {service: {blueprint: 'service', format: 'entity', type: 'string'}},
+        required: ['service'],
+      },
+    },
+  })
+  const runsBefore = (await api('GET', '/v1/actions/runs?action=deploy_service')).runs.length
+  const typo = await portal.run(['action', 'run', 'deploy_service', '--input', 'service=carts', '--dry-run'])
+  expect(typo.code).toBe(2)
+  expect(typo.stderr).toContain('service: "carts" is not a service entity. Did you mean "cart"?')
+  const dry = await portal.run(['action', 'run', 'deploy_service', '--input', 'service=cart', '--dry-run'])
+  expect(dry.code).toBe(0)
+  expect((await api('GET', '/v1/actions/runs?action=deploy_service')).runs.length).toBe(runsBefore)
+
+  const handler = `node -e "throw new Error('database is down')"`
+  const agent = startCli(['agent', '--handler', `deploy_service=${handler}`, '--poll-interval', '100ms'], portal.env)
+  const run = await portal.run(['action', 'run', 'deploy_service', '--input', 'service=cart'])
+  agent.child.kill('SIGTERM')
+  await agent.exited
+  expect(run.code).toBe(9)
+  const last = run.stderr.trim().split('\n').at(-1)!
+  expect(last).toMatch(/^Error: Run r_\w+ failed: The handler exited with 1: Error: database is down$/)
+  expect(run.stderr).not.toMatch(/^\s+at /m)
+})

@@ -3,6 +3,7 @@ import {Command, Flags, type Interfaces} from '@oclif/core'
 import type {Connection} from './api/connect.js'
 import {ExitCode, IdpError} from './errors.js'
 import {systemIO, type IO} from './io/output.js'
+import {didYouMean} from './shared/suggest.js'
 
 export type CommandFlags<T extends typeof Command> = Interfaces.InferredFlags<
   (typeof BaseCommand)['baseFlags'] & T['flags']
@@ -74,6 +75,25 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     await super.finally(error)
   }
 
+  /**
+   * Runs `work`; when the portal says the name the user typed does not exist (404), the error
+   * also names the closest existing ones ("Did you mean …?").
+   */
+  protected async orSuggest<T>(work: () => Promise<T>, typed: string, names: () => Promise<string[]>): Promise<T> {
+    try {
+      return await work()
+    } catch (error) {
+      if (!(error instanceof IdpError) || error.exitCode !== ExitCode.NOT_FOUND) throw error
+      const hint = didYouMean(typed, await names().catch(() => []))
+      if (!hint) throw error
+      throw new IdpError(`${error.message.replace(/\.?$/, '.')}${hint}`, {
+        code: error.code,
+        exitCode: error.exitCode,
+        ...(error.hint ? {hint: error.hint} : {}),
+      })
+    }
+  }
+
   /** Print `result` as JSON with --json, otherwise let `human` render it. */
   protected async emit<R>(result: R, human: (result: R) => void | Promise<void>): Promise<R> {
     if (this.jsonOutput) this.io.out(JSON.stringify(result, null, 2))
@@ -95,7 +115,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   public override async catch(caught: Error & {oclif?: {exit?: number}}): Promise<never> {
     this.io ??= systemIO()
-    const error = toIdpError(caught)
+    const ctor = this.ctor as unknown as typeof BaseCommand | undefined
+    const error = toIdpError(caught, Object.keys({...ctor?.baseFlags, ...ctor?.flags}))
     process.exitCode = error.exitCode
     if (this.jsonOutput) {
       this.io.out(JSON.stringify({error: error.toJSON()}))
@@ -113,10 +134,10 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 }
 
 /** oclif's parser errors carry exit 2; anything we did not anticipate is an internal error (exit 1). */
-export function toIdpError(error: Error & {oclif?: {exit?: number}}): IdpError {
+export function toIdpError(error: Error & {oclif?: {exit?: number}}, flags: string[] = []): IdpError {
   if (error instanceof IdpError) return error
   if (error.oclif?.exit === ExitCode.USAGE) {
-    return new IdpError(error.message.replace(/\n\s*See more help with --help\s*$/, ''), {
+    return new IdpError(parserMessage(error.message.replace(/\n\s*See more help with --help\s*$/, ''), flags), {
       code: 'usage',
       exitCode: ExitCode.USAGE,
       hint: 'See --help for usage.',
@@ -128,4 +149,19 @@ export function toIdpError(error: Error & {oclif?: {exit?: number}}): IdpError {
     hint: 'This is a bug in idp. Set IDP_DEBUG=1 for a stack trace.',
     cause: error,
   })
+}
+
+/** oclif's parser messages in idp's words, with the closest flag for a mistyped one. */
+export function parserMessage(message: string, flags: string[]): string {
+  const unknown = /^Nonexistent flags?: (.+)$/m.exec(message)
+  if (unknown) {
+    const names = unknown[1]!.split(',').map((name) => name.trim())
+    const known = flags.map((flag) => `--${flag}`)
+    return names.map((name) => `Unknown flag ${name}.${didYouMean(name.replace(/=.*$/, ''), known)}`).join('\n')
+  }
+  const parsing = /^Parsing (--\S+)\s*\n\s*(.+)$/m.exec(message)
+  if (parsing) return `${parsing[1]}: ${parsing[2]!.charAt(0).toLowerCase()}${parsing[2]!.slice(1)}`
+  const required = /Missing required flag:?\s*\n?\s*(?:-\w, )?(?:--)?([\w-]+)/.exec(message)
+  if (required) return `Missing required flag --${required[1]}.`
+  return message
 }

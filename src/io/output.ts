@@ -12,6 +12,8 @@ export interface IO {
   /** True only on an interactive terminal without CI, --no-input or --json on a non-TTY. */
   readonly canPrompt: boolean
   readonly color: ChalkInstance
+  /** The terminal's width, for tables (absent: 100). */
+  readonly columns?: number
 }
 
 export interface IOOptions {
@@ -49,5 +51,6 @@ export function systemIO(options: IOOptions = {}): IO {
     stderrIsTTY,
     canPrompt,
     color: new Chalk({level: colorLevel(env, stdoutIsTTY)}),
+    columns: stdout.columns || Number(env.COLUMNS) || 100,
   }
 }

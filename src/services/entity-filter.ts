@@ -1,5 +1,6 @@
 import type {Blueprint, EntitiesQuery, Rule} from '../model/port.js'
 import {usageError} from '../errors.js'
+import {didYouMean} from '../shared/suggest.js'
 
 const META = new Set([
   '$identifier',
@@ -33,7 +34,7 @@ export function filtersToQuery(filters: string[], blueprint: Blueprint): Entitie
         ...META,
       ]
       throw usageError(
-        `--filter "${filter}": blueprint "${blueprint.identifier}" has no property or relation "${property}".`,
+        `--filter "${filter}": blueprint "${blueprint.identifier}" has no property or relation "${property}".${didYouMean(property, known)}`,
         `Known: ${known.join(', ')}`,
       )
     }
@@ -56,8 +57,17 @@ export function filtersToQuery(filters: string[], blueprint: Blueprint): Entitie
         } catch {
           throw usageError(`--filter "${filter}": "${property}" is an object; give it as JSON.`)
         }
-      default:
+      default: {
+        // An enum's values are known: a value outside it would match nothing, so say so.
+        const allowed = (schema!.enum ?? []).filter((value): value is string => typeof value === 'string')
+        if (allowed.length > 0 && !allowed.includes(raw)) {
+          throw usageError(
+            `--filter "${filter}": "${raw}" is not a value of "${property}".${didYouMean(raw, allowed)}`,
+            `Its values: ${allowed.join(', ')}`,
+          )
+        }
         return {operator: '=', property, value: raw}
+      }
     }
   })
   return {combinator: 'and', rules}

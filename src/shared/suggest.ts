@@ -16,7 +16,8 @@ export function distance(a: string, b: string): number {
 
 /**
  * The candidates closest to what was typed, case-insensitively: those within a third of its
- * length in edits (at least one), or that contain it or that it contains; closest first.
+ * length in edits (at least one), or that contain it or that it contains. Only the closest are
+ * named (all of them when several are as close).
  */
 export function suggest(typed: string, candidates: Iterable<string>, max = 3): string[] {
   const word = typed.toLowerCase()
@@ -29,8 +30,10 @@ export function suggest(typed: string, candidates: Iterable<string>, max = 3): s
     const inside = word.length >= 3 && (lower.includes(word) || word.includes(lower))
     if (near || inside) scored.push({candidate, score: near ? edits : word.length})
   }
+  const best = Math.min(...scored.map((item) => item.score))
   return scored
-    .sort((a, b) => a.score - b.score || a.candidate.localeCompare(b.candidate))
+    .filter((item) => item.score === best)
+    .sort((a, b) => a.candidate.localeCompare(b.candidate))
     .slice(0, max)
     .map((item) => item.candidate)
 }

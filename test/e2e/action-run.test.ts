@@ -282,6 +282,12 @@ describe('idp run', () => {
     ]) {
       expect((await portal.run(command)).code).toBe(5)
     }
+    // A mistyped run id or action name gets the closest one.
+    const typo = `${runs[0].id.slice(0, -1)}${runs[0].id.endsWith('x') ? 'y' : 'x'}`
+    expect((await portal.run(['run', 'get', typo])).stderr).toContain(`Did you mean "${runs[0].id}"?`)
+    const action = await portal.run(['action', 'run', 'create_evn', '--no-input'])
+    expect(action.code).toBe(5)
+    expect(action.stderr).toContain('Did you mean "create_env"?')
     expect(BIN).toBeTruthy()
   })
 })

@@ -128,6 +128,14 @@ describe('read commands', () => {
     expect(result.code).toBe(2)
     expect(result.stderr).toContain('has no property or relation "colour"')
     expect(result.stderr).toContain('replicas')
+    const near = await portal.run(['entity', 'list', '-b', 'Component', '--filter', 'replica=3'])
+    expect(near.stderr).toContain('Did you mean "replicas"?')
+  })
+
+  it('checks a filter value against its enum, with a suggestion', async () => {
+    const result = await portal.run(['entity', 'list', '-b', 'Component', '--filter', 'type=servce'])
+    expect(result.code).toBe(2)
+    expect(result.stderr).toContain('"servce" is not a value of "type". Did you mean "service"?')
   })
 
   it('gets an entity, and exits 5 with the portal’s message when it does not exist', async () => {
@@ -170,15 +178,26 @@ describe('entity delete', () => {
 
 describe('usage errors (exit 2)', () => {
   it.each([
-    [['entity', 'list'], 'Missing required flag blueprint'],
-    [['entity', 'list', '-b', 'X', '--bogus'], 'Nonexistent flag: --bogus'],
+    [['entity', 'list'], 'Missing required flag --blueprint.'],
+    [['entity', 'list', '-b', 'X', '--bogus'], 'Unknown flag --bogus.'],
+    [['entity', 'list', '-b', 'X', '--blueprnt', 'Y'], 'Unknown flag --blueprnt. Did you mean "--blueprint"?'],
     [['blueprint', 'get'], 'Missing 1 required arg'],
-    [['entity', 'list', '-b', 'X', '--limit', 'ten'], 'Expected an integer'],
+    [['entity', 'list', '-b', 'X', '--limit', 'ten'], '--limit: expected an integer'],
+    [['entity', 'lst'], '"entity lst" is not an idp command. Did you mean "entity list"?'],
+    [['acton', 'run', 'x'], '"acton run x" is not an idp command. Did you mean "action run"?'],
   ])('%j', async (args, message) => {
     const result = await portal.run(args)
     expect(result.code).toBe(2)
     expect(result.stderr).toContain(message)
     expect(result.stderr).not.toMatch(/\n\s+at /)
+  })
+
+  it('suggests the closest action, blueprint and run for a mistyped name (exit 5)', async () => {
+    const blueprint = await portal.run(['blueprint', 'get', 'Componnt'])
+    expect(blueprint.code).toBe(5)
+    expect(blueprint.stderr).toContain('Did you mean "Component"?')
+    const listed = await portal.run(['entity', 'list', '-b', 'componet'])
+    expect(listed.stderr).toContain('Did you mean "Component"?')
   })
 
   it('reports usage errors as JSON too', async () => {

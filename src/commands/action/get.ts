@@ -17,7 +17,11 @@ export default class ActionGet extends BaseCommand<typeof ActionGet> {
 
   async run(): Promise<{action: Action}> {
     const {client} = await this.connect()
-    const action = await client.actions.get(this.args.action)
+    const action = await this.orSuggest(
+      () => client.actions.get(this.args.action),
+      this.args.action,
+      async () => (await client.actions.list()).map((action) => action.identifier),
+    )
     return this.emit({action}, async () => {
       const {trigger} = action
       this.io.out(`${this.io.color.bold(action.title ?? action.identifier)} (${action.identifier})`)

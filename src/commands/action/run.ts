@@ -37,7 +37,11 @@ Exit codes: 0 SUCCESS, 9 FAILURE, 10 DECLINED, 11 --timeout passed (the run goes
     if (this.flags.timeout !== undefined && timeoutMs === undefined)
       throw usageError(`--timeout "${this.flags.timeout}" is not a duration such as 30s, 10m or 1h.`)
     const {client, target} = await this.connect()
-    const action = await client.actions.get(this.args.action)
+    const action = await this.orSuggest(
+      () => client.actions.get(this.args.action),
+      this.args.action,
+      async () => (await client.actions.list()).map((action) => action.identifier),
+    )
     if (action.trigger.type !== 'self-service')
       throw usageError(`"${action.identifier}" is an automation; it runs on events, not by hand.`)
     const prompter = this.io.canPrompt ? (await import('../../prompts/prompter.js')).inquirerPrompter() : undefined

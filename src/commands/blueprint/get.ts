@@ -15,7 +15,11 @@ export default class BlueprintGet extends BaseCommand<typeof BlueprintGet> {
 
   async run(): Promise<{blueprint: Blueprint}> {
     const {client} = await this.connect()
-    const blueprint = await client.blueprints.get(this.args.identifier)
+    const blueprint = await this.orSuggest(
+      () => client.blueprints.get(this.args.identifier),
+      this.args.identifier,
+      async () => (await client.blueprints.list()).map((blueprint) => blueprint.identifier),
+    )
     return this.emit({blueprint}, async () => {
       const {bold} = this.io.color
       this.io.out(`${bold(blueprint.title)} (${blueprint.identifier})`)

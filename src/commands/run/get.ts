@@ -14,7 +14,11 @@ export default class RunGet extends BaseCommand<typeof RunGet> {
 
   async run(): Promise<{run: Run; changes: AuditRecord[]}> {
     const {client, target} = await this.connect()
-    const run = await client.runs.get(this.args.id)
+    const run = await this.orSuggest(
+      () => client.runs.get(this.args.id),
+      this.args.id,
+      async () => (await client.runs.list({limit: 100})).map((run) => run.id),
+    )
     // The audit log may be closed to these credentials (Port: read:audit-log); the run still shows.
     const changes = await client.audit
       .list({limit: 100, resources: ['entity'], runId: run.id})

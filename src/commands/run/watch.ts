@@ -23,7 +23,11 @@ Exit codes: 0 SUCCESS, 9 FAILURE, 10 DECLINED, 11 --timeout passed (the run goes
     if (this.flags.timeout !== undefined && timeoutMs === undefined)
       throw usageError(`--timeout "${this.flags.timeout}" is not a duration such as 30s, 10m or 1h.`)
     const {client} = await this.connect()
-    const run = await client.runs.get(this.args.id)
+    const run = await this.orSuggest(
+      () => client.runs.get(this.args.id),
+      this.args.id,
+      async () => (await client.runs.list({limit: 100})).map((run) => run.id),
+    )
     const result = await followRun(run, {
       client,
       timeoutMs,

@@ -17,6 +17,11 @@ export interface BlueprintChange {
   desired?: Blueprint
 }
 
+export interface FieldValues {
+  from: unknown
+  to: unknown
+}
+
 export interface EntityChange {
   kind: 'entity'
   action: Action
@@ -26,6 +31,8 @@ export interface EntityChange {
   file?: string
   /** The body to upsert (create/update), with only the fields the file manages. */
   desired?: EntityInput & {identifier: string}
+  /** Updates: each changed field, as on the portal and as in the file. */
+  values?: Record<string, FieldValues>
 }
 
 export interface ActionChange {
@@ -160,7 +167,13 @@ export function computePlan(
       const change: EntityChange =
         fields.length === 0
           ? {...base, action: 'unchanged'}
-          : {...base, action: 'update', desired: entityBody(value), fields}
+          : {
+              ...base,
+              action: 'update',
+              desired: entityBody(value),
+              fields,
+              values: fieldValues(value, existing, fields),
+            }
       plan.entities.push(existingIn(Ownership.key('entity', value.blueprint, value.identifier), change))
     }
   }
@@ -219,6 +232,16 @@ export function entityChanges(local: LocalEntity, remote: Entity): string[] {
     if (!sameRelation(local.relations[key], relations[key])) fields.push(`relations.${key}`)
   }
   return fields
+}
+
+/** Each changed field's value on the portal (`from`) and in the file (`to`). */
+function fieldValues(local: LocalEntity, remote: Entity, fields: string[]): Record<string, FieldValues> {
+  const read = (entity: LocalEntity | Entity, field: string): unknown => {
+    const [group, name] = field.split(/\.(.*)/s) as [string, string | undefined]
+    if (name === undefined) return (entity as Record<string, unknown>)[group] ?? null
+    return ((entity as Record<string, Record<string, unknown> | undefined>)[group]?.[name] ?? null) as unknown
+  }
+  return Object.fromEntries(fields.map((field) => [field, {from: read(remote, field), to: read(local, field)}]))
 }
 
 /** Relation values: null, [] and absent are equal; many-relations compare as sets. */

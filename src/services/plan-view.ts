@@ -1,11 +1,20 @@
-import type {PlanCounts} from '../catalog/diff.js'
+import type {FieldValues, PlanCounts} from '../catalog/diff.js'
 import type {Prepared} from './catalog.js'
 
 export interface PlanJson {
   source: {name: string; from: string} | null
   counts: PlanCounts
   prunable: number
-  changes: {action: string; kind: string; blueprint?: string; identifier: string; fields?: string[]; file?: string}[]
+  changes: {
+    action: string
+    kind: string
+    blueprint?: string
+    identifier: string
+    fields?: string[]
+    /** Entity updates: each changed field's value on the portal and in the file. */
+    values?: Record<string, FieldValues>
+    file?: string
+  }[]
   /** Documents that exist already and no source owns: `adopt` true when this sync takes them over (--adopt). */
   unowned: {kind: string; blueprint?: string; identifier: string; adopt: boolean}[]
 }
@@ -19,6 +28,7 @@ export function planJson(prepared: Prepared): PlanJson {
       ...(change.kind === 'entity' ? {blueprint: change.blueprint} : {}),
       identifier: change.identifier,
       ...(change.fields ? {fields: change.fields} : {}),
+      ...('values' in change && change.values ? {values: change.values} : {}),
       ...(change.file ? {file: change.file} : {}),
     }))
   const source = prepared.source ? {from: prepared.source.from, name: prepared.source.name} : null
@@ -29,6 +39,20 @@ export function planJson(prepared: Prepared): PlanJson {
     identifier: change.identifier,
   }))
   return {changes, counts: prepared.counts, prunable: prepared.prunable, source, unowned}
+}
+
+const shown = (value: unknown) =>
+  value === undefined || value === null ? '∅' : typeof value === 'string' ? value : JSON.stringify(value)
+
+/** What changes: `field: old → new` where the values are known, else the field names. */
+export function changeText(change: PlanJson['changes'][number]): string {
+  return (change.fields ?? [])
+    .map((field) => {
+      const value = change.values?.[field]
+      const name = field.replace(/^(properties|relations)\./, '')
+      return value ? `${name}: ${shown(value.from)} → ${shown(value.to)}` : field
+    })
+    .join('; ')
 }
 
 export const changeName = (change: {kind: string; identifier: string; blueprint?: string | undefined}) =>
@@ -60,7 +84,7 @@ export function planMarkdown(view: PlanJson): string {
   if (view.changes.length > 0) {
     lines.push('| Action | Kind | Identifier | Changes |', '| --- | --- | --- | --- |')
     for (const change of view.changes) {
-      const fields = (change.fields ?? []).map((field) => `\`${field}\``).join(', ')
+      const fields = changeText(change).replaceAll('|', '\\|')
       lines.push(`| ${change.action} | ${change.kind} | \`${changeName(change).replaceAll('|', '\\|')}\` | ${fields} |`)
     }
   }

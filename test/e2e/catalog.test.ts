@@ -114,6 +114,7 @@ describe('plan, dry run and sync agree', () => {
     expect((await portal.run(['catalog', 'sync', dir])).code).toBe(0)
     const file = join(dir, 'entities/Component/CoreKafkaLibrary.json')
     const library = JSON.parse(readFileSync(file, 'utf8'))
+    const TITLE = library.title
     library.title = 'Kafka client'
     writeFileSync(file, JSON.stringify(library))
     writeJson(join(dir, 'entities/System/Payments.json'), {
@@ -131,6 +132,7 @@ describe('plan, dry run and sync agree', () => {
         file: expect.stringContaining('CoreKafkaLibrary.json'),
         identifier: 'CoreKafkaLibrary',
         kind: 'entity',
+        values: {title: {from: TITLE, to: 'Kafka client'}},
       },
       {
         action: 'create',
@@ -141,7 +143,11 @@ describe('plan, dry run and sync agree', () => {
       },
     ])
     const markdown = await portal.run(['catalog', 'plan', dir, '--format', 'markdown'])
-    expect(markdown.stdout).toContain('| update | entity | `Component/CoreKafkaLibrary` | `title` |')
+    expect(markdown.stdout).toContain(
+      `| update | entity | \`Component/CoreKafkaLibrary\` | title: ${TITLE} → Kafka client |`,
+    )
+    const text = await portal.run(['catalog', 'plan', dir])
+    expect(text.stdout).toContain(`title: ${TITLE} → Kafka client`)
 
     const dry = await portal.run(['catalog', 'sync', dir, '--dry-run', '--json'], {IDP_DEBUG: 'http'})
     const writes = dry.stderr

@@ -5,7 +5,7 @@ import {validationError} from '../../errors.js'
 import {printProblems, problemJson} from '../../io/problems.js'
 import {printTable} from '../../io/table.js'
 import {prepareSync} from '../../services/catalog.js'
-import {changeName, planJson, planMarkdown, planSummary} from '../../services/plan-view.js'
+import {changeName, changeText, planJson, planMarkdown, planSummary} from '../../services/plan-view.js'
 
 export const catalogFlags = {
   adopt: Flags.boolean({
@@ -56,7 +56,7 @@ export default class CatalogPlan extends BaseCommand<typeof CatalogPlan> {
           {get: (change) => change.action, header: 'ACTION'},
           {get: (change) => change.kind, header: 'KIND'},
           {get: (change) => changeName(change), header: 'IDENTIFIER'},
-          {get: (change) => (change.fields ?? []).join(', '), header: 'CHANGES'},
+          {get: (change) => changeText(change), header: 'CHANGES'},
         ])
         this.io.err(planSummary(view))
       }

@@ -29,6 +29,8 @@ export interface FormResult {
   values: Record<string, unknown>
   /** Inputs answered at a prompt (for the equivalent command printed afterwards). */
   asked: string[]
+  /** What the user typed where it differs from the value sent ("5 days" for a date-time). */
+  typed: Record<string, string>
   /** Required inputs with no value (only when nothing could ask for them). */
   missing: {name: string; input: UserInput}[]
   issues: {input: string; message: string}[]
@@ -44,6 +46,7 @@ export async function fillForm(options: FormOptions): Promise<FormResult> {
   const inputs = userInputs.properties ?? {}
   const values: Record<string, unknown> = {}
   const asked: string[] = []
+  const typed: Record<string, string> = {}
   const hidden = new Set<string>()
   const context = (): FormContext => ({
     entity: (options.entity as Record<string, unknown> | undefined) ?? null,
@@ -77,6 +80,7 @@ export async function fillForm(options: FormOptions): Promise<FormResult> {
         fallback,
         prompter: options.prompter,
         required: isRequired,
+        typed: (text) => (typed[name] = text),
       })
       asked.push(name)
       if (answer !== undefined) values[name] = answer
@@ -100,7 +104,7 @@ export async function fillForm(options: FormOptions): Promise<FormResult> {
     ...checkInputs(userInputs, values, [], `cli:${options.action.identifier}:${options.action.updatedAt ?? ''}`),
   ]
   if (issues.length === 0) issues.push(...(await entityIssues(inputs, values, options)))
-  return {asked, issues, missing, values}
+  return {asked, issues, missing, typed, values}
 }
 
 /**
@@ -145,6 +149,8 @@ interface AskOptions extends FormOptions {
   choices: unknown[] | undefined
   fallback: unknown
   required: boolean
+  /** Keeps what was typed when the value sent differs from it. */
+  typed: (text: string) => void
 }
 
 /** One prompt, chosen by the input's type and format; every answer is checked before it is taken. */
@@ -256,6 +262,8 @@ async function promptFor(name: string, input: UserInput, options: AskOptions): P
         return when(value) ? true : 'Give an ISO date-time, or a duration such as 5d, "5 days" or "in 2 weeks"'
       },
     })
+    // The rerun command repeats "5 days", not a time that would drift.
+    if (answer.trim() !== '' && !/^\d{4}-/.test(answer.trim())) options.typed(answer.trim())
     return when(answer)?.toISOString()
   }
   const answer = await prompter.input({

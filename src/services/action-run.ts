@@ -9,11 +9,15 @@ import {readDataFile} from '../shared/data-file.js'
 export const shellQuote = (text: string) =>
   /^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replaceAll("'", `'\\''`)}'`
 
-/** `--input key=value` flags and `--inputs-file` (JSON or YAML, `-` for stdin), typed by the action's inputs. */
+/**
+ * `--input key=value` flags and `--inputs-file` (JSON or YAML, `-` for stdin), typed by the
+ * action's inputs; `typed` keeps each flag's text where the value differs (a duration's "5d").
+ */
 export async function givenInputs(
   action: Action,
   flags: {input?: string[] | undefined; inputsFile?: string | undefined},
   now: Date,
+  typed: Record<string, string> = {},
 ) {
   const inputs = action.trigger.userInputs?.properties ?? {}
   const given: Record<string, unknown> = {}
@@ -50,6 +54,8 @@ export async function givenInputs(
     } catch (error) {
       throw usageError(`--input ${name}: ${(error as Error).message}.`)
     }
+    if (input.format === 'date-time' && typeof value === 'string' && value !== flag.slice(at + 1))
+      typed[name] = flag.slice(at + 1)
     // Repeating --input for an array input adds items.
     given[name] =
       input.type === 'array' && Array.isArray(given[name]) && Array.isArray(value)
@@ -79,11 +85,15 @@ export function exampleValue(name: string, input: UserInput): string {
   }
 }
 
-/** The command that runs the same thing without prompts; secret inputs are left out. */
+/**
+ * The command that runs the same thing without prompts; secret inputs are left out, and inputs
+ * keep what the user typed where it differs from the value sent (`ttl=5 days`, not a timestamp).
+ */
 export function equivalentCommand(
   action: Action,
   entity: string | undefined,
   values: Record<string, unknown>,
+  typed: Record<string, string> = {},
 ): {command: string; omitted: string[]} {
   const inputs = action.trigger.userInputs?.properties ?? {}
   const parts = ['idp', 'action', 'run', shellQuote(action.identifier)]
@@ -94,7 +104,7 @@ export function equivalentCommand(
       omitted.push(name)
       continue
     }
-    const text = typeof value === 'string' ? value : JSON.stringify(value)
+    const text = typed[name] ?? (typeof value === 'string' ? value : JSON.stringify(value))
     parts.push('--input', shellQuote(`${name}=${text}`))
   }
   return {command: parts.join(' '), omitted}

@@ -69,7 +69,7 @@ it('asks for every input at a real terminal and follows the run to SUCCESS', asy
     expect(screen).toContain('Deploying services')
     expect(screen).toContain('To run this again without prompts:')
     expect(screen).toMatch(
-      /idp action run create_env --input name=dev-pty --input service=payments --input size=large --input ttl=\d{4}-/,
+      /idp action run create_env --input name=dev-pty --input service=payments --input size=large --input 'ttl=5 days'/,
     )
     expect(screen).toContain('secret inputs left out: token')
     expect(screen).not.toContain('hunter2')

@@ -322,6 +322,16 @@ describe('secrets', () => {
     )
   })
 
+  it('repeats what the user typed for date-times rather than a timestamp that drifts', () => {
+    const result = equivalentCommand(
+      action({properties: {ttl: {format: 'date-time', type: 'string'}}}),
+      undefined,
+      {ttl: '2026-12-05T12:00:00.000Z'},
+      {ttl: '5 days'},
+    )
+    expect(result.command).toBe(`idp action run everything --input 'ttl=5 days'`)
+  })
+
   it('leaves secrets out of the equivalent command and quotes the rest', () => {
     const result = equivalentCommand(
       action({

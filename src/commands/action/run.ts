@@ -46,10 +46,12 @@ Exit codes: 0 SUCCESS, 9 FAILURE, 10 DECLINED, 11 --timeout passed (the run goes
       throw usageError(`"${action.identifier}" is an automation; it runs on events, not by hand.`)
     const prompter = this.io.canPrompt ? (await import('../../prompts/prompter.js')).inquirerPrompter() : undefined
     const entity = await this.targetEntity(action, prompter)
+    const typed: Record<string, string> = {}
     const given = await givenInputs(
       action,
       {input: this.flags.input, inputsFile: this.flags['inputs-file']},
       new Date(),
+      typed,
     )
 
     const {InlineJq} = await import('../../jq/engine.js')
@@ -118,7 +120,7 @@ Exit codes: 0 SUCCESS, 9 FAILURE, 10 DECLINED, 11 --timeout passed (the run goes
     const run = await client.runs.create(action.identifier, body)
     this.announce(run, target.apiUrl)
     if (form.asked.length > 0 && !this.jsonOutput) {
-      const {command, omitted} = equivalentCommand(action, entity?.identifier, form.values)
+      const {command, omitted} = equivalentCommand(action, entity?.identifier, form.values, {...typed, ...form.typed})
       this.io.err(
         this.io.color.dim(
           `To run this again without prompts:\n  ${command}${omitted.length ? `\n  (secret inputs left out: ${omitted.join(', ')}; pass them with --input or --inputs-file)` : ''}`,

@@ -1,6 +1,6 @@
 import {authError} from '../errors.js'
 import type {CachedToken} from '../config/profiles.js'
-import type {Credentials} from '../config/session.js'
+import {credentialsOrigin, type Credentials} from '../config/session.js'
 import {NetworkError, type HttpTransport} from './http.js'
 import {toApiError, unreachable} from './port-client.js'
 
@@ -42,7 +42,17 @@ export class TokenProvider {
 
 export async function fetchToken(options: TokenProviderOptions): Promise<CachedToken> {
   const {apiUrl, credentials} = options
-  if (!credentials) throw authError(`Not logged in to ${apiUrl}.`, options.loginHint)
+  if (!credentials) {
+    // Say "cannot reach" rather than "not logged in" when nothing answers there at all.
+    await options.transport.send({method: 'GET', path: '/v1/auth/access_token'}).catch((error: unknown) => {
+      if (error instanceof NetworkError) throw unreachable(apiUrl, error, options.unreachableHint)
+      throw error
+    })
+    throw authError(
+      `No credentials for ${apiUrl}: no profile is saved for it, and IDP_CLIENT_ID/IDP_CLIENT_SECRET are not set.`,
+      options.loginHint,
+    )
+  }
   const request = {
     body: {clientId: credentials.clientId, clientSecret: credentials.clientSecret},
     idempotent: true,
@@ -58,11 +68,11 @@ export async function fetchToken(options: TokenProviderOptions): Promise<CachedT
     throw error
   }
   if (response.status === 401 || response.status === 403) {
-    const where =
-      credentials.source === 'profile' ? 'the saved profile' : `${credentials.source.slice(4)}_CLIENT_ID/SECRET`
     throw authError(
-      `The portal at ${apiUrl} rejected the client credentials from ${where}.`,
-      'Check the client id and secret, then run `idp login` again.',
+      `The portal at ${apiUrl} rejected the client credentials from ${credentialsOrigin(credentials)}.`,
+      credentials.source === 'input'
+        ? 'Check the client id and secret (the portal shows them once, when they are made).'
+        : 'Check the client id and secret, then run `idp login` again.',
     )
   }
   if (response.status >= 300) throw toApiError(request, response, apiUrl)

@@ -53,7 +53,7 @@ export async function login(store: ProfileStore, input: LoginInput): Promise<Log
   try {
     const token = await fetchToken({
       apiUrl,
-      credentials: {clientId, clientSecret, source: 'profile'},
+      credentials: {clientId, clientSecret, source: 'input'},
       loginHint: '',
       transport,
       unreachableHint: 'Check the URL: Port is https://api.getport.io (EU) or https://api.us.getport.io (US).',

@@ -248,7 +248,25 @@ describe('connection and credentials', () => {
   it('exits 4 with a login hint when there are no credentials for the URL', async () => {
     const result = await runCli(['blueprint', 'list'], {env: {IDP_API_URL: portal.url, IDP_CONFIG_DIR: tempDir()}})
     expect(result.code).toBe(4)
-    expect(result.stderr).toContain(`Not logged in to ${portal.url}`)
+    expect(result.stderr).toContain(`No credentials for ${portal.url}: no profile is saved for it`)
+  })
+
+  it('half a credential pair in the environment is an error naming the missing variable', async () => {
+    for (const [set, missing] of [
+      ['IDP_CLIENT_ID', 'IDP_CLIENT_SECRET'],
+      ['PORT_CLIENT_SECRET', 'PORT_CLIENT_ID'],
+    ]) {
+      // The saved profile must not be used instead: that would act as someone else.
+      const result = await portal.run(['blueprint', 'list'], {[set!]: 'x'})
+      expect(result.code).toBe(2)
+      expect(result.stderr).toContain(`${set} is set but ${missing} is not.`)
+    }
+  })
+
+  it('--profile naming no profile says so, with the closest one', async () => {
+    const result = await portal.run(['blueprint', 'list', '--profile', 'locl'])
+    expect(result.code).toBe(2)
+    expect(result.stderr).toContain('No profile "locl". Did you mean "local"?')
   })
 
   it('uses IDP_CLIENT_ID/SECRET or PORT_CLIENT_ID/SECRET from the environment', async () => {
@@ -305,14 +323,17 @@ describe('connection and credentials', () => {
       env: {IDP_CLIENT_SECRET: 'wrong', IDP_CONFIG_DIR: configDir},
     })
     expect(result.code).toBe(4)
-    expect(result.stderr).toContain('rejected the client credentials')
+    expect(result.stderr).toContain('rejected the client credentials from the client id and secret given')
+    expect(result.stderr).not.toContain('profile')
     expect(existsSync(join(configDir, 'config.json'))).toBe(false)
   })
 
-  it('never sends a profile’s credentials to another URL', async () => {
+  it('never sends a profile’s credentials to another URL; an unreachable one is exit 7, not "no credentials"', async () => {
     const result = await portal.run(['blueprint', 'list', '--api-url', 'http://127.0.0.1:1'])
-    expect(result.code).toBe(4)
-    expect(result.stderr).toContain('Not logged in to http://127.0.0.1:1')
+    expect(result.code).toBe(7)
+    expect(result.stderr).toContain('Cannot reach the portal at http://127.0.0.1:1')
+    const elsewhere = await runCli(['blueprint', 'list'], {env: {IDP_API_URL: portal.url, IDP_CONFIG_DIR: tempDir()}})
+    expect(elsewhere.code).toBe(4)
   })
 })
 

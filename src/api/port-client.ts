@@ -383,6 +383,17 @@ class RunsApi {
     })
   }
 
+  /** idp's embedded portal: when agents last polled its queue; undefined where unknown (Port). */
+  async agents(): Promise<{installationId: string; lastPollAt: string}[] | undefined> {
+    try {
+      const request = {method: 'GET', path: '/v1/idp/agents'} as const
+      return (await this.client.request<{agents: {installationId: string; lastPollAt: string}[]}>(request)).agents
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 404) return undefined
+      throw error
+    }
+  }
+
   /** idp's embedded portal: a token for a run's handler that ends with the run (Port answers 404). */
   async token(id: string): Promise<string> {
     const request = {method: 'POST', path: `/v1/actions/runs/${seg(id)}/token`} as const

@@ -2,6 +2,7 @@ import type {Run} from '../model/port.js'
 import {ExitCode} from '../errors.js'
 import type {RunView, WatchEvent} from '../model/watch.js'
 import type {IO} from './output.js'
+import {relativeTime} from './time.js'
 
 /** Port's web page for a run, when the API is Port's (api.port.io, api.getport.io, US too). */
 export function runUrl(apiUrl: string, runId: string): string | undefined {
@@ -55,6 +56,16 @@ export async function runView(run: Run, {io, json}: {io: IO; json: boolean}): Pr
       case 'log':
         line(io.out, `${io.color.dim(event.createdAt.slice(11, 19))} ${event.message}`)
         break
+      case 'no_agent': {
+        const when = event.lastPollAt ? ` (last poll ${relativeTime(event.lastPollAt, new Date())})` : ' yet'
+        line(
+          io.err,
+          io.color.yellow(
+            `No agent is polling this portal${when}; this run waits for one. Start it in another terminal: idp agent --handlers DIR (README: "Run backends").`,
+          ),
+        )
+        break
+      }
       case 'reconnecting':
         line(io.err, io.color.dim(`connection problem (${event.error}); retrying`))
         break

@@ -6,6 +6,8 @@ export type WatchEvent =
   | {event: 'approval'; status: 'WAITING_FOR_APPROVAL'}
   | {event: 'log'; message: string; createdAt: string}
   | {event: 'reconnecting'; error: string}
+  /** The run waits for an agent and none has polled lately (embedded portal); `lastPollAt` null: never. */
+  | {event: 'no_agent'; lastPollAt: string | null}
   | {event: 'finished'; status: Run['status']; run: Run}
 
 /** What followRun shows the run on (io/run-view.ts on a terminal or as JSON lines). */

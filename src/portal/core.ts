@@ -1,5 +1,6 @@
 import type {JqEngine} from '../jq/engine.js'
 import {ActionsService} from './actions-service.js'
+import {AgentPolls} from './agent-polls.js'
 import {BlueprintsService} from './blueprints-service.js'
 import {Credentials} from './credentials.js'
 import {EntitiesService} from './entities-service.js'
@@ -48,6 +49,8 @@ export class PortalCore {
   readonly runs: RunsService
   readonly permissions: Permissions
   readonly credentials: Credentials
+  /** When agents last polled the queue (an idp extension, for the CLI's hints). */
+  readonly agentPolls = new AgentPolls()
   readonly notifier: ApprovalNotifier
   readonly automations: Automations
   readonly dispatcher: Dispatcher

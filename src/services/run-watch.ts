@@ -21,6 +21,11 @@ export interface WatchResult {
   requests: number
 }
 
+/** A run waiting this long for an agent makes the watcher ask whether any agent is polling. */
+const AGENT_CHECK_AFTER_MS = 10_000
+/** An agent that polled within this long is taken to be running. */
+const AGENT_ALIVE_MS = 30_000
+
 /** How long the embedded portal may hold a GET until the run changes (Port answers at once). */
 const HOLD_SECONDS = 20
 /** Polling steps against a portal that answers at once: 1 s while the run changes, up to 5 s when idle. */
@@ -46,6 +51,23 @@ export async function watchRun(options: WatchOptions): Promise<WatchResult> {
   let last: Run | undefined
   let idle = 0
   let failures = 0
+  let pendingSince: number | undefined
+  let agentChecked = false
+  /** Once a run has waited a while for an agent: says so when none has polled lately. */
+  const checkAgents = async (run: Run) => {
+    if (run.status !== 'IN_PROGRESS' || !run.pendingExecution) {
+      pendingSince = undefined
+      return
+    }
+    pendingSince ??= now()
+    if (agentChecked || now() - pendingSince < AGENT_CHECK_AFTER_MS) return
+    agentChecked = true
+    const agents = await options.client.runs.agents().catch(() => undefined)
+    if (!agents) return
+    const latest = agents.map((agent) => Date.parse(agent.lastPollAt)).sort((a, b) => b - a)[0]
+    if (latest === undefined || now() - latest > AGENT_ALIVE_MS)
+      options.onEvent({event: 'no_agent', lastPollAt: latest === undefined ? null : new Date(latest).toISOString()})
+  }
 
   const take = (page: RunLog[]) => {
     offset += page.length
@@ -69,7 +91,9 @@ export async function watchRun(options: WatchOptions): Promise<WatchResult> {
   for (;;) {
     const started = now()
     try {
-      const wait = Math.max(0, Math.min(HOLD_SECONDS, Math.floor((deadline - started) / 1000)))
+      // While the agent check is due, hold no longer than until it is.
+      const checkIn = pendingSince !== undefined && !agentChecked ? AGENT_CHECK_AFTER_MS / 1000 : HOLD_SECONDS
+      const wait = Math.max(0, Math.min(HOLD_SECONDS, checkIn, Math.floor((deadline - started) / 1000)))
       const fetched = await options.client.runs.get(options.runId, {
         logOffset: offset,
         ...(last && wait > 0 ? {since: last.updatedAt, wait} : {}),
@@ -89,6 +113,7 @@ export async function watchRun(options: WatchOptions): Promise<WatchResult> {
         idle = Math.min(idle + 1, INTERVALS.length - 1)
       }
       last = run
+      await checkAgents(run)
       if (isFinal(run)) {
         options.onEvent({event: 'finished', run, status: run.status})
         return {outcome: 'finished', requests, run}

@@ -202,3 +202,26 @@ it('entity inputs are checked before anything is sent; a failed run ends on its 
   expect(last).toMatch(/^Error: Run r_\w+ failed: The handler exited with 1: Error: database is down$/)
   expect(run.stderr).not.toMatch(/^\s+at /m)
 })
+
+it('a run waiting for an agent when none polls says so, and how to start one', async () => {
+  const lonely = await servePortal()
+  try {
+    await lonely.api('POST', '/v1/actions', {
+      identifier: 'queued_job',
+      invocationMethod: {payload: {}, type: 'KAFKA'},
+      trigger: {operation: 'CREATE', type: 'self-service', userInputs: {properties: {}}},
+    })
+    const watch = await lonely.run(['action', 'run', 'queued_job', '--timeout', '14s'])
+    expect(watch.code).toBe(11)
+    expect(watch.stderr).toContain('No agent is polling this portal yet; this run waits for one')
+    expect(watch.stderr).toContain('idp agent --handlers DIR')
+    const json = await lonely.run(['action', 'run', 'queued_job', '--timeout', '14s', '--json'])
+    const events = json.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as {event?: string})
+    expect(events).toContainEqual({event: 'no_agent', lastPollAt: null})
+  } finally {
+    await lonely.stop()
+  }
+}, 60_000)

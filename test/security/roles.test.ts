@@ -61,6 +61,7 @@ const MODEL: Record<string, readonly string[]> = {
   'PATCH /v1/organization': ['admin', 'agent'],
   // Members get 403 without a filter naming an entity, a run or a record (as on Port).
   'GET /v1/audit-log': ['admin'],
+  'GET /v1/idp/agents': M,
 }
 
 let portal: RolesPortal

@@ -17,6 +17,7 @@ export function agentQueueRoutes(kit: RouteKit): Route[] {
           exclude?: string[]
         }>(request, 'idp:api-requests#/$defs/claim', 'Invalid claim')
         const now = request.now.getTime()
+        core.agentPolls.record(claim.installationId ?? request.caller.clientId, now)
         const claimed = await write(() =>
           store.claimDispatches({
             // Port's agent asks for WEBHOOK runs only; idp agent takes every kind.
@@ -67,6 +68,13 @@ export function agentQueueRoutes(kit: RouteKit): Route[] {
       method: 'PATCH',
       pattern: `/v1/actions/runs/${verb}`,
     })),
+    {
+      // idp extension: when agents last polled, so the CLI can say that none is running.
+      auth: 'member',
+      handler: async () => ok({agents: core.agentPolls.list()}),
+      method: 'GET',
+      pattern: '/v1/idp/agents',
+    },
     {
       // idp extension: a token for the run's handler, which dies with the run (Port answers 404).
       // It may report on that run only (access.ts); only the queue's drivers may mint one.

@@ -179,7 +179,13 @@ async function parseYaml(file: string, text: string): Promise<{value: unknown} |
     if (error) {
       const [line, column] = error.linePos?.[0] ? [error.linePos[0].line, error.linePos[0].col] : []
       return {
-        problem: {column, file, line, message: `invalid YAML: ${error.message.split('\n')[0]}`, severity: 'error'},
+        problem: {
+          column,
+          file,
+          line,
+          message: `invalid YAML: ${error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?\s*$/, '')}`,
+          severity: 'error',
+        },
       }
     }
   }

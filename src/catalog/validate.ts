@@ -26,6 +26,8 @@ export function validateCatalog(
     problems.push({file, message, pointer, severity})
 
   // Port's _team and _user exist on every portal; the portal's own (perhaps extended) win.
+  // One warning for the legacy field, however many blueprints carry it (the seed's all do).
+  const legacy: {at: string; file: string}[] = []
   const known = new Map<string, Blueprint>([
     ...SYSTEM_BLUEPRINTS.map((blueprint) => [blueprint.identifier, blueprint] as const),
     ...(remote?.blueprints ?? []),
@@ -35,19 +37,27 @@ export function validateCatalog(
     const shape = trustedBlueprint(value?.identifier) ? {ok: true as const} : schemas().validate('idp:blueprint', value)
     if (!shape.ok) for (const issue of shape.issues) add(file, at + issue.pointer, issue.message)
     else for (const issue of checkBlueprintRules(value)) add(file, at + issue.pointer, issue.message)
-    if ('formulaProperties' in value) {
-      add(
-        file,
-        `${at}/formulaProperties`,
-        '"formulaProperties" is a legacy field that Port ignores; it is not synced',
-        'warning',
-      )
-    }
+    if ('formulaProperties' in value) legacy.push({at, file})
     const first = blueprintFiles.get(value.identifier)
     if (first !== undefined)
       add(file, `${at}/identifier`, `duplicate blueprint "${value.identifier}", also defined in ${first}`)
     else blueprintFiles.set(value.identifier, file)
     if (shape.ok) known.set(value.identifier, value)
+  }
+  if (legacy.length > 0) {
+    const others =
+      legacy.length > 1
+        ? ` (also in ${legacy.length - 1} more: ${legacy
+            .slice(1)
+            .map((item) => item.file)
+            .join(', ')})`
+        : ''
+    add(
+      legacy[0]!.file,
+      `${legacy[0]!.at}/formulaProperties`,
+      `"formulaProperties" is a legacy field that Port ignores; it is not synced${others}`,
+      'warning',
+    )
   }
   for (const {at, file, value} of catalog.blueprints) {
     for (const [name, relation] of Object.entries(value.relations ?? {})) {

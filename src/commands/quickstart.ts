@@ -7,7 +7,7 @@ import {LOCAL_PROFILE, ProfileStore} from '../config/profiles.js'
 import {IdpError, ExitCode, usageError} from '../errors.js'
 import {runView} from '../io/run-view.js'
 import {followRun} from '../services/run-watch.js'
-import {printTable} from '../io/table.js'
+import {printEntities} from '../io/entity-table.js'
 import {mergeBranch, startQuickstart, syncCatalog, waitForRun, waitUntilDeleted} from '../services/quickstart.js'
 
 export interface QuickstartResult {
@@ -76,17 +76,10 @@ export default class Quickstart extends BaseCommand<typeof Quickstart> {
       const run: Run = followed.run
 
       step(3, 'The new environment in the catalog, as `idp entity list --blueprint DevEnv` shows it')
-      const devEnv = await client.entities.get('DevEnv', name)
-      await printTable(
-        show,
-        [devEnv],
-        [
-          {get: (entity) => entity.identifier, header: 'ENVIRONMENT'},
-          {get: (entity) => entity.properties.size, header: 'SIZE'},
-          {get: (entity) => entity.properties.ttl, header: 'EXPIRES'},
-          {get: (entity) => entity.properties.url, header: 'URL'},
-        ],
-      )
+      const devEnvs: Entity[] = []
+      for await (const entity of client.entities.search('DevEnv')) devEnvs.push(entity)
+      await printEntities(show, await client.blueprints.get('DevEnv'), devEnvs)
+      const devEnv = devEnvs.find((entity) => entity.identifier === name)!
 
       let gitops: QuickstartResult['gitops'] = null
       if (quick.gitopsRepo) {
@@ -94,7 +87,7 @@ export default class Quickstart extends BaseCommand<typeof Quickstart> {
         const resource = `orders-db-${Date.now().toString(36)}`
         const branch = `idp/provision-${resource}`
         const provisioned = await client.runs.create('provision_resource', {
-          properties: {name: resource, type: 'postgress'},
+          properties: {name: resource, type: 'postgres'},
         })
         const provisionRun = (
           await followRun(provisioned, {client, view: await runView(provisioned, {io: show, json: false})})

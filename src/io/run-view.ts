@@ -23,8 +23,12 @@ const paint = (io: IO, status: string, text: string) => {
  * spinner on a terminal; with --json every event is one JSON line on stdout.
  */
 export async function runView(run: Run, {io, json}: {io: IO; json: boolean}): Promise<RunView> {
+  // A terminal that reports no width (some ptys, before their first resize) gets no spinner: ora
+  // would work out an endless number of lines to clear.
   const spinner =
-    !json && io.stderrIsTTY ? (await import('ora')).default({discardStdin: false, stream: process.stderr}) : undefined
+    !json && io.stderrIsTTY && (process.stderr.columns ?? 0) > 0
+      ? (await import('ora')).default({discardStdin: false, stream: process.stderr})
+      : undefined
   const line = (write: (text: string) => void, text: string) => {
     spinner?.clear()
     write(text)

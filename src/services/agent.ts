@@ -86,10 +86,13 @@ export class Agent {
       if (free > 0) {
         try {
           claimed = await client.runs.claim(this.options.installationId, free, this.options.visibilityTimeoutMs)
+          if (failures > 0) log(`Reconnected to ${this.options.apiUrl} after ${failures} failed polls`)
           failures = 0
         } catch (error) {
           failures++
-          log(`Could not reach the portal (${(error as Error).message}); retrying`)
+          // The first failure and then every tenth, so a long outage does not flood the log.
+          if (failures === 1 || failures % 10 === 0)
+            log(`Could not reach the portal (${(error as Error).message}); retrying`)
         }
       }
       for (const run of claimed) this.start(run)

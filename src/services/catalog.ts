@@ -1,5 +1,5 @@
-import {existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
-import {join} from 'node:path'
+import {existsSync, mkdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
+import {dirname, join} from 'node:path'
 
 import type {PortClient} from '../api/port-client.js'
 import type {Blueprint, Entity} from '../model/port.js'
@@ -49,9 +49,17 @@ async function finish(catalog: LocalCatalog, extra: Problem[] = []): Promise<Che
   }
 }
 
-function ensureFolder(root: string): void {
+/** DIR must be a folder: checked before the portal is asked anything. */
+export function ensureFolder(root: string): void {
   if (!existsSync(root))
     throw usageError(`No catalog folder at ${root}.`, 'Pass the folder that holds your blueprint and entity files.')
+  if (!statSync(root).isDirectory()) {
+    const parent = dirname(root)
+    throw usageError(
+      `${root} is a file; idp catalog works on a folder of catalog files.`,
+      `Pass its folder (${parent}), which holds the other files it relates to.`,
+    )
+  }
 }
 
 /** `catalog validate`: offline unless `client` is given (--remote). */

@@ -1,11 +1,12 @@
 import {chmodSync, existsSync, readFileSync, writeFileSync} from 'node:fs'
+import {createServer, type AddressInfo} from 'node:net'
 import {join} from 'node:path'
 
 import {afterAll, beforeAll, expect, it} from 'vitest'
 
 import {startCli} from '../helpers/cli.js'
 import {runEnded, servePortal, type CliPortal} from '../helpers/e2e.js'
-import {tempDir} from '../helpers/portal.js'
+import {tempDir, until} from '../helpers/portal.js'
 
 let portal: CliPortal
 const api = (method: string, path: string, body?: unknown) => portal.api(method, path, body)
@@ -224,4 +225,33 @@ it('a run waiting for an agent when none polls says so, and how to start one', a
   } finally {
     await lonely.stop()
   }
+}, 60_000)
+
+it('the agent says once that the portal is gone, and again when it is back', async () => {
+  const port = await new Promise<number>((resolve) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const {port: free} = probe.address() as AddressInfo
+      probe.close(() => resolve(free))
+    })
+  })
+  const env = {IDP_CONFIG_DIR: tempDir()}
+  const dataDir = tempDir()
+  const serve = () => startCli(['portal', 'serve', '--port', String(port), '--data-dir', dataDir, '--json'], env)
+  const first = serve()
+  await first.firstLine
+  const agent = startCli(['agent', '--poll-interval', '100ms'], env)
+  const shown = (text: string) => async () => (agent.stderr().includes(text) ? true : undefined)
+  await until(shown('polling'))
+  first.child.kill('SIGTERM')
+  await first.exited
+  await until(shown('Could not reach the portal'))
+  await new Promise((resolve) => setTimeout(resolve, 1000))
+  const second = serve()
+  await second.firstLine
+  await until(shown(`Reconnected to http://127.0.0.1:${port}`), 20_000)
+  expect(agent.stderr().match(/Could not reach the portal/g)).toHaveLength(1)
+  agent.child.kill('SIGTERM')
+  await agent.exited
+  second.child.kill('SIGTERM')
+  await second.exited
 }, 60_000)

@@ -41,7 +41,9 @@ describe('the seed catalog', () => {
     const result = await portal.run(['catalog', 'validate', EXAMPLES, '--json'])
     expect(result.code).toBe(0)
     expect(result.json()).toMatchObject({actions: 8, blueprints: 6, entities: 9, errors: [], files: 23, valid: true})
-    expect(result.json().warnings).toHaveLength(5)
+    // One warning, however many blueprints carry the legacy field.
+    expect(result.json().warnings).toHaveLength(1)
+    expect(result.json().warnings[0].message).toContain('also in 4 more')
   })
 
   it('syncs into a fresh portal as-is; a second sync reports everything unchanged and writes nothing', async () => {
@@ -276,6 +278,11 @@ describe('bad input: a clear error, and nothing written', () => {
       /bad-id\.json:2:3: error: does not match .* \(at \/identifier\)/,
     ],
     [
+      'invalid YAML (the message ends with the reason, not a dangling colon)',
+      (dir) => writeFileSync(join(dir, 'entities/System/bad.yaml'), 'identifier: x\n  bad: indent\n'),
+      /bad\.yaml:1:13: error: invalid YAML: Nested mappings are not allowed in compact mappings\n/,
+    ],
+    [
       'a file that is neither blueprint nor entity',
       (dir) => writeJson(join(dir, 'notes.json'), {identifier: 'x', owner: 'me'}),
       /notes\.json:3:3: error: is neither a blueprint \(no "schema"\), an action \(no "trigger"\) nor an entity \(it has "owner", which entities do not have\)/,
@@ -306,6 +313,15 @@ describe('bad input: a clear error, and nothing written', () => {
     const blueprints = (await portal.run(['blueprint', 'list', '--json'])).json().blueprints
     // Only Port's system blueprints, which every portal has.
     expect(blueprints.map((blueprint: {identifier: string}) => blueprint.identifier)).toEqual(['_team', '_user'])
+  })
+
+  it('a file given as DIR is a usage error before the portal is asked anything', async () => {
+    const file = join(copyExamples(), 'blueprints/API.json')
+    for (const command of ['validate', 'plan', 'sync', 'graph']) {
+      const result = await portal.run(['catalog', command, file])
+      expect(result.code, command).toBe(2)
+      expect(result.stderr).toContain('is a file; idp catalog works on a folder of catalog files')
+    }
   })
 
   it('prints GitHub Actions annotations', async () => {

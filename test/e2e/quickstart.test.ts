@@ -97,7 +97,7 @@ it('idp quickstart from a clean copy: catalog, run with logs, DevEnv expiry, TTL
 
     // GitOps: the resource reached the catalog through a commit and a sync, not through the API.
     const resource = (await get(`/v1/blueprints/Resource/entities/${result.gitops.resource}`)).entity
-    expect(resource).toMatchObject({identifier: result.gitops.resource, properties: {type: 'postgress'}})
+    expect(resource).toMatchObject({identifier: result.gitops.resource, properties: {type: 'postgres'}})
     const [provision] = (await get('/v1/actions/runs?action=provision_resource')).runs
     expect(provision.status).toBe('SUCCESS')
     const provisionLogs = (await get(`/v1/actions/runs/${provision.id}/logs?limit=50`)).runLogs

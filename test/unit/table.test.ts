@@ -4,7 +4,7 @@ import {describe, expect, it} from 'vitest'
 import type {IO} from '../../src/io/output.js'
 import {fitWidths, printTable} from '../../src/io/table.js'
 import {relativeTime} from '../../src/io/time.js'
-import {chooseColumns} from '../../src/services/entity-columns.js'
+import {chooseColumns} from '../../src/io/entity-columns.js'
 
 const terminal = (columns: number) => {
   const lines: string[] = []

@@ -29,6 +29,8 @@ export default class CatalogGraph extends BaseCommand<typeof CatalogGraph> {
 
   private async fromFolder(): Promise<{blueprints: Blueprint[]; entities: GraphEntity[]}> {
     const {loadCatalog} = await import('../../catalog/load.js')
+    const {ensureFolder} = await import('../../services/catalog.js')
+    ensureFolder(this.args.dir)
     const catalog = await loadCatalog(this.args.dir)
     const errors = catalog.problems.filter((problem) => problem.severity === 'error')
     if (errors.length > 0) {

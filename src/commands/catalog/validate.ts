@@ -39,7 +39,7 @@ Problems are reported as file:line:column with the JSON pointer of the field; ex
       const counts = `${catalog.files} files: ${catalog.blueprints.length} blueprints, ${catalog.actions.length} actions, ${catalog.entities.length} entities`
       if (errors.length === 0)
         this.io.err(
-          `${this.io.color.green('✓')} ${counts}, valid${warnings.length ? ` (${warnings.length} warnings)` : ''}.`,
+          `${this.io.color.green('✓')} ${counts}, valid${warnings.length ? ` (${warnings.length} warning${warnings.length === 1 ? '' : 's'})` : ''}.`,
         )
     }
     if (errors.length > 0) {

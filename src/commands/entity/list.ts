@@ -2,9 +2,8 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../base-command.js'
 import type {Entity} from '../../model/port.js'
-import {printTable} from '../../io/table.js'
-import {isIsoTime, relativeTime} from '../../io/time.js'
-import {chooseColumns} from '../../services/entity-columns.js'
+import {printEntities} from '../../io/entity-table.js'
+import {chooseColumns} from '../../io/entity-columns.js'
 import {filtersToQuery} from '../../services/entity-filter.js'
 
 export default class EntityList extends BaseCommand<typeof EntityList> {
@@ -37,28 +36,10 @@ On a terminal the table shows the identifier, title, the blueprint's properties 
       blueprint,
       async () => (await client.blueprints.list()).map((found) => found.identifier),
     )
-    const chosen = chooseColumns(definition, columns)
+    chooseColumns(definition, columns) // a mistyped --columns fails before anything is fetched
     const query = filter.length > 0 ? filtersToQuery(filter, definition) : undefined
     const entities: Entity[] = []
     for await (const entity of client.entities.search(blueprint, query, limit)) entities.push(entity)
-    const now = new Date()
-    return this.emit({entities}, () =>
-      printTable(
-        this.io,
-        entities,
-        chosen.map((column) => ({
-          get: column.get,
-          header: column.header,
-          ...(column.time
-            ? {
-                show: (entity: Entity) => {
-                  const value = column.get(entity)
-                  return isIsoTime(value) ? relativeTime(value, now) : String(value ?? '')
-                },
-              }
-            : {}),
-        })),
-      ),
-    )
+    return this.emit({entities}, () => printEntities(this.io, definition, entities, columns))
   }
 }

@@ -35,7 +35,7 @@ export function terminal(command: string, env: Record<string, string>) {
       for (const key of keys) {
         if (['Enter', 'Down', 'Up', 'Space', 'Tab', 'C-c'].includes(key))
           execFileSync('tmux', ['send-keys', '-t', name, key])
-        else execFileSync('tmux', ['send-keys', '-t', name, '-l', key])
+        else execFileSync('tmux', ['send-keys', '-t', name, '-l', '--', key])
       }
     },
     async exitCode(timeoutMs = 15_000): Promise<number> {

@@ -98,6 +98,40 @@ const MIGRATIONS: ((db: Database.Database) => void)[] = [
   },
 ]
 
+/** A WHERE clause built from optional filters; each value is a bound parameter, never SQL text. */
+class Where {
+  private readonly clauses: string[] = []
+  readonly values: unknown[] = []
+
+  /** `column = value`, when the value is given. */
+  equal(column: string, value: string | undefined): this {
+    return value ? this.clause(`${column} = ?`, value) : this
+  }
+
+  /** `column IN (…)`, when the list is not empty. */
+  oneOf(column: string, values: string[] | undefined): this {
+    if (values?.length) {
+      this.clauses.push(`${column} IN (${values.map(() => '?').join(', ')})`)
+      this.values.push(...values)
+    }
+    return this
+  }
+
+  /** A clause with at most one parameter; skipped when that parameter is missing. */
+  clause(sql: string, ...value: [string | undefined] | []): this {
+    if (value.length === 0) this.clauses.push(sql)
+    else if (value[0]) {
+      this.clauses.push(sql)
+      this.values.push(value[0])
+    }
+    return this
+  }
+
+  sql(): string {
+    return this.clauses.length ? `WHERE ${this.clauses.join(' AND ')}` : ''
+  }
+}
+
 /** The audit log keeps this many records; older ones are dropped as new ones arrive. */
 export const MAX_AUDIT_RECORDS = 200_000
 
@@ -337,28 +371,19 @@ export class SqliteStore implements Store {
   }
 
   async audits(filter: AuditFilter): Promise<AuditRecord[]> {
-    const where: string[] = []
-    const values: unknown[] = []
-    const add = (clause: string, value: unknown) => {
-      where.push(clause)
-      values.push(value)
-    }
-    if (filter.identifier) add('identifier = ?', filter.identifier)
-    if (filter.entity) add('entity = ?', filter.entity)
-    if (filter.blueprint) add('blueprint = ?', filter.blueprint)
-    if (filter.runId) add('run_id = ?', filter.runId)
-    if (filter.action) add('action = ?', filter.action)
-    if (filter.status) add('status = ?', filter.status)
-    if (filter.from) add('at >= ?', filter.from)
-    if (filter.to) add('at <= ?', filter.to)
-    if (filter.resources?.length) {
-      where.push(`resource_type IN (${filter.resources.map(() => '?').join(', ')})`)
-      values.push(...filter.resources)
-    }
-    const sql = `SELECT data FROM audits ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ?`
+    const where = new Where()
+      .equal('identifier', filter.identifier)
+      .equal('entity', filter.entity)
+      .equal('blueprint', filter.blueprint)
+      .equal('run_id', filter.runId)
+      .equal('action', filter.action)
+      .equal('status', filter.status)
+      .clause('at >= ?', filter.from)
+      .clause('at <= ?', filter.to)
+      .oneOf('resource_type', filter.resources)
     return this.connection
-      .prepare<unknown[], {data: string}>(sql)
-      .all(...values, filter.limit)
+      .prepare<unknown[], {data: string}>(`SELECT data FROM audits ${where.sql()} ORDER BY seq DESC LIMIT ?`)
+      .all(...where.values, filter.limit)
       .map((row) => JSON.parse(row.data) as AuditRecord)
   }
 
@@ -514,31 +539,24 @@ export class SqliteStore implements Store {
   }
 
   async listRuns(filter: RunFilter): Promise<Run[]> {
-    const where: string[] = []
-    const values: unknown[] = []
-    const add = (clause: string, value: unknown) => {
-      where.push(clause)
-      values.push(value)
-    }
-    if (filter.action) add('action = ?', filter.action)
-    if (filter.entity) add('entity = ?', filter.entity)
-    if (filter.blueprint) add('blueprint = ?', filter.blueprint)
-    if (filter.externalRunId) add('external_run_id = ?', filter.externalRunId)
-    if (filter.userId) add('created_by = ?', filter.userId)
+    const where = new Where()
+      .equal('action', filter.action)
+      .equal('entity', filter.entity)
+      .equal('blueprint', filter.blueprint)
+      .equal('external_run_id', filter.externalRunId)
+      .equal('created_by', filter.userId)
+      .oneOf('source', filter.source)
     if (filter.active !== undefined) {
-      where.push(
+      where.clause(
         filter.active
           ? "status IN ('IN_PROGRESS', 'WAITING_FOR_APPROVAL')"
           : "status NOT IN ('IN_PROGRESS', 'WAITING_FOR_APPROVAL')",
       )
     }
-    if (filter.source?.length) {
-      where.push(`source IN (${filter.source.map(() => '?').join(', ')})`)
-      values.push(...filter.source)
-    }
-    const sql = `SELECT data FROM runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ?`
-    const rows = this.connection.prepare<unknown[], {data: string}>(sql).all(...values, filter.limit)
-    return rows.map((row) => JSON.parse(row.data) as Run)
+    return this.connection
+      .prepare<unknown[], {data: string}>(`SELECT data FROM runs ${where.sql()} ORDER BY seq DESC LIMIT ?`)
+      .all(...where.values, filter.limit)
+      .map((row) => JSON.parse(row.data) as Run)
   }
 
   async addRunLog(log: RunLog): Promise<void> {

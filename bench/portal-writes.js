@@ -1,6 +1,7 @@
 // The portal's write path: 10,000 ~1 KB entities through POST .../entities/bulk (20 a request,
 // 4 in flight), against a floor measured in the same run: a bare node:http server that parses
 // the same requests and inserts the rows into SQLite (WAL, rowid table, one transaction a request).
+// IDP_BENCH_PROF=DIR writes the portal's CPU profiles there (node --cpu-prof).
 import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 
@@ -55,7 +56,17 @@ async function upload(url, path, batches, headers) {
 async function portalRun(batches) {
   const configDir = temp('idp-bench-config-')
   const {child, ready} = await startServer(
-    [BIN, 'portal', 'serve', '--port', '0', '--json', '--data-dir', temp('idp-bench-data-')],
+    [
+      ...(process.env.IDP_BENCH_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.IDP_BENCH_PROF}`] : []),
+      BIN,
+      'portal',
+      'serve',
+      '--port',
+      '0',
+      '--json',
+      '--data-dir',
+      temp('idp-bench-data-'),
+    ],
     {
       IDP_CONFIG_DIR: configDir,
     },

@@ -57,14 +57,16 @@ export function startServer(args, env = {}) {
 
 export const row = (label, value) => console.log(`${label.padEnd(58)} ${value}`)
 
-/** `idp portal serve` on a free port with fresh data and config; a token and a JSON API helper. */
-export async function freshPortal() {
+/**
+ * `idp portal serve` on a free port with fresh data and config; a token and a JSON API helper.
+ * `serveArgs` go to `portal serve`; IDP_BENCH_PROF=DIR writes the portal's CPU profiles there.
+ */
+export async function freshPortal({serveArgs = []} = {}) {
   const configDir = temp('idp-bench-config-')
+  const profile = process.env.IDP_BENCH_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.IDP_BENCH_PROF}`] : []
   const {child, ready} = await startServer(
-    [BIN, 'portal', 'serve', '--port', '0', '--json', '--data-dir', temp('idp-bench-data-')],
-    {
-      IDP_CONFIG_DIR: configDir,
-    },
+    [...profile, BIN, 'portal', 'serve', '--port', '0', '--json', '--data-dir', temp('idp-bench-data-'), ...serveArgs],
+    {IDP_CONFIG_DIR: configDir},
   )
   const local = JSON.parse(readFileSync(join(configDir, 'config.json'), 'utf8')).profiles.local
   const {accessToken} = await fetch(`${ready.url}/v1/auth/access_token`, {

@@ -1,13 +1,10 @@
 // The portal's write path: 10,000 ~1 KB entities through POST .../entities/bulk (20 a request,
 // 4 in flight), against a floor measured in the same run: a bare node:http server that parses
 // the same requests and inserts the rows into SQLite (WAL, rowid table, one transaction a request).
-// IDP_BENCH_PROF=DIR writes the portal's CPU profiles there (node --cpu-prof).
-import {readFileSync} from 'node:fs'
-import {join} from 'node:path'
-
+// IDP_BENCH_PROF=DIR writes the portal's CPU profiles there (node --cpu-prof, see lib.js).
 import {Pool} from 'undici'
 
-import {BIN, median, row, startServer, temp} from './lib.js'
+import {freshPortal, median, row, startServer, temp} from './lib.js'
 
 const ENTITIES = 10_000
 const BATCH = 20
@@ -54,48 +51,22 @@ async function upload(url, path, batches, headers) {
 }
 
 async function portalRun(batches) {
-  const configDir = temp('idp-bench-config-')
-  const {child, ready} = await startServer(
-    [
-      ...(process.env.IDP_BENCH_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.IDP_BENCH_PROF}`] : []),
-      BIN,
-      'portal',
-      'serve',
-      '--port',
-      '0',
-      '--json',
-      '--data-dir',
-      temp('idp-bench-data-'),
-    ],
-    {
-      IDP_CONFIG_DIR: configDir,
-    },
-  )
-  const {clientId, clientSecret} = JSON.parse(readFileSync(join(configDir, 'config.json'), 'utf8')).profiles.local
-  const auth = await fetch(`${ready.url}/v1/auth/access_token`, {
-    body: JSON.stringify({clientId, clientSecret}),
-    headers: {'content-type': 'application/json'},
-    method: 'POST',
-  }).then((response) => response.json())
-  const headers = {authorization: `Bearer ${auth.accessToken}`}
-  await fetch(`${ready.url}/v1/blueprints`, {
-    body: JSON.stringify({
-      identifier: 'service',
-      schema: {
-        properties: {
-          description: {type: 'string'},
-          language: {type: 'string'},
-          replicas: {type: 'number'},
-          tier: {enum: ['gold', 'silver'], type: 'string'},
-        },
+  const portal = await freshPortal()
+  await portal.api('POST', '/v1/blueprints', {
+    identifier: 'service',
+    schema: {
+      properties: {
+        description: {type: 'string'},
+        language: {type: 'string'},
+        replicas: {type: 'number'},
+        tier: {enum: ['gold', 'silver'], type: 'string'},
       },
-      title: 'Service',
-    }),
-    headers: {...headers, 'content-type': 'application/json'},
-    method: 'POST',
+    },
+    title: 'Service',
   })
-  const ms = await upload(ready.url, '/v1/blueprints/service/entities/bulk?upsert=true', batches, headers)
-  child.kill('SIGTERM')
+  const headers = {authorization: `Bearer ${portal.token}`}
+  const ms = await upload(portal.url, '/v1/blueprints/service/entities/bulk?upsert=true', batches, headers)
+  portal.stop()
   return ms
 }
 

@@ -66,7 +66,7 @@ export class PortalCore {
     this.tokenTtlSeconds = options.tokenTtlSeconds ?? 10_800
     this.inheritedTeams = new InheritedTeams(store, this.changes)
     this.blueprints = new BlueprintsService(store, this.inheritedTeams)
-    this.entities = new EntitiesService(store, this.changes)
+    this.entities = new EntitiesService(store, this.changes, this.inheritedTeams)
     this.actions = new ActionsService(store)
     this.permissions = new Permissions(store, jq)
     this.credentials = new Credentials(store, now)

@@ -37,14 +37,11 @@ export const relationTargetsOf = (blueprint: Blueprint): Record<string, string> 
 
 /** Entity writes with Port's semantics; callers wrap them in a transaction. */
 export class EntitiesService {
-  private readonly inherited: InheritedTeams
-
   constructor(
     private readonly store: Store,
     private readonly changes?: ChangeQueue,
-  ) {
-    this.inherited = new InheritedTeams(store, changes)
-  }
+    private readonly inherited = new InheritedTeams(store, changes),
+  ) {}
 
   async blueprint(identifier: string): Promise<Blueprint> {
     const blueprint = await this.store.getBlueprint(identifier)

@@ -1,4 +1,4 @@
-import {credentialTeams} from './teams.js'
+import {credentialEmail, credentialTeams} from './teams.js'
 import type {Action, EntitiesQuery, Run} from '../model/port.js'
 import type {JqEngine} from '../jq/engine.js'
 import {renderTemplate} from './invoke/templates.js'
@@ -20,7 +20,7 @@ export interface Identity {
 
 export function identityOf(credential: Credential): Identity {
   return {
-    email: credential.email ?? `${credential.clientId}@clients`,
+    email: credentialEmail(credential),
     roles: [credential.role === 'admin' ? 'Admin' : 'Member'],
     teams: credential.teams ?? [],
     userId: credential.clientId,

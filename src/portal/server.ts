@@ -10,7 +10,7 @@ import {generateId} from './ids.js'
 import type {RateLimit} from './rate-limit.js'
 import {openStore, type StoreKind} from './store/open.js'
 import type {Store} from './store/store.js'
-import {ensureSystemBlueprints, syncCredentialUser} from './teams.js'
+import {credentialEmail, ensureSystemBlueprints, syncCredentialUser} from './teams.js'
 import {USER_BLUEPRINT} from '../model/system-blueprints.js'
 
 export interface PortalOptions {
@@ -109,8 +109,8 @@ async function ensureAdmin(store: Store, now: () => Date) {
   return store.transaction(async () => {
     await ensureSystemBlueprints(store, now())
     for (const credential of await store.listCredentials()) {
-      const email = credential.email ?? `${credential.clientId}@clients`
-      if (!(await store.getEntity(USER_BLUEPRINT, email))) await syncCredentialUser(store, credential, now())
+      if (!(await store.getEntity(USER_BLUEPRINT, credentialEmail(credential))))
+        await syncCredentialUser(store, credential, now())
     }
     if ((await store.countCredentials()) > 0) return undefined
     const admin = {clientId: generateId('client', 24), clientSecret: randomBytes(32).toString('base64url')}

@@ -1,11 +1,15 @@
 import type {Blueprint} from '../model/port.js'
 import {SYSTEM_BLUEPRINTS, TEAM_BLUEPRINT, USER_BLUEPRINT} from '../model/system-blueprints.js'
 import {canonicalBlueprint, same} from '../catalog/canonical.js'
+import {relationTargets} from '../catalog/entity-rules.js'
 import {pointer, type SchemaIssue} from '../schemas/registry.js'
 import {relationTargetsOf} from './entities-service.js'
 import type {Credential, Store, StoredEntity} from './store/store.js'
 
 const SYSTEM_ACTOR = 'idp-portal'
+
+/** Who a credential stands for, and its `_user` entity's identifier: `<clientId>@clients` when not given. */
+export const credentialEmail = (credential: Credential): string => credential.email ?? `${credential.clientId}@clients`
 
 /** Creates Port's `_team` and `_user` blueprints where they are missing (every start; idempotent). */
 export async function ensureSystemBlueprints(store: Store, now: Date): Promise<void> {
@@ -65,7 +69,7 @@ export async function syncCredentialUser(store: Store, credential: Credential, n
     )
   }
   const userBlueprint = (await store.getBlueprint(USER_BLUEPRINT))!
-  const email = credential.email ?? `${credential.clientId}@clients`
+  const email = credentialEmail(credential)
   const existing = await store.getEntity(USER_BLUEPRINT, email)
   const known = existing ? relationTeams(existing) : []
   const user: StoredEntity = {
@@ -88,12 +92,9 @@ export async function syncCredentialUser(store: Store, credential: Credential, n
 
 /** A credential's teams: those it was created with and those its `_user` entity relates to. */
 export async function credentialTeams(store: Store, credential: Credential): Promise<string[]> {
-  const email = credential.email ?? `${credential.clientId}@clients`
+  const email = credentialEmail(credential)
   const user = await store.getEntity(USER_BLUEPRINT, email)
   return [...new Set([...(credential.teams ?? []), ...(user ? relationTeams(user) : [])])]
 }
 
-const relationTeams = (user: StoredEntity): string[] => {
-  const value = user.relations.teams
-  return Array.isArray(value) ? value : typeof value === 'string' ? [value] : []
-}
+const relationTeams = (user: StoredEntity): string[] => relationTargets(user.relations.teams)

@@ -1,5 +1,6 @@
 import type {Blueprint, Entity} from '../model/port.js'
 import {relationTargets} from '../catalog/entity-rules.js'
+import {groupBy} from '../catalog/order.js'
 
 export interface GraphEntity {
   blueprint: string
@@ -84,8 +85,7 @@ export function toMermaid(graph: CatalogGraph): string {
     lines.push(`  ${id.blueprint(relation.from)} -->|"${mermaidText(label)}"| ${id.blueprint(relation.to)}`)
   }
   if (graph.entities.length > 0) {
-    const groups = new Map<string, CatalogGraph['entities']>()
-    for (const entity of graph.entities) groups.set(entity.blueprint, [...(groups.get(entity.blueprint) ?? []), entity])
+    const groups = groupBy(graph.entities, (entity) => entity.blueprint)
     for (const [blueprint, members] of groups) {
       lines.push(`  subgraph ${id.blueprint(blueprint)}_entities["${mermaidText(blueprint)} entities"]`)
       for (const entity of members)
@@ -123,8 +123,7 @@ export function toDot(graph: CatalogGraph): string {
   }
   if (graph.entities.length > 0) {
     const node = (blueprint: string, identifier: string) => dotText(`${blueprint}/${identifier}`)
-    const groups = new Map<string, CatalogGraph['entities']>()
-    for (const entity of graph.entities) groups.set(entity.blueprint, [...(groups.get(entity.blueprint) ?? []), entity])
+    const groups = groupBy(graph.entities, (entity) => entity.blueprint)
     let index = 0
     for (const [blueprint, members] of groups) {
       lines.push(`  subgraph cluster_${index++} {`, `    label=${dotText(`${blueprint} entities`)};`)

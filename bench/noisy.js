@@ -1,5 +1,8 @@
 // Noisy neighbour: how slow the portal gets for everyone else while one member sends heavy
 // requests. p99 of GET /v1/blueprints and of token issuing, idle and under each load, in one run.
+import {once} from 'node:events'
+import {Worker} from 'node:worker_threads'
+
 import {freshPortal, percentile, row} from './lib.js'
 
 const PROBES = 300
@@ -11,12 +14,6 @@ export async function benchNoisy() {
   const {api, url} = portal
   const member = (await api('POST', '/v1/idp/credentials', {role: 'member'})).credential
   const memberToken = (await login(url, member)).accessToken
-  const asMember = (method, path, body) =>
-    fetch(url + path, {
-      body: body === undefined ? undefined : JSON.stringify(body),
-      headers: {authorization: `Bearer ${memberToken}`, 'content-type': 'application/json'},
-      method,
-    }).then((response) => response.json())
 
   await api('POST', '/v1/blueprints', {
     identifier: 'svc',
@@ -41,49 +38,25 @@ export async function benchNoisy() {
     }
     return {login: percentile(logins, 99), read: percentile(reads, 99)}
   }
-  /** Runs `load` in a loop until the probe is done. */
-  const under = async (load) => {
-    let stop = false
-    const loops = Array.from({length: load.parallel ?? 1}, async () => {
-      while (!stop) await load.run().catch(() => undefined)
+  /** Runs a member's load in a worker until the probe is done. */
+  const under = async ({name, parallel = 1}) => {
+    const worker = new Worker(new URL('noisy-load.js', import.meta.url), {
+      workerData: {load: name, parallel, token: memberToken, url},
     })
-    await new Promise((resolve) => setTimeout(resolve, 200))
+    await once(worker, 'message')
     const result = await probe()
-    stop = true
-    await Promise.all(loops)
+    worker.postMessage('stop')
+    await once(worker, 'exit')
     return result
   }
 
   const idle = await probe()
-  let round = 0
   const loads = {
-    'bulk deletes of a hub’s 1,000 relation targets': {
-      async run() {
-        const targets = Array.from({length: 100}, (_, i) => `t${round}-${i}`)
-        round++
-        await asMember('POST', '/v1/blueprints/svc/entities?upsert=true&create_missing_related_entities=true', {
-          identifier: `hub${round % 3}`,
-          relations: {deps: [...targets, ...Array.from({length: 900}, (_, i) => `e${i}`)]},
-        })
-        await asMember('POST', '/v1/blueprints/svc/bulk/entities/delete', {entities: targets})
-      },
-    },
-    '50 concurrent searches over 10k entities': {
-      parallel: 50,
-      run: () =>
-        asMember('POST', '/v1/blueprints/svc/entities/search', {
-          limit: 1000,
-          query: {combinator: 'and', rules: [{operator: '=', property: 'tier', value: 'gold'}]},
-        }),
-    },
-    'entity writes against a pathological pattern': {
-      run: () =>
-        asMember('POST', '/v1/blueprints/svc/entities?upsert=true', {
-          identifier: 'evil',
-          properties: {code: 'a'.repeat(5000) + '!'},
-        }),
-    },
+    'bulk deletes of a hub’s 1,000 relation targets': {name: 'deletes'},
+    '50 concurrent searches over 10k entities': {name: 'searches', parallel: 50},
+    'entity writes against a pathological pattern': {name: 'pattern'},
     'an automation condition that runs to its jq limit': {
+      name: 'condition',
       setup: () =>
         api('POST', '/v1/actions', {
           identifier: 'slow_condition',
@@ -94,7 +67,6 @@ export async function benchNoisy() {
             type: 'automation',
           },
         }),
-      run: () => asMember('PATCH', `/v1/blueprints/svc/entities/e${round++ % 10_000}`, {properties: {tier: 'x'}}),
     },
   }
   row('noisy neighbour: idle p99 GET /v1/blueprints / token', `${ms(idle.read)} / ${ms(idle.login)}`)

@@ -1,3 +1,4 @@
+import {randomUUID} from 'node:crypto'
 import type {IncomingMessage, ServerResponse} from 'node:http'
 
 import type {SchemaIssue} from '../schemas/registry.js'
@@ -169,8 +170,31 @@ function nestingDepth(value: unknown): number {
 
 const tooLarge = () => new PortalError(413, 'request_too_large', 'Request body is too large (limit is 1MiB)')
 
+/**
+ * An array of JSON texts sent as they are: entities the store holds in their wire form go into an
+ * answer without being parsed and serialised again.
+ */
+export class JsonTexts {
+  constructor(readonly items: string[]) {}
+}
+
+/** Stands in for a JsonTexts while the rest of the body is serialised; random, so no value can forge it. */
+const PLACEHOLDER = `idp-json-texts-${randomUUID()}-`
+
+function serialise(body: unknown): string {
+  const texts: JsonTexts[] = []
+  const text = JSON.stringify(body, (_key, value: unknown) =>
+    value instanceof JsonTexts ? `${PLACEHOLDER}${texts.push(value) - 1}` : value,
+  )
+  if (texts.length === 0) return text
+  return text.replaceAll(new RegExp(`"${PLACEHOLDER}(\\d+)"`, 'g'), (_match, index: string) => {
+    const items = texts[Number(index)]!.items
+    return `[${items.join(',')}]`
+  })
+}
+
 export function send(response: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body)
+  const text = serialise(body)
   response.writeHead(status, {
     'content-length': Buffer.byteLength(text),
     'content-type': 'application/json; charset=utf-8',

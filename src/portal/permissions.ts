@@ -2,7 +2,7 @@ import {credentialEmail, credentialTeams} from './teams.js'
 import type {Action, EntitiesQuery, Run} from '../model/port.js'
 import type {JqEngine} from '../jq/engine.js'
 import {renderTemplate} from './invoke/templates.js'
-import {compileQuery, toWire} from './search.js'
+import {compileSearch, searchPages, toWire} from './search.js'
 import type {ActionPermissions, Credential, PermissionBlock, Store, StoredEntity} from './store/store.js'
 
 /** Port's defaults: everyone in the organisation may execute; admins approve. */
@@ -131,11 +131,10 @@ export class Permissions {
     for (const [name, query] of Object.entries(policy.queries)) {
       try {
         const rendered = (await renderTemplate(query, base, this.jq)) as EntitiesQuery
-        const match = await compileQuery(rendered, this.store, subject.now)
+        const search = await compileSearch(rendered, this.store, subject.now)
         const entities: unknown[] = []
-        for (let page = await this.store.scanEntities({limit: 1000}); page.length > 0;) {
-          for (const row of page) if (match(row.entity)) entities.push(toWire(row.entity))
-          page = await this.store.scanEntities({after: page.at(-1)!.seq, limit: 1000})
+        for await (const page of searchPages(this.store, search, {page: 1000})) {
+          for (const found of page) entities.push(found.entity ?? JSON.parse(found.json))
         }
         results[name] = {entities}
       } catch {

@@ -1,14 +1,15 @@
 import {breathe} from '../shared/breathe.js'
-import type {Store, StoredEntity} from './store/store.js'
+import {type CompiledSearch, EVERY, type Found, searchPages} from './search.js'
+import type {Store} from './store/store.js'
 
 /** How many long scans (lists, searches) run at once; the rest wait their turn. */
 const MAX_SCANS = 1
-const PAGE = 100
+const PAGE = 200
 
 /**
  * Long scans over entities, paced: a few at a time, in small pages with a turn of the event loop
  * between them. Fifty concurrent searches then queue behind each other instead of each taking a
- * slice of every turn, and a short request waits for at most a couple of pages.
+ * slice of every turn, and a short request waits for at most a page.
  */
 export class Scans {
   private running = 0
@@ -16,15 +17,15 @@ export class Scans {
 
   constructor(private readonly store: Store) {}
 
-  async *pages(options: {blueprint?: string; after?: number}): AsyncGenerator<{seq: number; entity: StoredEntity}[]> {
+  async *pages(options: {
+    blueprint?: string | undefined
+    after?: number
+    search?: CompiledSearch
+  }): AsyncGenerator<Found[]> {
     await this.acquire()
     try {
-      let after = options.after ?? 0
-      for (;;) {
-        const page = await this.store.scanEntities({...options, after, limit: PAGE})
-        if (page.length === 0) return
+      for await (const page of searchPages(this.store, options.search ?? EVERY, {...options, page: PAGE})) {
         yield page
-        after = page.at(-1)!.seq
         await breathe()
       }
     } finally {

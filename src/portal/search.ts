@@ -1,57 +1,123 @@
 import type {EntitiesQuery, Rule} from '../model/port.js'
 import {PortalError} from './http.js'
-import type {EntityRef, Store, StoredEntity} from './store/store.js'
+import type {EntityFilter, EntityRef, EntityText, FilterValue, Store, StoredEntity} from './store/store.js'
 
 export type Matcher = (entity: StoredEntity) => boolean
 
-const META: Record<string, (entity: StoredEntity) => unknown> = {
-  $blueprint: (entity) => entity.blueprint,
-  $createdAt: (entity) => entity.createdAt,
-  $createdBy: (entity) => entity.createdBy,
-  $icon: (entity) => entity.icon,
-  $identifier: (entity) => entity.identifier,
-  $team: (entity) => entity.team ?? [],
-  $title: (entity) => entity.title,
-  $updatedAt: (entity) => entity.updatedAt,
-  $updatedBy: (entity) => entity.updatedBy,
+/**
+ * A search compiled for the store: `filter` is what the store evaluates; every match satisfies it.
+ * Rules the store cannot evaluate exactly (comparisons and date ranges, which follow Date.parse)
+ * leave it wider than the query; `exact` is then false and `match` decides on each entity found.
+ */
+export interface CompiledSearch {
+  filter: EntityFilter
+  exact: boolean
+  match: Matcher
+}
+
+const META: Record<string, [field: string, read: (entity: StoredEntity) => unknown]> = {
+  $blueprint: ['blueprint', (entity) => entity.blueprint],
+  $createdAt: ['createdAt', (entity) => entity.createdAt],
+  $createdBy: ['createdBy', (entity) => entity.createdBy],
+  $icon: ['icon', (entity) => entity.icon],
+  $identifier: ['identifier', (entity) => entity.identifier],
+  $team: ['team', (entity) => entity.team ?? []],
+  $title: ['title', (entity) => entity.title],
+  $updatedAt: ['updatedAt', (entity) => entity.updatedAt],
+  $updatedBy: ['updatedBy', (entity) => entity.updatedBy],
 }
 
 /**
- * Compiles Port's search query (combinator + rules, nested groups) into a predicate. `relatedTo`
- * needs the relation graph, so it is resolved against the store first.
+ * Compiles Port's search query (combinator + rules, nested groups) for the store and into a
+ * predicate. `relatedTo` needs the relation graph, so it is resolved against the store first.
  */
-export async function compileQuery(query: EntitiesQuery, store: Store, now: Date): Promise<Matcher> {
-  const matchers = await Promise.all(
+export async function compileSearch(query: EntitiesQuery, store: Store, now: Date): Promise<CompiledSearch> {
+  const parts = await Promise.all(
     query.rules.map((rule) =>
-      'rules' in rule ? compileQuery(rule as EntitiesQuery, store, now) : compileRule(rule as Rule, store, now),
+      'rules' in rule ? compileSearch(rule as EntitiesQuery, store, now) : compileRule(rule as Rule, store, now),
     ),
   )
-  if (matchers.length === 0) return () => true
-  return query.combinator === 'or'
-    ? (entity) => matchers.some((match) => match(entity))
-    : (entity) => matchers.every((match) => match(entity))
+  const exact = parts.every((part) => part.exact)
+  const filters = parts.map((part) => part.filter)
+  const matchers = parts.map((part) => part.match)
+  // Each part's filter holds for all its matches, so any and all of them hold for the group's.
+  if (query.combinator === 'or' && parts.length > 0) {
+    return {exact, filter: {any: filters}, match: (entity) => matchers.some((match) => match(entity))}
+  }
+  return {exact, filter: {all: filters}, match: (entity) => matchers.every((match) => match(entity))}
 }
 
-async function compileRule(rule: Rule, store: Store, now: Date): Promise<Matcher> {
+/** A rule the store evaluates exactly, and its predicate. */
+const exactly = (filter: EntityFilter, match: Matcher): CompiledSearch => ({exact: true, filter, match})
+
+async function compileRule(rule: Rule, store: Store, now: Date): Promise<CompiledSearch> {
   if (rule.operator === 'relatedTo') return relatedTo(rule, store)
   if (typeof rule.property !== 'string') {
     throw new PortalError(422, 'invalid_request', `Rule with operator "${rule.operator}" needs a "property" string`)
   }
-  const read = reader(rule.property)
+  const {read, value} = reader(rule.property)
   const test = predicate(rule, now)
-  return (entity) => test(read(entity))
+  const match: Matcher = (entity) => test(read(entity))
+  const filter = storeFilter(rule, value)
+  return filter ? exactly(filter, match) : {exact: false, filter: {all: []}, match}
 }
 
-function reader(property: string): (entity: StoredEntity) => unknown {
+/** How a rule reads its value, from a parsed entity and in the store. */
+function reader(property: string): {read: (entity: StoredEntity) => unknown; value: FilterValue} {
   const meta = Object.hasOwn(META, property) ? META[property] : undefined
-  if (meta) return meta
+  if (meta) return {read: meta[1], value: {field: meta[0]}}
   // Own keys only: `constructor` or `__proto__` must not find what every object inherits.
-  return (entity) =>
+  const read = (entity: StoredEntity) =>
     Object.hasOwn(entity.properties, property)
       ? entity.properties[property]
       : Object.hasOwn(entity.relations, property)
         ? entity.relations[property]
         : undefined
+  return {read, value: {property}}
+}
+
+/**
+ * The rule as a store filter with the same meaning as `predicate`, or undefined where the store
+ * cannot match it exactly (comparisons and date ranges follow Date.parse).
+ */
+function storeFilter(rule: Rule, value: FilterValue): EntityFilter | undefined {
+  const expected = rule.value
+  const json = (item: unknown) => JSON.stringify(item)
+  // JSON.stringify(undefined) is undefined: no stored value or array item equals a missing value.
+  const contains = (item: unknown): EntityFilter =>
+    item === undefined
+      ? {any: []}
+      : {contains: {item: json(item), ...(typeof item === 'string' ? {text: item} : {})}, value}
+  switch (rule.operator) {
+    case '=':
+      return {equals: expected === undefined ? null : json(expected), value}
+    case '!=':
+      return {not: {equals: expected === undefined ? null : json(expected), value}}
+    case 'in':
+      return {oneOf: list(rule).map(json), value}
+    case 'notIn':
+      return {not: {oneOf: list(rule).map(json), value}}
+    case 'contains':
+      return contains(expected)
+    case 'doesNotContains':
+      return {not: contains(expected)}
+    case 'containsAny':
+      return {any: list(rule).map(contains)}
+    case 'beginsWith':
+      return {startsWith: String(expected), value}
+    case 'doesNotBeginsWith':
+      return {not: {startsWith: String(expected), value}}
+    case 'endsWith':
+      return {endsWith: String(expected), value}
+    case 'doesNotEndsWith':
+      return {not: {endsWith: String(expected), value}}
+    case 'isEmpty':
+      return {empty: true, value}
+    case 'isNotEmpty':
+      return {not: {empty: true, value}}
+    default:
+      return undefined
+  }
 }
 
 const isEmpty = (value: unknown): boolean =>
@@ -196,10 +262,10 @@ function range(value: unknown, now: Date): [number, number] {
  * Entities connected to the given one through relations, over any number of hops: upstream are
  * those it points at, downstream those pointing at it; both when no direction is given.
  */
-async function relatedTo(rule: Rule, store: Store): Promise<Matcher> {
+async function relatedTo(rule: Rule, store: Store): Promise<CompiledSearch> {
   if (!rule.blueprint) throw new PortalError(422, 'invalid_request', 'A relatedTo rule needs "blueprint"')
   const starts = (Array.isArray(rule.value) ? rule.value : [rule.value]).map(String)
-  const found = new Set<string>()
+  const found = new Map<string, EntityRef>()
   const key = (ref: EntityRef) => `${ref.blueprint}\u0000${ref.identifier}`
   for (const direction of rule.direction ? [rule.direction] : (['upstream', 'downstream'] as const)) {
     const queue: EntityRef[] = starts.map((identifier) => ({blueprint: rule.blueprint!, identifier}))
@@ -211,18 +277,15 @@ async function relatedTo(rule: Rule, store: Store): Promise<Matcher> {
         const id = key(ref)
         if (visited.has(id)) continue
         visited.add(id)
-        found.add(id)
+        found.set(id, {blueprint: ref.blueprint, identifier: ref.identifier})
         queue.push({blueprint: ref.blueprint, identifier: ref.identifier})
       }
     }
   }
-  return (entity) => found.has(key(entity))
+  const entities = [...found.values()]
+  return exactly({entities}, (entity) => found.has(key(entity)))
 }
 
-/**
- * An entity as Port's API returns it: its spec allows exactly these fields (the blueprint and
- * audit fields stay in storage, where search rules such as `$updatedAt` use them).
- */
 /**
  * An entity as Port answers it: its fields, and also `blueprint` and the audit fields, which Port
  * sends and its clients read (the GitHub Action reads `entity.blueprint`) though the spec's
@@ -277,3 +340,47 @@ export function project(
   }
   return result
 }
+
+/** An entity a search found: its stored JSON text, and the parsed entity where the search needed it. */
+export interface Found extends EntityText {
+  entity?: StoredEntity
+}
+
+/**
+ * Pages of the entities a compiled search matches, in storage order after `after`. The store
+ * filters; where its filter is wider than the query, each entity it finds is parsed and checked.
+ */
+export async function* searchPages(
+  store: Store,
+  search: CompiledSearch,
+  options: {blueprint?: string | undefined; after?: number; page: number},
+): AsyncGenerator<Found[]> {
+  const {blueprint, page} = options
+  for (let after = options.after ?? 0; ;) {
+    const rows = await store.searchEntities({after, blueprint, filter: search.filter, limit: page})
+    if (rows.length === 0) return
+    after = rows.at(-1)!.seq
+    if (search.exact) yield rows
+    else {
+      yield rows.flatMap((row) => {
+        const entity = parseEntity(row.json)
+        return search.match(entity) ? [{...row, entity}] : []
+      })
+    }
+    if (rows.length < page) return
+  }
+}
+
+/** A search that matches every entity. */
+export const EVERY: CompiledSearch = {exact: true, filter: {all: []}, match: () => true}
+
+/**
+ * How a found entity is answered: its stored text as it is, or, with `include`/`exclude` field
+ * lists, the projection of it.
+ */
+export function entityText(include: string[], exclude: string[]): (found: Found) => string {
+  if (include.length === 0 && exclude.length === 0) return (found) => found.json
+  return (found) => JSON.stringify(project(toWire(found.entity ?? parseEntity(found.json)), include, exclude))
+}
+
+const parseEntity = (json: string) => JSON.parse(json) as StoredEntity

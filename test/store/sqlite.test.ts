@@ -7,11 +7,14 @@ import {expect, it} from 'vitest'
 import {openStore} from '../../src/portal/store/open.js'
 import {tempDir} from '../helpers/portal.js'
 import {storeContract} from './contract.js'
+import {searchContract} from './search-contract.js'
 
 storeContract('SQLite', () => {
   const dir = tempDir()
   return {reopen: () => openStore(dir), store: openStore(dir)}
 })
+
+searchContract('SQLite', () => openStore(tempDir()))
 
 it('migrates a database made before schema versions were recorded, and refuses a newer one', async () => {
   const dir = join(tempDir(), 'old')
@@ -30,4 +33,21 @@ it('migrates a database made before schema versions were recorded, and refuses a
   newer.pragma('user_version = 999')
   newer.close()
   expect(() => openStore(dir)).toThrow(/schema version 999, newer than this idp knows/)
+})
+
+it('migration 5 gives entities stored without a team their wire form', async () => {
+  const dir = tempDir()
+  const store = openStore(dir)
+  await store.transaction(() =>
+    store.putEntity({blueprint: 'svc', identifier: 'old', properties: {}, relations: {}, team: []}, {}),
+  )
+  await store.close()
+  const db = new Database(join(dir, 'portal.db'))
+  db.exec(`DROP INDEX entities_by_blueprint; UPDATE entities SET data = json_remove(data, '$.team')`)
+  db.pragma('user_version = 4')
+  db.close()
+  const reopened = openStore(dir)
+  const [row] = await reopened.searchEntities({filter: {all: []}, limit: 1})
+  expect(JSON.parse(row!.json)).toMatchObject({identifier: 'old', team: []})
+  await reopened.close()
 })

@@ -1,24 +1,24 @@
 import type {EntityInput} from '../../model/port.js'
 import {mayWriteEntities} from '../access.js'
-import {booleanParam, invalid, PortalError, type RequestContext, type Route} from '../http.js'
+import {booleanParam, invalid, JsonTexts, PortalError, type RequestContext, type Route} from '../http.js'
 import {toWire} from '../search.js'
 import {body, MAX_UNPAGED, ok, tooMany, type RouteKit} from './kit.js'
 
 /** Entities: members read and write them; ownership records are admins' (access.ts). */
 export function entityRoutes(kit: RouteKit): Route[] {
-  const {audit, blueprints, entities, scans, store, view, write, writeMode, writeOptions} = kit
+  const {audit, blueprints, entities, scans, store, textView, view, write, writeMode, writeOptions} = kit
   return [
     {
       auth: 'member',
       handler: async (request) => {
         const {identifier} = await blueprints.get(request.params.bp!)
-        const shown = view(request)
-        const rows = []
+        const shown = textView(request)
+        const texts: string[] = []
         for await (const page of scans.pages({blueprint: identifier})) {
-          rows.push(...page.map((row) => shown(row.entity)))
-          if (rows.length > MAX_UNPAGED) throw tooMany(`Blueprint "${identifier}" has`)
+          for (const found of page) texts.push(shown(found))
+          if (texts.length > MAX_UNPAGED) throw tooMany(`Blueprint "${identifier}" has`)
         }
-        return ok({entities: rows})
+        return ok({entities: new JsonTexts(texts)})
       },
       method: 'GET',
       pattern: '/v1/blueprints/:bp/entities',

@@ -5,7 +5,7 @@ import type {PortalCore} from '../core.js'
 import type {WriteMode} from '../entities-service.js'
 import {booleanParam, invalid, listParam, notFound, PortalError, type RequestContext} from '../http.js'
 import {Scans} from '../scans.js'
-import {project, toWire} from '../search.js'
+import {entityText, project, toWire} from '../search.js'
 import type {StoredEntity} from '../store/store.js'
 
 export const ok = (body: Record<string, unknown>, status = 200) => ({body: {ok: true, ...body}, status})
@@ -79,11 +79,13 @@ export function routeKit(core: PortalCore) {
     }
     return run
   }
-  const view = (request: RequestContext) => {
-    const include = listParam(request.query, 'include')
-    const exclude = listParam(request.query, 'exclude')
-    return (entity: StoredEntity) => project(toWire(entity), include, exclude)
-  }
+  const include = (request: RequestContext) => listParam(request.query, 'include')
+  const exclude = (request: RequestContext) => listParam(request.query, 'exclude')
+  /** An entity as answered, with `?include`/`?exclude` applied. */
+  const view = (request: RequestContext) => (entity: StoredEntity) =>
+    project(toWire(entity), include(request), exclude(request))
+  /** The same for the entities a scan finds, as JSON texts (see JsonTexts). */
+  const textView = (request: RequestContext) => entityText(include(request), exclude(request))
 
   return {
     actions,
@@ -97,6 +99,7 @@ export function routeKit(core: PortalCore) {
     runs,
     scans,
     store,
+    textView,
     view,
     visibleRun,
     write,

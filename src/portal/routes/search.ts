@@ -1,12 +1,11 @@
 import {type EntitiesQuery} from '../../model/port.js'
-import {PortalError, type Route} from '../http.js'
-import {compileQuery, project, toWire} from '../search.js'
-import {type StoredEntity} from '../store/store.js'
+import {JsonTexts, PortalError, type Route} from '../http.js'
+import {compileSearch, entityText} from '../search.js'
 import {body, MAX_UNPAGED, ok, type RouteKit, tooMany} from './kit.js'
 
-/** Entity search, per blueprint (paged) and across blueprints. */
+/** Entity search, per blueprint (paged) and across blueprints; both evaluated by the store. */
 export function searchRoutes(kit: RouteKit): Route[] {
-  const {blueprints, scans, store, view} = kit
+  const {blueprints, scans, store, textView} = kit
   return [
     {
       auth: 'member',
@@ -19,18 +18,24 @@ export function searchRoutes(kit: RouteKit): Route[] {
           exclude?: string[]
         }>(request, 'idp:api-requests#/$defs/blueprintSearch', 'Invalid search request')
         const {identifier} = await blueprints.get(request.params.bp!)
-        const match = await compileQuery(search.query ?? {combinator: 'and', rules: []}, store, request.now)
+        const compiled = await compileSearch(search.query ?? {combinator: 'and', rules: []}, store, request.now)
         const limit = search.limit ?? 200
-        const found: {seq: number; entity: StoredEntity}[] = []
+        const shown = entityText(search.include ?? [], search.exclude ?? [])
+        const texts: string[] = []
+        let last = 0
+        let more = false
         const after = search.from ? decodeCursor(search.from) : 0
-        for await (const page of scans.pages({after, blueprint: identifier})) {
-          for (const row of page) if (found.length <= limit && match(row.entity)) found.push(row)
-          if (found.length > limit) break
+        scan: for await (const page of scans.pages({after, blueprint: identifier, search: compiled})) {
+          for (const found of page) {
+            if (texts.length === limit) {
+              more = true
+              break scan
+            }
+            texts.push(shown(found))
+            last = found.seq
+          }
         }
-        const shown = found.slice(0, limit)
-        const shape = (entity: StoredEntity) => project(toWire(entity), search.include ?? [], search.exclude ?? [])
-        const next = found.length > limit ? {next: encodeCursor(shown.at(-1)!.seq)} : {}
-        return ok({entities: shown.map((row) => shape(row.entity)), ...next})
+        return ok({entities: new JsonTexts(texts), ...(more ? {next: encodeCursor(last)} : {})})
       },
       method: 'POST',
       pattern: '/v1/blueprints/:bp/entities/search',
@@ -39,19 +44,18 @@ export function searchRoutes(kit: RouteKit): Route[] {
       auth: 'member',
       handler: async (request) => {
         const query = body<EntitiesQuery>(request, 'idp:entities-query', 'Invalid search query')
-        const match = await compileQuery(query, store, request.now)
-        const shown = view(request)
-        const matched: unknown[] = []
+        const compiled = await compileSearch(query, store, request.now)
+        const shown = textView(request)
+        const texts: string[] = []
         const blueprintsMatched = new Set<string>()
-        for await (const page of scans.pages({})) {
-          for (const {entity} of page) {
-            if (!match(entity)) continue
-            matched.push(shown(entity))
-            if (matched.length > MAX_UNPAGED) throw tooMany('The query matches')
-            blueprintsMatched.add(entity.blueprint)
+        for await (const page of scans.pages({search: compiled})) {
+          for (const found of page) {
+            texts.push(shown(found))
+            blueprintsMatched.add(found.blueprint)
+            if (texts.length > MAX_UNPAGED) throw tooMany('The query matches')
           }
         }
-        return ok({entities: matched, matchingBlueprints: [...blueprintsMatched]})
+        return ok({entities: new JsonTexts(texts), matchingBlueprints: [...blueprintsMatched]})
       },
       method: 'POST',
       pattern: '/v1/entities/search',

@@ -8,6 +8,7 @@ import Database from 'better-sqlite3'
 import {breathe} from '../../shared/breathe.js'
 import type {Action, AuditFilter, AuditRecord, Blueprint, Run, RunFilter, RunLog} from '../../model/port.js'
 import {relationTargets} from '../../catalog/entity-rules.js'
+import {filterSql} from './sqlite-filter.js'
 import type {
   ActionPermissions,
   AutomationEvent,
@@ -15,7 +16,9 @@ import type {
   Credential,
   Dependent,
   Dispatch,
+  EntityFilter,
   EntityRef,
+  EntityText,
   Store,
   StoredEntity,
   Timer,
@@ -96,6 +99,13 @@ const MIGRATIONS: ((db: Database.Database) => void)[] = [
       CREATE INDEX audits_by_entity ON audits (entity, blueprint);
       CREATE INDEX audits_by_run ON audits (run_id) WHERE run_id IS NOT NULL;`)
   },
+  // 5: a blueprint's entities in storage order (scans and searches page by seq; the unique index
+  // orders by identifier, which made every page sort the whole blueprint), and every stored entity
+  // in its wire form, so that answers embed the stored text as it is.
+  (db) => {
+    db.exec(`CREATE INDEX entities_by_blueprint ON entities (blueprint, seq);
+      UPDATE entities SET data = json_set(data, '$.team', json('[]')) WHERE data -> '$.team' IS NULL;`)
+  },
 ]
 
 /** A WHERE clause built from optional filters; each value is a bound parameter, never SQL text. */
@@ -131,6 +141,9 @@ class Where {
     return this.clauses.length ? `WHERE ${this.clauses.join(' AND ')}` : ''
   }
 }
+
+/** How many entities a search examines in one synchronous step. */
+const SEARCH_WINDOW = 1000
 
 /** The audit log keeps this many records; older ones are dropped as new ones arrive. */
 export const MAX_AUDIT_RECORDS = 200_000
@@ -484,6 +497,35 @@ export class SqliteStore implements Store {
     return rows.map((row) => ({entity: JSON.parse(row.data) as StoredEntity, seq: row.seq}))
   }
 
+  /**
+   * Evaluates the filter over windows of at most SEARCH_WINDOW rows in storage order, with a turn
+   * of the event loop between windows: a selective search over a large blueprint never holds
+   * the loop for a whole scan, and an index range bounds each window.
+   */
+  async searchEntities(options: {
+    blueprint?: string | undefined
+    filter: EntityFilter
+    after?: number
+    limit: number
+  }): Promise<EntityText[]> {
+    const {params, sql} = filterSql(options.filter)
+    const scope = options.blueprint === undefined ? [] : [options.blueprint]
+    const where = options.blueprint === undefined ? '' : 'blueprint = ? AND'
+    const query = this.connection.prepare<unknown[], EntityText>(
+      `SELECT seq, blueprint, data AS json FROM entities WHERE ${where} seq > ? AND seq <= ? AND ${sql} ORDER BY seq LIMIT ?`,
+    )
+    const found: EntityText[] = []
+    for (let after = options.after ?? 0; ; await breathe()) {
+      const end = options.blueprint
+        ? this.q.windowEndBlueprint.get(options.blueprint, after, SEARCH_WINDOW - 1)
+        : this.q.windowEndAll.get(after, SEARCH_WINDOW - 1)
+      const upTo = end?.seq ?? Number.MAX_SAFE_INTEGER
+      found.push(...query.all(...scope, after, upTo, ...params, options.limit - found.length))
+      if (found.length >= options.limit || !end) return found
+      after = upTo
+    }
+  }
+
   async dependents(target: EntityRef): Promise<Dependent[]> {
     return this.q.dependents.all(target.blueprint, target.identifier)
   }
@@ -747,6 +789,12 @@ function statements(db: Database.Database) {
     relatedTo: db.prepare<[string, string], {blueprint: string; identifier: string}>(
       `SELECT r.blueprint, r.identifier FROM relations r JOIN entities e ON e.seq = r.source
        WHERE e.blueprint = ? AND e.identifier = ?`,
+    ),
+    windowEndAll: db.prepare<[number, number], {seq: number}>(
+      'SELECT seq FROM entities WHERE seq > ? ORDER BY seq LIMIT 1 OFFSET ?',
+    ),
+    windowEndBlueprint: db.prepare<[string, number, number], {seq: number}>(
+      'SELECT seq FROM entities WHERE blueprint = ? AND seq > ? ORDER BY seq LIMIT 1 OFFSET ?',
     ),
     scanAll: db.prepare<[number, number], {seq: number; data: string}>(
       'SELECT seq, data FROM entities WHERE seq > ? ORDER BY seq LIMIT ?',

@@ -77,6 +77,41 @@ export interface Dependent extends EntityRef {
 }
 
 /**
+ * Where a filter reads an entity's value: a field of its stored JSON (`['identifier']`,
+ * `['team']`), or a property, else the relation of that name (how Port's search rules read one).
+ */
+export type FilterValue = {field: string} | {property: string}
+
+/**
+ * A search condition the store evaluates itself, so that searches are answered from the store's
+ * indexes and pages instead of scanning every entity in the portal. Values compare by their
+ * minified JSON text (what JSON.stringify writes), which is exact for every JSON type.
+ */
+export type EntityFilter =
+  | {all: EntityFilter[]}
+  | {any: EntityFilter[]}
+  | {not: EntityFilter}
+  /** The value's JSON text is this one; `null`: the value is absent. */
+  | {value: FilterValue; equals: string | null}
+  /** An array value has an item with one of these JSON texts; any other value has one itself. */
+  | {value: FilterValue; oneOf: string[]}
+  /** A string value contains `text` (when given), or an array value has an item whose JSON text is `item`. */
+  | {value: FilterValue; contains: {text?: string; item: string}}
+  | {value: FilterValue; startsWith: string}
+  | {value: FilterValue; endsWith: string}
+  /** Absent, null, "", [] or {}. */
+  | {value: FilterValue; empty: true}
+  /** One of these entities. */
+  | {entities: EntityRef[]}
+
+/** A stored entity as its JSON text: the wire form, ready to embed in an answer. */
+export interface EntityText {
+  seq: number
+  blueprint: string
+  json: string
+}
+
+/**
  * Everything the portal persists. Methods are async so that a networked store (PostgreSQL for a
  * shared team portal) can implement the same contract; the SQLite store answers synchronously.
  * Every write request runs inside one `transaction`.
@@ -122,6 +157,16 @@ export interface Store {
     after?: number
     limit: number
   }): Promise<{seq: number; entity: StoredEntity}[]>
+  /**
+   * Entities matching `filter` (of one blueprint, or all), in the same stable order as scans and
+   * resumable the same way: at most `limit` of them. Each comes as its stored JSON text.
+   */
+  searchEntities(options: {
+    blueprint?: string | undefined
+    filter: EntityFilter
+    after?: number
+    limit: number
+  }): Promise<EntityText[]>
   /** Entities whose relations point at this one. */
   dependents(target: EntityRef): Promise<Dependent[]>
   /** The entities this one's relations point at. */

@@ -5,7 +5,7 @@ import {TEAM_BLUEPRINT} from '../model/system-blueprints.js'
 import {inheritedPath, InheritedTeams} from './inherited-teams.js'
 import {generateId} from './ids.js'
 import type {ChangeQueue} from './invoke/changes.js'
-import type {Store, StoredEntity} from './store/store.js'
+import type {Dependent, EntityRef, Store, StoredEntity} from './store/store.js'
 
 export type WriteMode =
   /** POST without upsert: 409 if it exists. */
@@ -108,87 +108,108 @@ export class EntitiesService {
     return {created: !existing, entity}
   }
 
-  /** Deletes an entity. Dependents through a required relation block it unless `deleteDependents`. */
+  /**
+   * Deletes entities of one blueprint (404 if one is missing). Entities that require one of them
+   * (a required relation) block the delete, unless `deleteDependents` deletes them too. Optional
+   * relations into what is deleted are emptied, each source rewritten once however many of its
+   * targets go: the cost follows what changes, not how many targets a source lists.
+   */
   async delete(
     blueprint: string,
-    identifier: string,
+    identifiers: string[],
     {deleteDependents = false, ...audit}: WriteAudit & {deleteDependents?: boolean},
   ): Promise<string[]> {
-    if (!(await this.store.getEntity(blueprint, identifier))) {
-      throw notFound(`Entity "${identifier}" of blueprint "${blueprint}" was not found`)
+    for (const identifier of identifiers) {
+      if (!(await this.store.getEntity(blueprint, identifier))) {
+        throw notFound(`Entity "${identifier}" of blueprint "${blueprint}" was not found`)
+      }
     }
+    const owners = new Map<string, Blueprint | undefined>()
+    const owner = async (id: string) => {
+      if (!owners.has(id)) owners.set(id, await this.store.getBlueprint(id))
+      return owners.get(id)
+    }
+    // What goes, level by level: the named entities, then (with deleteDependents) what requires them.
+    const doomed = new Set<string>()
+    const levels: EntityRef[][] = []
+    const links: {source: Dependent; target: EntityRef}[] = []
+    const blocking: {source: Dependent; target: EntityRef}[] = []
+    for (let level = identifiers.map((identifier) => ({blueprint, identifier})); level.length > 0;) {
+      const fresh: EntityRef[] = []
+      for (const ref of level) {
+        if (doomed.has(refKey(ref))) continue
+        doomed.add(refKey(ref))
+        fresh.push(ref)
+      }
+      levels.push(fresh)
+      level = []
+      for (const target of fresh) {
+        for (const source of await this.store.dependents(target)) {
+          if (refKey(source) === refKey(target)) continue
+          const relation = (await owner(source.blueprint))?.relations?.[source.relation]
+          if (relation?.required) {
+            if (deleteDependents) level.push(source)
+            else blocking.push({source, target})
+          } else links.push({source, target})
+        }
+      }
+    }
+    const blocked = blocking.find(({source}) => !doomed.has(refKey(source)))
+    if (blocked) {
+      const {source, target} = blocked
+      throw new PortalError(
+        422,
+        'has_dependents',
+        `Entity "${target.identifier}" of blueprint "${target.blueprint}" is required by "${source.identifier}" (${source.blueprint}.${source.relation}); delete it first or pass delete_dependents=true`,
+      )
+    }
+    const unlinks = new Map<string, {source: EntityRef; removed: {relation: string; target: EntityRef}[]}>()
+    for (const {source, target} of links) {
+      if (doomed.has(refKey(source)) || !(await owner(source.blueprint))) continue
+      const entry = unlinks.get(refKey(source)) ?? {removed: [], source}
+      entry.removed.push({relation: source.relation, target})
+      unlinks.set(refKey(source), entry)
+    }
+    for (const {removed, source} of unlinks.values()) await this.unlink(source, removed, audit)
     const deleted: string[] = []
-    await this.deleteCascade(blueprint, identifier, deleteDependents, audit, deleted, new Set())
+    for (const ref of levels.reverse().flat()) {
+      const before = await this.store.getEntity(ref.blueprint, ref.identifier)
+      await this.store.deleteEntity(ref.blueprint, ref.identifier)
+      deleted.push(ref.identifier)
+      this.changes?.push({
+        action: 'DELETE',
+        after: null,
+        before: before ?? null,
+        blueprint: ref.blueprint,
+        by: audit.actor,
+        identifier: ref.identifier,
+        kind: 'entity',
+        runId: audit.runId,
+      })
+    }
     return deleted
   }
 
-  private async deleteCascade(
-    blueprint: string,
-    identifier: string,
-    cascade: boolean,
-    audit: WriteAudit,
-    deleted: string[],
-    visiting: Set<string>,
-  ): Promise<void> {
-    const key = `${blueprint}\u0000${identifier}`
-    if (visiting.has(key)) return
-    visiting.add(key)
-    for (const dependent of await this.store.dependents({blueprint, identifier})) {
-      if (dependent.blueprint === blueprint && dependent.identifier === identifier) continue
-      const owner = await this.store.getBlueprint(dependent.blueprint)
-      const relation = owner?.relations?.[dependent.relation]
-      if (relation?.required) {
-        if (!cascade) {
-          throw new PortalError(
-            422,
-            'has_dependents',
-            `Entity "${identifier}" of blueprint "${blueprint}" is required by "${dependent.identifier}" (${dependent.blueprint}.${dependent.relation}); delete it first or pass delete_dependents=true`,
-          )
-        }
-        await this.deleteCascade(dependent.blueprint, dependent.identifier, cascade, audit, deleted, visiting)
-      } else if (owner) {
-        await this.unlink(owner, dependent.identifier, dependent.relation, {blueprint, identifier}, audit)
-      }
-    }
-    const before = await this.store.getEntity(blueprint, identifier)
-    await this.store.deleteEntity(blueprint, identifier)
-    deleted.push(identifier)
-    this.changes?.push({
-      action: 'DELETE',
-      after: null,
-      before: before ?? null,
-      blueprint,
-      by: audit.actor,
-      identifier,
-      kind: 'entity',
-      runId: audit.runId,
-    })
-  }
-
-  /** A deleted target leaves an optional relation empty, as in Port. */
-  private async unlink(
-    owner: Blueprint,
-    identifier: string,
-    relation: string,
-    {blueprint: targetBlueprint, identifier: target}: {blueprint: string; identifier: string},
-    audit: WriteAudit,
-  ) {
-    const entity = await this.store.getEntity(owner.identifier, identifier)
+  /** Deleted targets leave optional relations without them (empty ones are dropped), as in Port. */
+  private async unlink(source: EntityRef, removed: {relation: string; target: EntityRef}[], audit: WriteAudit) {
+    const entity = await this.store.getEntity(source.blueprint, source.identifier)
     if (!entity) return
-    const value = entity.relations[relation]
-    const kept = relationTargets(value).filter((id) => id !== target)
     const relations = {...entity.relations}
-    if (kept.length === 0) delete relations[relation]
-    else relations[relation] = Array.isArray(value) ? kept : kept[0]!
+    for (const [name, targets] of groupTargets(removed)) {
+      const value = relations[name]
+      const kept = relationTargets(value).filter((id) => !targets.has(id))
+      if (kept.length === 0) delete relations[name]
+      else relations[name] = Array.isArray(value) ? kept : kept[0]!
+    }
     const updated = {...entity, relations, updatedAt: audit.now.toISOString(), updatedBy: audit.actor}
-    await this.store.unlinkEntity(updated, relation, {blueprint: targetBlueprint, identifier: target})
+    await this.store.unlinkEntity(updated, removed)
     this.changes?.push({
       action: 'UPDATE',
       after: updated,
       before: entity,
-      blueprint: owner.identifier,
+      blueprint: source.blueprint,
       by: audit.actor,
-      identifier,
+      identifier: source.identifier,
       kind: 'entity',
       runId: audit.runId,
     })
@@ -287,4 +308,17 @@ function normalize(
     updatedAt: now,
     updatedBy: options.actor,
   }
+}
+
+const refKey = (ref: EntityRef) => `${ref.blueprint}\u0000${ref.identifier}`
+
+/** Removed targets by relation name (targets of one relation share a blueprint). */
+function groupTargets(removed: {relation: string; target: EntityRef}[]): Map<string, Set<string>> {
+  const byRelation = new Map<string, Set<string>>()
+  for (const {relation, target} of removed) {
+    const targets = byRelation.get(relation) ?? new Set<string>()
+    targets.add(target.identifier)
+    byRelation.set(relation, targets)
+  }
+  return byRelation
 }

@@ -172,34 +172,53 @@ const tooLarge = () => new PortalError(413, 'request_too_large', 'Request body i
 
 /**
  * An array of JSON texts sent as they are: entities the store holds in their wire form go into an
- * answer without being parsed and serialised again.
+ * answer without being parsed and serialised again. Each page added becomes one buffer outside
+ * the JS heap, so a large answer is never one large string for the garbage collector to move.
  */
 export class JsonTexts {
-  constructor(readonly items: string[]) {}
+  private readonly pages: Buffer[] = []
+  length = 0
+
+  add(texts: string[]): void {
+    if (texts.length === 0) return
+    this.pages.push(Buffer.from(`${this.length === 0 ? '' : ','}${texts.join(',')}`))
+    this.length += texts.length
+  }
+
+  get parts(): Buffer[] {
+    return [OPEN, ...this.pages, CLOSE]
+  }
 }
 
-/** Stands in for a JsonTexts while the rest of the body is serialised; random, so no value can forge it. */
-const PLACEHOLDER = `idp-json-texts-${randomUUID()}-`
+const OPEN = Buffer.from('[')
+const CLOSE = Buffer.from(']')
 
-function serialise(body: unknown): string {
+/** Stands in for a JsonTexts while the rest of the body is serialised; random, so no value can forge it. */
+const PLACEHOLDER = `idp-json-texts-${randomUUID()}`
+
+/** The body as buffers: its JSON, with each JsonTexts' pages in place. */
+function serialise(body: unknown): Buffer[] {
   const texts: JsonTexts[] = []
-  const text = JSON.stringify(body, (_key, value: unknown) =>
-    value instanceof JsonTexts ? `${PLACEHOLDER}${texts.push(value) - 1}` : value,
-  )
-  if (texts.length === 0) return text
-  return text.replaceAll(new RegExp(`"${PLACEHOLDER}(\\d+)"`, 'g'), (_match, index: string) => {
-    const items = texts[Number(index)]!.items
-    return `[${items.join(',')}]`
+  const text = JSON.stringify(body, (_key, value: unknown) => {
+    if (!(value instanceof JsonTexts)) return value
+    texts.push(value)
+    return PLACEHOLDER
   })
+  if (texts.length === 0) return [Buffer.from(text)]
+  const [first, ...rest] = text.split(`"${PLACEHOLDER}"`)
+  return [Buffer.from(first!), ...rest.flatMap((after, index) => [...texts[index]!.parts, Buffer.from(after)])]
 }
 
 export function send(response: ServerResponse, status: number, body: unknown): void {
-  const text = serialise(body)
+  const parts = serialise(body)
   response.writeHead(status, {
-    'content-length': Buffer.byteLength(text),
+    'content-length': parts.reduce((total, part) => total + part.length, 0),
     'content-type': 'application/json; charset=utf-8',
   })
-  response.end(text)
+  // Corked, the parts leave in one write; end() uncorks.
+  response.cork()
+  for (const part of parts) response.write(part)
+  response.end()
 }
 
 /** Port's boolean query parameters: `true`/`false`, absent means the default. */

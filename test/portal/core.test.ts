@@ -2,6 +2,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {Router, type Route} from '../../src/portal/http.js'
 import {routes} from '../../src/portal/routes/index.js'
+import {PortalNotice} from '../../src/portal/notice.js'
 import {startTestPortal, until, type TestPortal} from '../helpers/portal.js'
 
 let portal: TestPortal
@@ -18,6 +19,26 @@ beforeAll(async () => {
 afterAll(() => portal.stop())
 
 describe('slow work stays out of the write lock', () => {
+  it('a failing automation condition is told to the operator as a notice, not as a fault of the portal', async () => {
+    const errors: unknown[] = []
+    const own = await startTestPortal({onError: (error) => errors.push(error)})
+    await own.call('POST', '/v1/blueprints', {identifier: 'svc', schema: {properties: {}}, title: 'Service'})
+    await own.call('POST', '/v1/actions', {
+      identifier: 'broken_condition',
+      invocationMethod: {type: 'WEBHOOK', url: 'http://127.0.0.1:9/hook'},
+      trigger: {
+        condition: {expressions: ['error("no such field")'], type: 'JQ'},
+        event: {blueprintIdentifier: 'svc', type: 'ENTITY_CREATED'},
+        type: 'automation',
+      },
+    })
+    await own.call('POST', '/v1/blueprints/svc/entities', {identifier: 'trigger'})
+    await until(async () => (errors.length > 0 ? true : undefined))
+    expect(errors[0]).toBeInstanceOf(PortalNotice)
+    expect((errors[0] as Error).message).toMatch(/^automation "broken_condition": condition failed: .*no such field/)
+    await own.stop()
+  })
+
   it('an automation whose jq condition runs to its limit delays neither other writes nor logins', async () => {
     await portal.call('POST', '/v1/actions', {
       identifier: 'slow_condition',
@@ -92,7 +113,7 @@ describe('bounded cost per request', () => {
     expect((await portal.call('GET', '/v1/blueprints/svc/entities')).status).toBe(200)
   })
 
-  it('caps a relation’s targets and deletes a heavily referenced target by touching one row per source', async () => {
+  it('caps a relation’s targets; deleting many targets rewrites each source once, one relation row per target', async () => {
     const targets = Array.from({length: 1001}, (_, i) => `t${i}`)
     const tooMany = await portal.call('POST', '/v1/blueprints/svc/entities?create_missing_related_entities=true', {
       identifier: 'hub',
@@ -113,6 +134,41 @@ describe('bounded cost per request', () => {
     expect(hub.relations.deps).toEqual(targets.slice(100, 1000))
     const related = await portal.store.relatedTo({blueprint: 'svc', identifier: 'hub'})
     expect(related).toHaveLength(900)
+    // One rewrite of the hub for the whole request (it was one per target, each a copy of the list).
+    const hubUpdates = await portal.store.audits({action: 'UPDATE', blueprint: 'svc', entity: 'hub', limit: 10})
+    expect(hubUpdates).toHaveLength(1)
+  })
+
+  it('a bulk delete may name an entity together with those that require it, in any order', async () => {
+    await portal.call('POST', '/v1/blueprints', {
+      identifier: 'step',
+      relations: {
+        after: {many: false, required: false, target: 'step'},
+        needs: {many: false, required: true, target: 'step'},
+      },
+      schema: {properties: {}},
+      title: 'Step',
+    })
+    const step = (identifier: string, relations: object) =>
+      portal.call('POST', '/v1/blueprints/step/entities', {identifier, relations})
+    await step('base', {needs: 'base'})
+    await step('next', {needs: 'base'})
+    await step('last', {after: 'next', needs: 'base'})
+    const refused = await portal.call('POST', '/v1/blueprints/step/bulk/entities/delete', {entities: ['base']})
+    expect(refused.status).toBe(422)
+    expect(refused.body.message).toMatch(/required by "next" \(step.needs\); delete it first or pass delete_dependents/)
+    // Named together, nothing is left requiring them.
+    const together = await portal.call('POST', '/v1/blueprints/step/bulk/entities/delete', {
+      entities: ['base', 'last', 'next'],
+    })
+    expect(together.status).toBe(200)
+    expect(together.body.deletedEntities).toEqual(['base', 'last', 'next'])
+    await step('base', {needs: 'base'})
+    await step('next', {needs: 'base'})
+    const cascaded = await portal.call('POST', '/v1/blueprints/step/bulk/entities/delete?delete_dependents=true', {
+      entities: ['base'],
+    })
+    expect(cascaded.body.deletedEntities).toEqual(['next', 'base'])
   })
 
   it('answers that are not paged are capped; paged search reaches every entity', async () => {

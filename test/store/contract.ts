@@ -84,6 +84,20 @@ export function storeContract(name: string, open: () => {store: Store; reopen: (
       expect(await store.dependents({blueprint: 'svc', identifier: 'b'})).toEqual([])
     })
 
+    it('unlinks removed targets row by row, keeping the source’s other relations', async () => {
+      await tx(() => store.putEntity(entity('a', {deps: ['b', 'c', 'd'], owner: 'x'}), {deps: 'svc', owner: 'team'}))
+      const removed = [
+        {relation: 'deps', target: {blueprint: 'svc', identifier: 'b'}},
+        {relation: 'deps', target: {blueprint: 'svc', identifier: 'c'}},
+      ]
+      await tx(() => store.unlinkEntity(entity('a', {deps: ['d'], owner: 'x'}), removed))
+      expect(await store.relatedTo({blueprint: 'svc', identifier: 'a'})).toEqual([
+        {blueprint: 'svc', identifier: 'd'},
+        {blueprint: 'team', identifier: 'x'},
+      ])
+      expect((await store.getEntity('svc', 'a'))?.relations).toEqual({deps: ['d'], owner: 'x'})
+    })
+
     it('scans in a stable order that survives updates and resumes after a cursor', async () => {
       await tx(async () => {
         for (const id of ['a', 'b', 'c', 'd']) await store.putEntity(entity(id), {})

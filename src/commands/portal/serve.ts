@@ -73,7 +73,12 @@ Stops cleanly on Ctrl-C or SIGTERM. With --json it prints one line when ready: {
     const portal = await startPortal({
       dataDir,
       host: this.flags.host,
-      onError: (error) => this.io.err(`portal: unexpected error: ${(error as Error).stack ?? String(error)}`),
+      onError: (error) =>
+        this.io.err(
+          (error as Error).name === 'PortalNotice'
+            ? `portal: ${(error as Error).message}`
+            : `portal: unexpected error: ${(error as Error).stack ?? String(error)}`,
+        ),
       port: this.flags.port,
       rateLimit,
       store: this.flags.store,

@@ -1,6 +1,7 @@
 import type {Action, Blueprint, Run} from '../../model/port.js'
 import type {JqEngine} from '../../jq/engine.js'
 import {ORG_ID} from '../audit.js'
+import {PortalNotice} from '../notice.js'
 import {toWire} from '../search.js'
 import type {RunsService} from '../runs-service.js'
 import type {Store, StoredEntity, Timer} from '../store/store.js'
@@ -177,7 +178,9 @@ export class Automations {
       for (const expression of condition.expressions) results.push(Boolean(await this.jq.first(expression, event)))
       return condition.combinator === 'or' ? results.some(Boolean) : results.every(Boolean)
     } catch (error) {
-      this.onError(new Error(`automation "${automation.identifier}": condition failed: ${(error as Error).message}`))
+      this.onError(
+        new PortalNotice(`automation "${automation.identifier}": condition failed: ${(error as Error).message}`),
+      )
       return false
     }
   }

@@ -68,11 +68,12 @@ export function blueprintRoutes(kit: RouteKit): Route[] {
           const batch = await store.scanEntities({blueprint: bp, limit: 200})
           if (batch.length === 0) break
           await write(async () => {
-            for (const {entity} of batch) {
-              if (await store.getEntity(bp, entity.identifier)) {
-                await entities.delete(bp, entity.identifier, {...audit(request), deleteDependents: true})
-              }
-            }
+            // A cascade may have taken some of the batch already.
+            const left = await store.existingEntities(
+              bp,
+              batch.map(({entity}) => entity.identifier),
+            )
+            await entities.delete(bp, [...left], {...audit(request), deleteDependents: true})
           })
           await breathe()
         }

@@ -13,12 +13,12 @@ export function entityRoutes(kit: RouteKit): Route[] {
       handler: async (request) => {
         const {identifier} = await blueprints.get(request.params.bp!)
         const shown = textView(request)
-        const texts: string[] = []
+        const answer = new JsonTexts()
         for await (const page of scans.pages({blueprint: identifier})) {
-          for (const found of page) texts.push(shown(found))
-          if (texts.length > MAX_UNPAGED) throw tooMany(`Blueprint "${identifier}" has`)
+          answer.add(page.map(shown))
+          if (answer.length > MAX_UNPAGED) throw tooMany(`Blueprint "${identifier}" has`)
         }
-        return ok({entities: new JsonTexts(texts)})
+        return ok({entities: answer})
       },
       method: 'GET',
       pattern: '/v1/blueprints/:bp/entities',
@@ -80,12 +80,12 @@ export function entityRoutes(kit: RouteKit): Route[] {
         const deleted = await write(async () => {
           const {identifier: bp} = await blueprints.get(request.params.bp!)
           mayWriteEntities(request.principal, bp)
-          const gone: string[] = []
-          for (const id of new Set(ids)) {
-            if (!(await store.getEntity(bp, id))) continue
-            gone.push(...(await entities.delete(bp, id, {...audit(request), deleteDependents})))
-          }
-          return gone
+          const existing = await store.existingEntities(bp, ids)
+          return entities.delete(
+            bp,
+            ids.filter((id) => existing.has(id)),
+            {...audit(request), deleteDependents},
+          )
         })
         return ok({deletedEntities: deleted})
       },
@@ -136,7 +136,7 @@ export function entityRoutes(kit: RouteKit): Route[] {
         await write(async () => {
           const {identifier} = await blueprints.get(request.params.bp!)
           mayWriteEntities(request.principal, identifier)
-          await entities.delete(identifier, request.params.id!, {...audit(request), deleteDependents})
+          await entities.delete(identifier, [request.params.id!], {...audit(request), deleteDependents})
         })
         return ok({})
       },

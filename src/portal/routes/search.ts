@@ -21,21 +21,20 @@ export function searchRoutes(kit: RouteKit): Route[] {
         const compiled = await compileSearch(search.query ?? {combinator: 'and', rules: []}, store, request.now)
         const limit = search.limit ?? 200
         const shown = entityText(search.include ?? [], search.exclude ?? [])
-        const texts: string[] = []
+        const answer = new JsonTexts()
         let last = 0
         let more = false
         const after = search.from ? decodeCursor(search.from) : 0
-        scan: for await (const page of scans.pages({after, blueprint: identifier, search: compiled})) {
-          for (const found of page) {
-            if (texts.length === limit) {
-              more = true
-              break scan
-            }
-            texts.push(shown(found))
-            last = found.seq
+        for await (const page of scans.pages({after, blueprint: identifier, search: compiled})) {
+          const taken = page.slice(0, limit - answer.length)
+          answer.add(taken.map(shown))
+          last = taken.at(-1)?.seq ?? last
+          if (taken.length < page.length) {
+            more = true
+            break
           }
         }
-        return ok({entities: new JsonTexts(texts), ...(more ? {next: encodeCursor(last)} : {})})
+        return ok({entities: answer, ...(more ? {next: encodeCursor(last)} : {})})
       },
       method: 'POST',
       pattern: '/v1/blueprints/:bp/entities/search',
@@ -46,16 +45,14 @@ export function searchRoutes(kit: RouteKit): Route[] {
         const query = body<EntitiesQuery>(request, 'idp:entities-query', 'Invalid search query')
         const compiled = await compileSearch(query, store, request.now)
         const shown = textView(request)
-        const texts: string[] = []
+        const answer = new JsonTexts()
         const blueprintsMatched = new Set<string>()
         for await (const page of scans.pages({search: compiled})) {
-          for (const found of page) {
-            texts.push(shown(found))
-            blueprintsMatched.add(found.blueprint)
-            if (texts.length > MAX_UNPAGED) throw tooMany('The query matches')
-          }
+          answer.add(page.map(shown))
+          for (const found of page) blueprintsMatched.add(found.blueprint)
+          if (answer.length > MAX_UNPAGED) throw tooMany('The query matches')
         }
-        return ok({entities: new JsonTexts(texts), matchingBlueprints: [...blueprintsMatched]})
+        return ok({entities: answer, matchingBlueprints: [...blueprintsMatched]})
       },
       method: 'POST',
       pattern: '/v1/entities/search',

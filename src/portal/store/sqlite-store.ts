@@ -474,10 +474,12 @@ export class SqliteStore implements Store {
     }
   }
 
-  async unlinkEntity(entity: StoredEntity, relation: string, target: EntityRef): Promise<void> {
+  async unlinkEntity(entity: StoredEntity, removed: {relation: string; target: EntityRef}[]): Promise<void> {
     await this.pace()
     this.q.entityData.run(JSON.stringify(entity), entity.blueprint, entity.identifier)
-    this.q.relationDelete.run(entity.blueprint, entity.identifier, relation, target.blueprint, target.identifier)
+    for (const {relation, target} of removed) {
+      this.q.relationDelete.run(entity.blueprint, entity.identifier, relation, target.blueprint, target.identifier)
+    }
   }
 
   async deleteEntity(blueprint: string, identifier: string): Promise<void> {

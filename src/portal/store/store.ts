@@ -146,10 +146,10 @@ export interface Store {
   putEntity(entity: StoredEntity, targets: Record<string, string>): Promise<void>
   deleteEntity(blueprint: string, identifier: string): Promise<void>
   /**
-   * Stores `entity` (which no longer names `target` in `relation`) and drops that one relation
-   * row: what a deleted target costs its sources, whatever their other relations hold.
+   * Stores `entity` (which no longer names the removed targets) and drops just those relation
+   * rows: what deleted targets cost their source, whatever its other relations hold.
    */
-  unlinkEntity(entity: StoredEntity, relation: string, target: EntityRef): Promise<void>
+  unlinkEntity(entity: StoredEntity, removed: {relation: string; target: EntityRef}[]): Promise<void>
   countEntities(blueprint: string): Promise<number>
   /** Entities in a stable order, resumable after `after` (the `seq` of the last row seen). */
   scanEntities(options: {

@@ -394,10 +394,14 @@ class RunsApi {
     }
   }
 
-  /** idp's embedded portal: a token for a run's handler that ends with the run (Port answers 404). */
-  async token(id: string): Promise<string> {
-    const request = {method: 'POST', path: `/v1/actions/runs/${seg(id)}/token`} as const
-    return (await this.client.request<{accessToken: string}>(request)).accessToken
+  /**
+   * idp's embedded portal: tokens for runs' handlers, each ending with its run; runs that have
+   * ended get none (Port answers 404).
+   */
+  async tokens(runIds: string[]): Promise<Map<string, string>> {
+    const request = {body: {runIds}, method: 'POST', path: '/v1/idp/run-tokens'} as const
+    const {tokens} = await this.client.request<{tokens: {runId: string; accessToken: string}[]}>(request)
+    return new Map(tokens.map((token) => [token.runId, token.accessToken]))
   }
 
   async approve(id: string, decision: {status: 'APPROVE' | 'DECLINE'; description?: string}): Promise<Run> {

@@ -1,14 +1,13 @@
-import {spawn} from 'node:child_process'
 import {accessSync, constants, mkdtempSync, readdirSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join, parse} from 'node:path'
-import {createInterface} from 'node:readline'
 
 import {ApiError} from '../api/errors.js'
 import type {PortClient} from '../api/port-client.js'
 import type {Run} from '../model/port.js'
 import {signWebhook} from '../verify.js'
 import {failureLine} from './failure.js'
+import {HandlerShells} from './handler-shells.js'
 
 export interface AgentOptions {
   client: PortClient
@@ -83,19 +82,24 @@ export class Agent {
     while (!this.stopping) {
       const free = concurrency - this.running.size
       let claimed: Run[] = []
+      let tokens: Map<string, string> | undefined
       if (free > 0) {
         try {
           claimed = await client.runs.claim(this.options.installationId, free, this.options.visibilityTimeoutMs)
+          tokens = await this.handlerTokens(claimed)
           if (failures > 0) log(`Reconnected to ${this.options.apiUrl} after ${failures} failed polls`)
           failures = 0
         } catch (error) {
+          // Claimed without tokens: back to the queue for the next poll rather than after the claim lapses.
+          if (claimed.length > 0) await client.runs.release(claimed.map((run) => run.id)).catch(() => undefined)
+          claimed = []
           failures++
           // The first failure and then every tenth, so a long outage does not flood the log.
           if (failures === 1 || failures % 10 === 0)
             log(`Could not reach the portal (${(error as Error).message}); retrying`)
         }
       }
-      for (const run of claimed) this.start(run)
+      for (const run of claimed) this.start(run, tokens)
       if (this.options.once && claimed.length === 0 && this.running.size === 0) break
       if (claimed.length === 0 || free <= claimed.length) {
         await new Promise<void>((resolve) => {
@@ -127,23 +131,21 @@ export class Agent {
       await this.options.client.runs.release(left.map(({run}) => run.id)).catch(() => undefined)
       this.options.log(`Released ${left.length} unfinished runs for another agent`)
     }
+    this.handlerShells?.close()
     if (this.home && !this.options.handlerHome) rmSync(this.home, {force: true, recursive: true})
   }
 
-  private start(run: Run): void {
+  /** `tokens`: the handlers' run tokens, where the portal makes them. */
+  private start(run: Run, tokens: Map<string, string> | undefined): void {
     const handler = this.options.handlers.get(run.action.identifier)
     let killed = false
-    let child: ReturnType<typeof spawn> | undefined
+    let killHandler: (() => void) | undefined
     const kill = () => {
       killed = true
-      try {
-        if (child?.pid) process.kill(-child.pid, 'SIGTERM')
-      } catch {
-        // already gone
-      }
+      killHandler?.()
     }
     this.running.set(run.id, {kill, run})
-    const work = handler ? this.handle(run, handler, (spawned) => (child = spawned)) : this.forward(run)
+    const work = handler ? this.handle(run, handler, tokens, (stop) => (killHandler = stop)) : this.forward(run)
     void work
       .then(async (outcome) => {
         if (killed) return
@@ -157,16 +159,53 @@ export class Agent {
       })
   }
 
-  /** Runs the handler: the payload on stdin, each output line a run log, the exit code the outcome. */
-  private async handle(run: Run, command: string, spawned: (child: ReturnType<typeof spawn>) => void) {
+  /** Runs the handler: the payload on stdin, each output line a run log, the exit status the outcome. */
+  private async handle(
+    run: Run,
+    command: string,
+    tokens: Map<string, string> | undefined,
+    started: (kill: () => void) => void,
+  ) {
     const {client, log} = this.options
+    const token = tokens ? tokens.get(run.id) : await this.options.token()
+    if (token === undefined) {
+      log(`Run ${run.id} ended before its handler started`)
+      return undefined
+    }
     log(`Run ${run.id} (${run.action.identifier}): ${command}`)
-    // Handlers get a bearer token, not the client secret the agent logged in with, and a HOME of
-    // their own, so tools they run do not pick up the agent's saved profile. They still run as the
-    // same OS user (README: "Handlers and secrets").
+    const env = {IDP_ACTION: run.action.identifier, IDP_RUN_ID: run.id, IDP_TOKEN: token, PORT_RUN_ID: run.id}
+    const payload = (run.payload as {body?: unknown} | undefined)?.body ?? run
+    const tail: string[] = []
+    let logging = Promise.resolve()
+    const onLine = (line: string) => {
+      tail.push(line)
+      if (tail.length > 50) tail.shift()
+      // Sequential, so the run's log keeps the handler's order.
+      logging = logging.then(() =>
+        client.runs.addLog(run.id, {message: line}).then(
+          () => undefined,
+          () => undefined,
+        ),
+      )
+    }
+    const code = await this.shells().run({command, env, onLine, stdin: JSON.stringify(payload)}, started)
+    await logging
+    return code === 0
+      ? ({status: 'SUCCESS'} as const)
+      : ({status: 'FAILURE', summary: handlerFailure(code, tail)} as const)
+  }
+
+  /**
+   * The shells handlers run in. Handlers get a bearer token, not the client secret the agent
+   * logged in with, and a HOME of their own, so tools they run do not pick up the agent's saved
+   * profile. They still run as the same OS user (README: "Handlers and secrets").
+   */
+  private handlerShells: HandlerShells | undefined
+  private shells(): HandlerShells {
+    if (this.handlerShells) return this.handlerShells
     const {IDP_CLIENT_SECRET: _a, PORT_CLIENT_SECRET: _b, ...inherited} = process.env
     const home = this.handlerHome()
-    const env = {
+    this.handlerShells = new HandlerShells({
       ...inherited,
       HOME: home,
       IDP_CACHE_DIR: join(home, '.cache', 'idp'),
@@ -176,41 +215,10 @@ export class Agent {
       XDG_CONFIG_HOME: join(home, '.config'),
       XDG_DATA_HOME: join(home, '.local', 'share'),
       ...this.options.env,
-      IDP_ACTION: run.action.identifier,
       IDP_API_URL: this.options.apiUrl,
-      IDP_RUN_ID: run.id,
-      IDP_TOKEN: await this.handlerToken(run),
       PORT_API_URL: this.options.apiUrl,
-      PORT_RUN_ID: run.id,
-    }
-    // Its own process group, so that stopping it stops whatever it started too.
-    const child = spawn('/bin/sh', ['-c', command], {detached: true, env, stdio: ['pipe', 'pipe', 'pipe']})
-    spawned(child)
-    const payload = (run.payload as {body?: unknown} | undefined)?.body ?? run
-    child.stdin.on('error', () => undefined)
-    child.stdin.end(JSON.stringify(payload))
-
-    const tail: string[] = []
-    let logging = Promise.resolve()
-    const forward = (stream: NodeJS.ReadableStream) =>
-      createInterface({input: stream}).on('line', (line) => {
-        tail.push(line)
-        if (tail.length > 50) tail.shift()
-        // Sequential, so the run's log keeps the handler's order.
-        logging = logging.then(() =>
-          client.runs.addLog(run.id, {message: line}).then(
-            () => undefined,
-            () => undefined,
-          ),
-        )
-      })
-    forward(child.stdout)
-    forward(child.stderr)
-    const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
-    await logging
-    return code === 0
-      ? ({status: 'SUCCESS'} as const)
-      : ({status: 'FAILURE', summary: handlerFailure(code, tail)} as const)
+    })
+    return this.handlerShells
   }
 
   private home: string | undefined
@@ -223,19 +231,20 @@ export class Agent {
   }
 
   /**
-   * The embedded portal gives each handler a token that ends with its run and cannot change the
-   * data model; Port has no such route, so there handlers get the agent's (expiring) access token.
+   * Tokens for a claimed batch's handlers, in one request. The embedded portal gives each handler
+   * a token that ends with its run and cannot change the data model; Port has no such route, so
+   * there (undefined) handlers get the agent's own (expiring) access token.
    */
-  private async handlerToken(run: Run): Promise<string> {
-    if (this.runTokens) {
-      try {
-        return await this.options.client.runs.token(run.id)
-      } catch (error) {
-        if (!(error instanceof ApiError) || ![403, 404, 405].includes(error.status)) throw error
-        this.runTokens = false
-      }
+  private async handlerTokens(runs: Run[]): Promise<Map<string, string> | undefined> {
+    const handled = runs.filter((run) => this.options.handlers.has(run.action.identifier)).map((run) => run.id)
+    if (!this.runTokens || handled.length === 0) return undefined
+    try {
+      return await this.options.client.runs.tokens(handled)
+    } catch (error) {
+      if (!(error instanceof ApiError) || ![403, 404, 405].includes(error.status)) throw error
+      this.runTokens = false
+      return undefined
     }
-    return this.options.token()
   }
 
   /** An agent webhook: call it inside the network, signed as the portal signs. */

@@ -212,11 +212,14 @@ it('a run waiting for an agent when none polls says so, and how to start one', a
       invocationMethod: {payload: {}, type: 'KAFKA'},
       trigger: {operation: 'CREATE', type: 'self-service', userInputs: {properties: {}}},
     })
-    const watch = await lonely.run(['action', 'run', 'queued_job', '--timeout', '14s'])
+    // Side by side: each waits out the portal's 10 s before it says so.
+    const [watch, json] = await Promise.all([
+      lonely.run(['action', 'run', 'queued_job', '--timeout', '14s']),
+      lonely.run(['action', 'run', 'queued_job', '--timeout', '14s', '--json']),
+    ])
     expect(watch.code).toBe(11)
     expect(watch.stderr).toContain('No agent is polling this portal yet; this run waits for one')
     expect(watch.stderr).toContain('idp agent --handlers DIR')
-    const json = await lonely.run(['action', 'run', 'queued_job', '--timeout', '14s', '--json'])
     const events = json.stdout
       .trim()
       .split('\n')

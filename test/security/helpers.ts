@@ -60,9 +60,10 @@ export async function startRolesPortal(options: Parameters<typeof startTestPorta
     member: await made('member', 'dev@example.com', ['payments']),
     other: await made('member', 'other@example.com'),
     async runToken(runId, by = asAdmin) {
-      const {body, status} = await by.call('POST', `/v1/actions/runs/${runId}/token`)
-      if (status !== 201) throw new Error(`no run token: ${status} ${JSON.stringify(body)}`)
-      return caller(portal.url, body.accessToken)
+      const {body, status} = await by.call('POST', '/v1/idp/run-tokens', {runIds: [runId]})
+      if (status !== 201 || body.tokens?.length !== 1)
+        throw new Error(`no run token: ${status} ${JSON.stringify(body)}`)
+      return caller(portal.url, body.tokens[0].accessToken)
     },
     until,
   }

@@ -110,8 +110,8 @@ describe('2. run tokens report on their own run and do nothing else', () => {
     const token = await portal.runToken(mine.id, portal.agent)
 
     expect((await token.call('PATCH', `/v1/actions/runs/${waiting.id}/approval`, {status: 'APPROVE'})).status).toBe(403)
-    expect((await token.call('POST', `/v1/actions/runs/${waiting.id}/token`)).status).toBe(403)
-    expect((await token.call('POST', `/v1/actions/runs/${mine.id}/token`)).status).toBe(403)
+    expect((await token.call('POST', '/v1/idp/run-tokens', {runIds: [waiting.id]})).status).toBe(403)
+    expect((await token.call('POST', '/v1/idp/run-tokens', {runIds: [mine.id]})).status).toBe(403)
     expect((await token.call('PATCH', `/v1/actions/runs/${waiting.id}`, {status: 'FAILURE'})).status).toBe(403)
     expect((await token.call('POST', '/v1/actions/runs/claim-pending', {})).status).toBe(403)
     expect((await token.call('GET', '/v1/blueprints')).status).toBe(403)

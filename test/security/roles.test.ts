@@ -36,7 +36,7 @@ const MODEL: Record<string, readonly string[]> = {
   'POST /v1/actions/runs/claim-pending': ['admin', 'agent'],
   'PATCH /v1/actions/runs/ack': ['admin', 'agent'],
   'PATCH /v1/actions/runs/release': ['admin', 'agent'],
-  'POST /v1/actions/runs/:run/token': ['admin', 'agent'],
+  'POST /v1/idp/run-tokens': ['admin', 'agent'],
   'GET /v1/actions/runs': M,
   'GET /v1/actions/runs/:run': [...M, 'run'],
   // A member reports only on runs it started; this one is the admin's.

@@ -76,18 +76,24 @@ export function agentQueueRoutes(kit: RouteKit): Route[] {
       pattern: '/v1/idp/agents',
     },
     {
-      // idp extension: a token for the run's handler, which dies with the run (Port answers 404).
-      // It may report on that run only (access.ts); only the queue's drivers may mint one.
+      // idp extension: tokens for handlers, one a run, each dying with its run (Port answers 404),
+      // minted for a claimed batch in one request. A token may report on its run only
+      // (access.ts); only the queue's drivers may mint them. Ended or unknown runs get none.
       auth: 'agent',
       handler: async (request) => {
-        const run = await runs.get(request.params.run!)
-        if (isFinal(run)) throw new PortalError(422, 'run_terminated', `Run "${run.id}" has ended (${run.status})`)
-        const token = await core.runToken(run.id, request.caller.clientId)
-        const expiresIn = Math.floor((token.expiresAt - request.now.getTime()) / 1000)
-        return ok({accessToken: token.token, expiresIn, tokenType: 'Bearer'}, 201)
+        const {runIds} = body<{runIds: string[]}>(request, 'idp:api-requests#/$defs/runIds', 'Invalid run tokens')
+        const tokens = []
+        for (const runId of new Set(runIds)) {
+          const run = await store.getRun(runId)
+          if (!run || isFinal(run)) continue
+          const token = await core.runToken(run.id, request.caller.clientId)
+          const expiresIn = Math.floor((token.expiresAt - request.now.getTime()) / 1000)
+          tokens.push({accessToken: token.token, expiresIn, runId, tokenType: 'Bearer'})
+        }
+        return ok({tokens}, 201)
       },
       method: 'POST',
-      pattern: '/v1/actions/runs/:run/token',
+      pattern: '/v1/idp/run-tokens',
     },
 
     // Port's agent also polls workflow runs. This portal serves no workflows: it answers as a

@@ -1,4 +1,5 @@
 import type {EntitiesQuery, Rule} from '../model/port.js'
+import {breathe} from '../shared/breathe.js'
 import {PortalError} from './http.js'
 import type {EntityFilter, EntityRef, EntityText, FilterValue, Store, StoredEntity} from './store/store.js'
 
@@ -270,8 +271,10 @@ async function relatedTo(rule: Rule, store: Store): Promise<CompiledSearch> {
   for (const direction of rule.direction ? [rule.direction] : (['upstream', 'downstream'] as const)) {
     const queue: EntityRef[] = starts.map((identifier) => ({blueprint: rule.blueprint!, identifier}))
     const visited = new Set(queue.map(key))
-    while (queue.length > 0) {
-      const current = queue.shift()!
+    for (let at = 0; at < queue.length; at++) {
+      // A large graph is many small reads: let other requests in between.
+      if (at % 500 === 499) await breathe()
+      const current = queue[at]!
       const next = direction === 'upstream' ? await store.relatedTo(current) : await store.dependents(current)
       for (const ref of next) {
         const id = key(ref)

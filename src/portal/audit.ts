@@ -1,5 +1,5 @@
 import type {AuditRecord} from '../model/port.js'
-import {generateId} from './ids.js'
+import {sortableId} from './ids.js'
 import type {PortalChange} from './invoke/changes.js'
 import {toWire} from './search.js'
 
@@ -18,7 +18,7 @@ export interface DefinitionChange {
 
 /** The audit record of one change made at `at`; timer firings are not audited. */
 export function auditRecord(change: PortalChange | DefinitionChange, at: string): AuditRecord | undefined {
-  const base = {additionalData: {}, identifier: generateId('audit'), status: 'SUCCESS' as const}
+  const base = {additionalData: {}, identifier: sortableId('audit'), status: 'SUCCESS' as const}
   const trigger = (by: string) => ({at, by: {orgId: ORG_ID, userId: by}, origin: 'API'})
   if ('resourceType' in change) {
     return {

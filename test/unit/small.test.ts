@@ -5,6 +5,7 @@ import {redact} from '../../src/api/redact.js'
 import type {Blueprint} from '../../src/model/port.js'
 import {checkBlueprintRules, checkEntity} from '../../src/catalog/entity-rules.js'
 import {colorLevel, isCI} from '../../src/io/output.js'
+import {generateId, sortableId} from '../../src/portal/ids.js'
 import {filtersToQuery} from '../../src/services/entity-filter.js'
 
 const blueprint: Blueprint = {
@@ -147,5 +148,15 @@ describe('schemas/', () => {
         `${file}: ${ajv.errorsText()}`,
       ).toBe(true)
     }
+  })
+})
+
+describe('portal ids', () => {
+  it('are a prefix and 16 alphanumerics; sortable ones sort by creation time', () => {
+    expect(generateId('e')).toMatch(/^e_[A-Za-z0-9]{16}$/)
+    const times = [0, 1, 61, 62, 1_700_000_000_000, 1_700_000_000_001, Date.now()]
+    const ids = times.map((time) => sortableId('audit', time))
+    for (const id of ids) expect(id).toMatch(/^audit_[A-Za-z0-9]{16}$/)
+    expect([...ids].sort()).toEqual(ids)
   })
 })

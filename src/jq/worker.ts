@@ -3,6 +3,16 @@ import {parentPort} from 'node:worker_threads'
 
 import {InlineJq, JqEvalError} from './engine.js'
 
+// jq-wasm also prints an abort (out of memory or stack) to stderr; the caller gets it as the
+// expression's error, so the portal's log need not carry a bare "Aborted()" line as well.
+/* eslint-disable no-console -- wraps the console jq-wasm prints to */
+const printError = console.error.bind(console)
+console.error = (...args: unknown[]) => {
+  if (typeof args[0] === 'string' && args[0].startsWith('Aborted(')) return
+  printError(...args)
+}
+/* eslint-enable no-console */
+
 const jq = new InlineJq()
 parentPort!.on('message', async ({expression, id, input}: {id: number; expression: string; input: unknown}) => {
   try {

@@ -28,6 +28,19 @@ export function storeContract(name: string, open: () => {store: Store; reopen: (
       expect(await store.getEntity('svc', 'a')).toBeUndefined()
     })
 
+    it('writes in flight at once each keep or lose only their own changes', async () => {
+      const results = await Promise.allSettled([
+        tx(() => store.putEntity(entity('kept-1'), {})),
+        tx(async () => {
+          await store.putEntity(entity('lost'), {})
+          throw new Error('boom')
+        }),
+        tx(() => store.putEntity(entity('kept-2'), {})),
+      ])
+      expect(results.map((result) => result.status)).toEqual(['fulfilled', 'rejected', 'fulfilled'])
+      expect(await store.existingEntities('svc', ['kept-1', 'lost', 'kept-2'])).toEqual(new Set(['kept-1', 'kept-2']))
+    })
+
     it('serialises transactions', async () => {
       const order: string[] = []
       const slow = tx(async () => {

@@ -9,6 +9,7 @@ import {isSystemBlueprint} from '../model/system-blueprints.js'
 import {systemBlueprintIssues} from './teams.js'
 import {inheritedPath, pathHops, type InheritedTeams} from './inherited-teams.js'
 import {auditDefinition} from './invoke/changes.js'
+import {blueprintEntities} from './search.js'
 
 const record = (
   action: 'CREATE' | 'UPDATE' | 'DELETE',
@@ -151,13 +152,12 @@ export class BlueprintsService {
       (name) => !(name in (blueprint.relations ?? {})),
     )
     if (removedProperties.length > 0 || removedRelations.length > 0) {
-      for (let page = await this.store.scanEntities({blueprint: blueprint.identifier, limit: 500}); page.length > 0;) {
-        for (const {entity} of page) {
+      for await (const page of blueprintEntities(this.store, blueprint.identifier)) {
+        for (const entity of page) {
           for (const name of removedProperties) delete entity.properties[name]
           for (const name of removedRelations) delete entity.relations[name]
           await this.store.putEntity(entity, relationTargetsOf(blueprint))
         }
-        page = await this.store.scanEntities({after: page.at(-1)!.seq, blueprint: blueprint.identifier, limit: 500})
       }
     }
     return blueprint

@@ -119,11 +119,9 @@ export class EntitiesService {
     identifiers: string[],
     {deleteDependents = false, ...audit}: WriteAudit & {deleteDependents?: boolean},
   ): Promise<string[]> {
-    for (const identifier of identifiers) {
-      if (!(await this.store.getEntity(blueprint, identifier))) {
-        throw notFound(`Entity "${identifier}" of blueprint "${blueprint}" was not found`)
-      }
-    }
+    const existing = await this.store.existingEntities(blueprint, identifiers)
+    const missing = identifiers.find((identifier) => !existing.has(identifier))
+    if (missing !== undefined) throw notFound(`Entity "${missing}" of blueprint "${blueprint}" was not found`)
     const owners = new Map<string, Blueprint | undefined>()
     const owner = async (id: string) => {
       if (!owners.has(id)) owners.set(id, await this.store.getBlueprint(id))

@@ -177,12 +177,17 @@ const tooLarge = () => new PortalError(413, 'request_too_large', 'Request body i
  */
 export class JsonTexts {
   private readonly pages: Buffer[] = []
-  length = 0
+  private count = 0
+
+  /** How many texts the array holds. */
+  get length(): number {
+    return this.count
+  }
 
   add(texts: string[]): void {
     if (texts.length === 0) return
-    this.pages.push(Buffer.from(`${this.length === 0 ? '' : ','}${texts.join(',')}`))
-    this.length += texts.length
+    this.pages.push(Buffer.from(`${this.count === 0 ? '' : ','}${texts.join(',')}`))
+    this.count += texts.length
   }
 
   get parts(): Buffer[] {

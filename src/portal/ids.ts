@@ -1,6 +1,7 @@
 import {randomFillSync} from 'node:crypto'
 
-const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'
+/** In ASCII order, so that a sortable id's clock digits sort as the clock does. */
+const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'
 
 /**
  * Random bytes drawn from one pre-filled buffer: a bulk write makes an id per entity change (its
@@ -35,9 +36,6 @@ export function generateId(prefix: string, length = 16): string {
  */
 export function sortableId(prefix: string, now = Date.now()): string {
   let time = ''
-  for (let rest = now; time.length < 8; rest = Math.floor(rest / 62)) time = ALPHABET_SORTED[rest % 62]! + time
+  for (let rest = now; time.length < 8; rest = Math.floor(rest / 62)) time = ALPHABET[rest % 62]! + time
   return `${prefix}_${time}${generateId('', 8).slice(1)}`
 }
-
-/** The same characters in ASCII order, so that the clock's digits sort as the clock does. */
-const ALPHABET_SORTED = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'

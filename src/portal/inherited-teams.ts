@@ -2,6 +2,7 @@ import type {Blueprint} from '../model/port.js'
 import {relationTargets} from '../catalog/entity-rules.js'
 import {relationTargetsOf} from './entities-service.js'
 import type {ChangeQueue, PortalChange} from './invoke/changes.js'
+import {blueprintEntities} from './search.js'
 import type {EntityRef, Store, StoredEntity} from './store/store.js'
 
 /** How far an inherited team is followed, and how many entities one step may fan out to. */
@@ -88,9 +89,8 @@ export class InheritedTeams {
   /** After a blueprint's ownership changed: each of its entities gets the team it now inherits. */
   async recompute(blueprint: Blueprint, audit: {actor: string; now: Date}): Promise<void> {
     if (!inheritedPath(blueprint)) return
-    for (let page = await this.store.scanEntities({blueprint: blueprint.identifier, limit: 500}); page.length > 0;) {
-      for (const {entity} of page) await this.refresh(blueprint, entity, audit)
-      page = await this.store.scanEntities({after: page.at(-1)!.seq, blueprint: blueprint.identifier, limit: 500})
+    for await (const page of blueprintEntities(this.store, blueprint.identifier)) {
+      for (const entity of page) await this.refresh(blueprint, entity, audit)
     }
   }
 

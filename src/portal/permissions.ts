@@ -2,7 +2,7 @@ import {credentialEmail, credentialTeams} from './teams.js'
 import type {Action, EntitiesQuery, Run} from '../model/port.js'
 import type {JqEngine} from '../jq/engine.js'
 import {renderTemplate} from './invoke/templates.js'
-import {compileSearch, searchPages, toWire} from './search.js'
+import {compileSearch, entityOf, searchPages, toWire} from './search.js'
 import type {ActionPermissions, Credential, PermissionBlock, Store, StoredEntity} from './store/store.js'
 
 /** Port's defaults: everyone in the organisation may execute; admins approve. */
@@ -134,7 +134,7 @@ export class Permissions {
         const search = await compileSearch(rendered, this.store, subject.now)
         const entities: unknown[] = []
         for await (const page of searchPages(this.store, search, {page: 1000})) {
-          for (const found of page) entities.push(found.entity ?? JSON.parse(found.json))
+          entities.push(...page.map(entityOf))
         }
         results[name] = {entities}
       } catch {

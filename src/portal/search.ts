@@ -377,13 +377,21 @@ export async function* searchPages(
 /** A search that matches every entity. */
 export const EVERY: CompiledSearch = {exact: true, filter: {all: []}, match: () => true}
 
+/** Every entity of a blueprint, parsed, page by page: for changes that touch each of them. */
+export async function* blueprintEntities(store: Store, blueprint: string): AsyncGenerator<StoredEntity[]> {
+  for await (const page of searchPages(store, EVERY, {blueprint, page: 500})) yield page.map(entityOf)
+}
+
+/** The entity a search found, parsed from its text unless the search already did. */
+export const entityOf = (found: Found): StoredEntity => found.entity ?? parseEntity(found.json)
+
 /**
  * How a found entity is answered: its stored text as it is, or, with `include`/`exclude` field
  * lists, the projection of it.
  */
 export function entityText(include: string[], exclude: string[]): (found: Found) => string {
   if (include.length === 0 && exclude.length === 0) return (found) => found.json
-  return (found) => JSON.stringify(project(toWire(found.entity ?? parseEntity(found.json)), include, exclude))
+  return (found) => JSON.stringify(project(toWire(entityOf(found)), include, exclude))
 }
 
 const parseEntity = (json: string) => JSON.parse(json) as StoredEntity

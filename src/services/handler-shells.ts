@@ -41,7 +41,7 @@ class HandlerShell {
   /** Ends each run's output on both streams; random, so no handler prints it by chance. */
   private readonly marker = `idp-handler-done-${randomBytes(12).toString('hex')}`
   private current:
-    {job: HandlerJob; code?: number | null; errDone?: boolean; resolve: (code: number | null) => void} | undefined
+    {job: HandlerJob; code?: number; errDone?: boolean; resolve: (code: number | null) => void} | undefined
 
   alive = true
 

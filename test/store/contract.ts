@@ -1,6 +1,6 @@
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 
-import type {AuditFilter, AuditRecord, Run} from '../../src/model/port.js'
+import type {AuditFilter, AuditRecord, Entity, Run} from '../../src/model/port.js'
 import type {Store, StoredEntity} from '../../src/portal/store/store.js'
 
 /**
@@ -116,10 +116,12 @@ export function storeContract(name: string, open: () => {store: Store; reopen: (
         for (const id of ['a', 'b', 'c', 'd']) await store.putEntity(entity(id), {})
         await store.putEntity({...entity('a'), title: 'changed'}, {})
       })
-      const first = await store.scanEntities({blueprint: 'svc', limit: 2})
-      expect(first.map((row) => row.entity.identifier)).toEqual(['a', 'b'])
-      const rest = await store.scanEntities({after: first.at(-1)!.seq, blueprint: 'svc', limit: 10})
-      expect(rest.map((row) => row.entity.identifier)).toEqual(['c', 'd'])
+      const every = {all: []}
+      const identifiers = (rows: {json: string}[]) => rows.map((row) => (JSON.parse(row.json) as Entity).identifier)
+      const first = await store.searchEntities({blueprint: 'svc', filter: every, limit: 2})
+      expect(identifiers(first)).toEqual(['a', 'b'])
+      const rest = await store.searchEntities({after: first.at(-1)!.seq, blueprint: 'svc', filter: every, limit: 10})
+      expect(identifiers(rest)).toEqual(['c', 'd'])
       expect(await store.countEntities('svc')).toBe(4)
       expect(await store.existingEntities('svc', ['a', 'z', 'a'])).toEqual(new Set(['a']))
     })

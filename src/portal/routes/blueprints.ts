@@ -1,5 +1,6 @@
 import {booleanParam, type Route} from '../http.js'
 import {breathe} from '../../shared/breathe.js'
+import {entityOf, EVERY} from '../search.js'
 import {ok, type RouteKit} from './kit.js'
 
 /** Blueprints: the data model, which only admins change (as in Port). */
@@ -65,13 +66,13 @@ export function blueprintRoutes(kit: RouteKit): Route[] {
         // In batches, each its own write, so other requests get through between them; a batch
         // that fails leaves the earlier ones done, and a retry finishes the job.
         for (;;) {
-          const batch = await store.scanEntities({blueprint: bp, limit: 200})
+          const batch = await store.searchEntities({blueprint: bp, filter: EVERY.filter, limit: 200})
           if (batch.length === 0) break
           await write(async () => {
             // A cascade may have taken some of the batch already.
             const left = await store.existingEntities(
               bp,
-              batch.map(({entity}) => entity.identifier),
+              batch.map((row) => entityOf(row).identifier),
             )
             await entities.delete(bp, [...left], {...audit(request), deleteDependents: true})
           })

@@ -491,14 +491,6 @@ export class SqliteStore implements Store {
     return this.q.entityCount.get(blueprint)!.n
   }
 
-  async scanEntities(options: {blueprint?: string | undefined; after?: number; limit: number}) {
-    const after = options.after ?? 0
-    const rows = options.blueprint
-      ? this.q.scanBlueprint.all(options.blueprint, after, options.limit)
-      : this.q.scanAll.all(after, options.limit)
-    return rows.map((row) => ({entity: JSON.parse(row.data) as StoredEntity, seq: row.seq}))
-  }
-
   /**
    * Evaluates the filter over windows of at most SEARCH_WINDOW rows in storage order, with a turn
    * of the event loop between windows: a selective search over a large blueprint never holds
@@ -797,12 +789,6 @@ function statements(db: Database.Database) {
     ),
     windowEndBlueprint: db.prepare<[string, number, number], {seq: number}>(
       'SELECT seq FROM entities WHERE blueprint = ? AND seq > ? ORDER BY seq LIMIT 1 OFFSET ?',
-    ),
-    scanAll: db.prepare<[number, number], {seq: number; data: string}>(
-      'SELECT seq, data FROM entities WHERE seq > ? ORDER BY seq LIMIT ?',
-    ),
-    scanBlueprint: db.prepare<[string, number, number], {seq: number; data: string}>(
-      'SELECT seq, data FROM entities WHERE blueprint = ? AND seq > ? ORDER BY seq LIMIT ?',
     ),
   }
 }

@@ -151,15 +151,10 @@ export interface Store {
    */
   unlinkEntity(entity: StoredEntity, removed: {relation: string; target: EntityRef}[]): Promise<void>
   countEntities(blueprint: string): Promise<number>
-  /** Entities in a stable order, resumable after `after` (the `seq` of the last row seen). */
-  scanEntities(options: {
-    blueprint?: string | undefined
-    after?: number
-    limit: number
-  }): Promise<{seq: number; entity: StoredEntity}[]>
   /**
-   * Entities matching `filter` (of one blueprint, or all), in the same stable order as scans and
-   * resumable the same way: at most `limit` of them. Each comes as its stored JSON text.
+   * Entities matching `filter` (of one blueprint, or all), at most `limit` of them, in a stable
+   * order that survives updates and resumes after `after` (the `seq` of the last row seen). Each
+   * comes as its stored JSON text.
    */
   searchEntities(options: {
     blueprint?: string | undefined

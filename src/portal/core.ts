@@ -85,7 +85,7 @@ export class PortalCore {
       jq,
       this.runs,
       this.changes,
-      (work, depth) => this.write(work, {depth}),
+      (work, depth) => this.write(work, depth),
       onError,
       now,
     )
@@ -101,10 +101,9 @@ export class PortalCore {
       retryBaseMs: options.retryBaseMs,
       runs: this.runs,
       store,
-      // Its own writes need not wake it: it looks again after each piece of work.
-      write: (work) => this.write(work, {dispatcher: false}),
+      write: (work) => this.write(work),
     })
-    this.timers = new TimerScheduler(store, this.changes, (work, kick) => this.write(work, kick), onError, now)
+    this.timers = new TimerScheduler(store, this.changes, (work) => this.write(work), onError, now)
   }
 
   get store(): Store {
@@ -114,15 +113,13 @@ export class PortalCore {
   /**
    * A write: `work` runs in one transaction with its own unit of work; the changes it records
    * become timers and automation runs before it commits; after it commits, the work it left
-   * (notifications, watchers) runs and the dispatcher and the timer scheduler look for work.
+   * (notifications, watchers) runs, and the dispatcher and the timer scheduler look for work if
+   * it gave them some. `depth` counts automation hops.
    * Keep `work` short: jq, regexes and network calls belong before it (see RunsService.prepare).
    */
-  async write<T>(
-    work: () => Promise<T>,
-    options: {dispatcher?: boolean; timers?: boolean; depth?: number} = {},
-  ): Promise<T> {
+  async write<T>(work: () => Promise<T>, depth = 0): Promise<T> {
     const at = this.now().toISOString()
-    const unit: UnitOfWork = {afterCommit: [], at, audits: [], changes: [], depth: options.depth ?? 0}
+    const unit: UnitOfWork = {afterCommit: [], at, audits: [], changes: [], depth, wake: new Set()}
     let queuedConditions = false
     const result = await this.store.transaction(() =>
       runInUnit(unit, async () => {
@@ -135,8 +132,8 @@ export class PortalCore {
     )
     for (const then of unit.afterCommit) then()
     if (queuedConditions) this.automations.kick()
-    if (options.dispatcher !== false) this.dispatcher.kick()
-    if (options.timers !== false) this.timers.kick()
+    if (unit.wake.has('dispatcher')) this.dispatcher.kick()
+    if (unit.wake.has('timers')) this.timers.kick()
     return result
   }
 

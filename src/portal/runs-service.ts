@@ -10,7 +10,7 @@ import {toWire} from './search.js'
 import {invalid, notFound, PortalError} from './http.js'
 import {generateId} from './ids.js'
 import type {RunEvents} from './run-events.js'
-import {afterCommit, type ChangeQueue} from './invoke/changes.js'
+import {afterCommit, wake, type ChangeQueue} from './invoke/changes.js'
 import {identityOf, type Permissions} from './permissions.js'
 import type {Credential, Store} from './store/store.js'
 
@@ -159,6 +159,7 @@ export class RunsService {
   /** Hands the run to its backend (see Dispatcher): right away, and again after a crash. */
   private async schedule(runId: string, now: Date, context?: unknown): Promise<void> {
     await this.store.putDispatch({attempts: 0, availableAt: now.getTime(), context, runId, state: 'pending'})
+    wake('dispatcher')
   }
 
   /** The backend's outcome as the portal learnt it (a synchronized webhook, GitHub, an entity upsert). */

@@ -5,7 +5,7 @@ import {PortalNotice} from '../notice.js'
 import {toWire} from '../search.js'
 import type {RunsService} from '../runs-service.js'
 import type {Store, StoredEntity, Timer} from '../store/store.js'
-import {unitDepth, type ChangeQueue, type PortalChange} from './changes.js'
+import {unitDepth, wake, type ChangeQueue, type PortalChange} from './changes.js'
 import {SerialWork} from './serial.js'
 
 /** Port's automation event object (`.event` in conditions and templates). */
@@ -113,14 +113,17 @@ export class Automations {
     const timers: Timer[] = []
     if (change.after && blueprint) {
       for (const [property, schema] of Object.entries(blueprint.schema.properties)) {
+        if (schema.format !== 'timer') continue
         const value = change.after.properties[property]
         const expiresAt = typeof value === 'string' ? Date.parse(value) : Number.NaN
-        if (schema.format === 'timer' && !Number.isNaN(expiresAt))
+        if (!Number.isNaN(expiresAt))
           timers.push({blueprint: change.blueprint, entity: change.identifier, expiresAt, property})
       }
     }
-    if (timers.length > 0 || change.action === 'DELETE' || change.before)
+    if (timers.length > 0 || change.action === 'DELETE' || change.before) {
       await this.store.setTimers(change.blueprint, change.identifier, timers)
+      if (timers.length > 0) wake('timers')
+    }
   }
 
   private match(automation: Action, change: PortalChange, now: Date): AutomationEvent | undefined {

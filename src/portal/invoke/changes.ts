@@ -34,6 +34,8 @@ export interface UnitOfWork {
   at: string
   /** The audit log's records of this write, stored with it. */
   audits: AuditRecord[]
+  /** Background workers that have work because of this write, woken once it commits. */
+  wake: Set<'dispatcher' | 'timers'>
 }
 
 const storage = new AsyncLocalStorage<UnitOfWork>()
@@ -54,6 +56,11 @@ export function afterCommit(then: () => void): void {
 }
 
 export const unitDepth = (): number => current().depth
+
+/** Wakes a background worker once the current write commits (it has new work from it). */
+export function wake(worker: 'dispatcher' | 'timers'): void {
+  current().wake.add(worker)
+}
 
 /** Records a blueprint or action change in the current write's audit log. */
 export function auditDefinition(change: DefinitionChange): void {

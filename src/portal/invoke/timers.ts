@@ -14,7 +14,7 @@ export class TimerScheduler {
   constructor(
     private readonly store: Store,
     private readonly changes: ChangeQueue,
-    private readonly write: <T>(work: () => Promise<T>, kick: {timers: boolean}) => Promise<T>,
+    private readonly write: <T>(work: () => Promise<T>) => Promise<T>,
     private readonly onError: (error: unknown) => void,
     private readonly now: () => Date = () => new Date(),
   ) {
@@ -44,22 +44,19 @@ export class TimerScheduler {
         this.timer.unref()
         return
       }
-      await this.write(
-        async () => {
-          for (const timer of await this.store.fireDueTimers(now, 200)) {
-            const entity = await this.store.getEntity(timer.blueprint, timer.entity)
-            if (entity)
-              this.changes.push({
-                blueprint: timer.blueprint,
-                entity,
-                identifier: timer.entity,
-                kind: 'timer',
-                property: timer.property,
-              })
-          }
-        },
-        {timers: false},
-      )
+      await this.write(async () => {
+        for (const timer of await this.store.fireDueTimers(now, 200)) {
+          const entity = await this.store.getEntity(timer.blueprint, timer.entity)
+          if (entity)
+            this.changes.push({
+              blueprint: timer.blueprint,
+              entity,
+              identifier: timer.entity,
+              kind: 'timer',
+              property: timer.property,
+            })
+        }
+      })
     }
   }
 }

@@ -14,8 +14,13 @@ export interface TokenClaims {
  * credential it names — which is why revoking a credential ends its tokens at once.
  * Asking again while a token has more than a minute left returns the same token, as Port does.
  */
+/** How many checked tokens are remembered (all are forgotten at once when it is reached). */
+const VERIFIED_TOKENS = 4096
+
 export class TokenIssuer {
   private readonly live = new Map<string, TokenClaims & {token: string}>()
+  /** Tokens whose signature has been checked: each is checked once, not on every request. */
+  private readonly verified = new Map<string, TokenClaims>()
 
   constructor(private readonly key: Buffer) {}
 
@@ -39,6 +44,18 @@ export class TokenIssuer {
 
   /** The claims of a token this portal signed and that has not expired; undefined otherwise. */
   verify(token: string, now: number): TokenClaims | undefined {
+    let claims = this.verified.get(token)
+    if (!claims) {
+      claims = this.check(token)
+      if (!claims) return undefined
+      if (this.verified.size >= VERIFIED_TOKENS) this.verified.clear()
+      this.verified.set(token, claims)
+    }
+    return claims.expiresAt > now ? claims : undefined
+  }
+
+  /** A token's claims if this portal signed it. */
+  private check(token: string): TokenClaims | undefined {
     const match = /^idp_([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)$/.exec(token)
     if (!match) return undefined
     const [, payload, signature] = match as unknown as [string, string, string]
@@ -47,7 +64,7 @@ export class TokenIssuer {
     if (expected.length !== given.length || !timingSafeEqual(expected, given)) return undefined
     try {
       const {c, e, r} = JSON.parse(Buffer.from(payload, 'base64url').toString()) as {c: string; e: number; r?: string}
-      if (typeof c !== 'string' || typeof e !== 'number' || e <= now) return undefined
+      if (typeof c !== 'string' || typeof e !== 'number') return undefined
       return {clientId: c, expiresAt: e, runId: typeof r === 'string' ? r : undefined}
     } catch {
       return undefined

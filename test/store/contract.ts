@@ -158,6 +158,25 @@ export function storeContract(name: string, open: () => {store: Store; reopen: (
       expect(again).toMatchObject([{claimedUntil: 3000, installationId: 'c', runId: 'r_open', state: 'claimed'}])
     })
 
+    it('lists pending deliveries that are due, oldest first, leaving out those asked to', async () => {
+      await tx(async () => {
+        for (const [runId, availableAt] of [
+          ['r_late', 300],
+          ['r_first', 100],
+          ['r_second', 200],
+          ['r_future', 5000],
+        ] as const)
+          await store.putDispatch({attempts: 0, availableAt, runId, state: 'pending'})
+        await store.putDispatch({attempts: 0, availableAt: 0, runId: 'r_queued', state: 'queued'})
+      })
+      const due = async (limit: number, exclude?: string[]) =>
+        (await store.dueDispatches(1000, limit, exclude)).map((dispatch) => dispatch.runId)
+      expect(await due(10)).toEqual(['r_first', 'r_second', 'r_late'])
+      expect(await due(1, ['r_first'])).toEqual(['r_second'])
+      expect(await due(10, ['r_second', 'r_late'])).toEqual(['r_first'])
+      expect(await store.nextDispatchAt()).toBe(100)
+    })
+
     it('fires each due timer once, soonest first', async () => {
       await tx(async () => {
         await store.setTimers('svc', 'a', [{blueprint: 'svc', entity: 'a', expiresAt: 200, property: 'ttl'}])

@@ -90,10 +90,11 @@ export class Dispatcher {
   }
 
   private async pump(): Promise<void> {
-    const due = await this.options.store.dueDispatches(this.now().getTime(), CONCURRENCY * 2)
+    // Only as many as there are free slots, and none already in flight: this runs after every
+    // delivery, so reading (and parsing) more would cost in proportion to the backlog.
+    const free = CONCURRENCY - this.inFlight.size
+    const due = free > 0 ? await this.options.store.dueDispatches(this.now().getTime(), free, [...this.inFlight]) : []
     for (const dispatch of due) {
-      if (this.inFlight.has(dispatch.runId)) continue
-      if (this.inFlight.size >= CONCURRENCY) break
       this.inFlight.add(dispatch.runId)
       void this.process(dispatch)
         .catch((error: unknown) => this.options.onError(error))

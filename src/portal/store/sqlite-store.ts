@@ -299,8 +299,8 @@ export class SqliteStore implements Store {
     return row && dispatch(row)
   }
 
-  async dueDispatches(now: number, limit: number): Promise<Dispatch[]> {
-    return this.q.dispatchDue.all(now, limit).map(dispatch)
+  async dueDispatches(now: number, limit: number, exclude: string[] = []): Promise<Dispatch[]> {
+    return this.q.dispatchDue.all(now, JSON.stringify(exclude), limit).map(dispatch)
   }
 
   async claimDispatches(claim: Parameters<Store['claimDispatches']>[0]) {
@@ -731,8 +731,9 @@ function statements(db: Database.Database) {
       "UPDATE dispatches SET state = 'claimed', claimed_until = ?, installation_id = ? WHERE run_id = ?",
     ),
     dispatchState: db.prepare('UPDATE dispatches SET state = ? WHERE run_id = ?'),
-    dispatchDue: db.prepare<[number, number], DispatchRow>(
-      "SELECT * FROM dispatches WHERE state = 'pending' AND available_at <= ? ORDER BY available_at, seq LIMIT ?",
+    dispatchDue: db.prepare<[number, string, number], DispatchRow>(
+      `SELECT * FROM dispatches WHERE state = 'pending' AND available_at <= ?
+         AND run_id NOT IN (SELECT value FROM json_each(?)) ORDER BY available_at, seq LIMIT ?`,
     ),
     dispatchGet: db.prepare<[string], DispatchRow>('SELECT * FROM dispatches WHERE run_id = ?'),
     dispatchNext: db.prepare<[], {at: number | null}>(

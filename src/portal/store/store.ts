@@ -189,8 +189,8 @@ export interface Store {
 
   putDispatch(dispatch: Dispatch): Promise<void>
   getDispatch(runId: string): Promise<Dispatch | undefined>
-  /** Pending deliveries due by `now`, oldest first. */
-  dueDispatches(now: number, limit: number): Promise<Dispatch[]>
+  /** Pending deliveries due by `now`, oldest first, except those of the runs in `exclude`. */
+  dueDispatches(now: number, limit: number, exclude?: string[]): Promise<Dispatch[]>
   /**
    * Atomically claims up to `limit` queued runs (and claimed ones whose claim ran out), oldest
    * first, until `until`: no two callers get the same run while its claim lives. Dispatches of

@@ -34,6 +34,31 @@ function describe(stderr: string): string {
     .trim()
 }
 
+/** Field names that jq's `.name` syntax may read as keywords; such paths go to jq itself. */
+const KEYWORDS = new Set(
+  'and as catch def elif else end foreach if import include label or reduce then try __loc__'.split(' '),
+)
+const PATH = /^\.[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*$/
+
+/**
+ * `.a.b.c` read without jq. The commonest template, `{{ .event.context.entityIdentifier }}`, would
+ * otherwise cost a round trip to jq's worker with a copy of the whole context. Undefined when the
+ * expression is anything else, or when jq would fail on this input (a field of a string or an
+ * array): jq itself answers then, with its own error.
+ */
+export function plainPath(expression: string, input: unknown): {value: unknown} | undefined {
+  const path = expression.trim()
+  if (!PATH.test(path)) return undefined
+  let value: unknown = input ?? null
+  for (const key of path.slice(1).split('.')) {
+    if (KEYWORDS.has(key)) return undefined
+    if (value === null) continue
+    if (typeof value !== 'object' || Array.isArray(value)) return undefined
+    value = Object.hasOwn(value, key) ? ((value as Record<string, unknown>)[key] ?? null) : null
+  }
+  return {value}
+}
+
 /**
  * jq-wasm (real jq 1.8) in this thread. Calls are synchronous once loaded; an instance that hit an
  * abort (stack or memory exhausted) leaks its heap, so it is replaced.
@@ -42,6 +67,8 @@ export class InlineJq implements JqEngine {
   private jq: Promise<Jq> | undefined
 
   async first(expression: string, input: unknown): Promise<unknown> {
+    const path = plainPath(expression, input)
+    if (path) return path.value
     const text = JSON.stringify(input ?? null)
     if (text.length > MAX_INPUT)
       throw new JqEvalError('resource', 'input too large for jq (16 MiB at most)', expression)

@@ -1,7 +1,7 @@
 import {existsSync} from 'node:fs'
 import {Worker} from 'node:worker_threads'
 
-import {JqEvalError, type JqEngine} from './engine.js'
+import {JqEvalError, plainPath, type JqEngine} from './engine.js'
 
 /** The compiled worker beside this file; from the TypeScript sources (tests), the built one. */
 function workerFile(): URL {
@@ -33,6 +33,8 @@ export class WorkerJq implements JqEngine {
   constructor(private readonly timeoutMs = 2000) {}
 
   first(expression: string, input: unknown): Promise<unknown> {
+    const path = plainPath(expression, input)
+    if (path) return Promise.resolve(path.value)
     const worker = this.spawn()
     const id = this.next++
     return new Promise((resolve, reject) => {

@@ -7,6 +7,7 @@ import {EntitiesService} from './entities-service.js'
 import {InheritedTeams} from './inherited-teams.js'
 import {Automations} from './invoke/automations.js'
 import {afterCommit, ChangeQueue, runInUnit, type UnitOfWork} from './invoke/changes.js'
+import {batchedWrites} from './invoke/batched-writes.js'
 import {Dispatcher, type GitHubSettings} from './invoke/dispatcher.js'
 import {ApprovalNotifier} from './invoke/notifications.js'
 import {TimerScheduler} from './invoke/timers.js'
@@ -101,7 +102,7 @@ export class PortalCore {
       retryBaseMs: options.retryBaseMs,
       runs: this.runs,
       store,
-      write: (work) => this.write(work),
+      write: batchedWrites((work) => this.write(work)),
     })
     this.timers = new TimerScheduler(store, this.changes, (work) => this.write(work), onError, now)
   }

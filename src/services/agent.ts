@@ -57,6 +57,9 @@ export function loadHandlers(flags: string[], dir: string | undefined): Map<stri
   return handlers
 }
 
+/** How long a claim waits for more slots to free up when only a few are (ms). */
+const CLAIM_GATHER_MS = 10
+
 /**
  * The pull agent: claims queued runs from the portal (outbound only), runs each one's handler or
  * forwards its webhook inside the network, reports logs and the outcome, then acknowledges it.
@@ -79,6 +82,7 @@ export class Agent {
       `Agent ${this.options.installationId} polling ${this.options.apiUrl} (handlers: ${[...this.options.handlers.keys()].join(', ') || 'none'})`,
     )
     let failures = 0
+    const claimBatch = Math.max(1, Math.min(8, Math.floor(concurrency / 4)))
     while (!this.stopping) {
       const free = concurrency - this.running.size
       let claimed: Run[] = []
@@ -104,9 +108,13 @@ export class Agent {
       if (claimed.length === 0 || free <= claimed.length) {
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, failures > 0 ? Math.min(30_000, pollMs * 2 ** failures) : pollMs)
+          // A finished run frees a slot. When few are free, a moment more lets others finish, so
+          // that one claim (and one token request) serves several runs rather than each.
           this.wake = () => {
             clearTimeout(timer)
-            resolve()
+            if (concurrency - this.running.size >= claimBatch) resolve()
+            else setTimeout(resolve, CLAIM_GATHER_MS)
+            this.wake = undefined
           }
         })
       }

@@ -1,6 +1,7 @@
 import type {Dispatcher, Pool} from 'undici'
 
 import {jsonOrText} from '../shared/json.js'
+import {loadPool, type PoolRequest} from './undici-pool.js'
 import {RatePacer, resetAt} from './rate-pacer.js'
 import {redact} from './redact.js'
 
@@ -72,6 +73,7 @@ export class NetworkError extends Error {
 export class HttpTransport {
   private constructor(
     private readonly pool: Pool,
+    private readonly request: PoolRequest,
     private readonly basePath: string,
     readonly origin: string,
     private readonly options: Required<Omit<TransportOptions, 'trace' | 'onRateWait'>> &
@@ -80,7 +82,7 @@ export class HttpTransport {
   ) {}
 
   static async create(options: TransportOptions): Promise<HttpTransport> {
-    const {Pool} = await import('undici')
+    const {Pool, request} = await loadPool()
     const url = new URL(options.baseUrl)
     const timeoutMs = options.timeoutMs ?? 30_000
     const pool = new Pool(url.origin, {
@@ -99,6 +101,7 @@ export class HttpTransport {
     })
     return new HttpTransport(
       pool,
+      request,
       url.pathname.replace(/\/+$/, ''),
       url.origin,
       {
@@ -135,7 +138,7 @@ export class HttpTransport {
       await this.pacer.acquire()
       let released = false
       try {
-        const answer = await this.pool.request({body: payload, headers, method: request.method, path})
+        const answer = await this.request(this.pool, {body: payload, headers, method: request.method, path})
         this.pacer.release(answer.headers)
         released = true
         const text = await answer.body.text()

@@ -57,6 +57,8 @@ export class InheritedTeams {
    * it recomputed, and stored when it differs (their changes are seen in turn, so chains follow).
    */
   async propagate(changes: PortalChange[], now: Date): Promise<void> {
+    // Runs' writes (most of the dispatcher's) change no entity: no blueprint need be read for them.
+    if (!changes.some((change) => change.kind === 'entity')) return
     const blueprints = new Map(
       (await this.store.listBlueprints()).map((blueprint) => [blueprint.identifier, blueprint]),
     )

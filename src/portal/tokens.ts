@@ -8,15 +8,15 @@ export interface TokenClaims {
   runId?: string | undefined
 }
 
+/** How many checked tokens are remembered (all are forgotten at once when it is reached). */
+const VERIFIED_TOKENS = 4096
+
 /**
  * Access tokens signed with the portal's key (HMAC-SHA256), not stored: issuing one is no write,
  * so logging in never waits behind a write transaction, and checking one reads nothing but the
  * credential it names — which is why revoking a credential ends its tokens at once.
  * Asking again while a token has more than a minute left returns the same token, as Port does.
  */
-/** How many checked tokens are remembered (all are forgotten at once when it is reached). */
-const VERIFIED_TOKENS = 4096
-
 export class TokenIssuer {
   private readonly live = new Map<string, TokenClaims & {token: string}>()
   /** Tokens whose signature has been checked: each is checked once, not on every request. */

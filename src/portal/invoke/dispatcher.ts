@@ -25,7 +25,7 @@ export interface DispatcherOptions {
   jq: JqEngine
   runs: RunsService
   entities: EntitiesService
-  /** Runs a write transaction (and the automations it triggers), without kicking the dispatcher. */
+  /** Runs a write transaction (and the automations it triggers); writes ready at once may share one. */
   write: <T>(work: () => Promise<T>) => Promise<T>
   /** This portal's own base URL, for webhooks that call Port's API. */
   baseUrl: () => string

@@ -59,13 +59,16 @@ export class InheritedTeams {
   async propagate(changes: PortalChange[], now: Date): Promise<void> {
     // Runs' writes (most of the dispatcher's) change no entity: no blueprint need be read for them.
     if (!changes.some((change) => change.kind === 'entity')) return
-    const blueprints = new Map(
-      (await this.store.listBlueprints()).map((blueprint) => [blueprint.identifier, blueprint]),
-    )
+    const known = new Map<string, Blueprint | undefined>()
+    const lookUp = async (id: string) => {
+      if (!known.has(id)) known.set(id, await this.store.getBlueprint(id))
+      return known.get(id)
+    }
     const chains: {blueprint: Blueprint; hops: Hop[]}[] = []
-    for (const blueprint of blueprints.values()) {
+    for (const blueprint of await this.store.inheritingBlueprints()) {
+      known.set(blueprint.identifier, blueprint)
       const path = inheritedPath(blueprint)
-      const hops = path && (await pathHops(blueprint, path, async (id) => blueprints.get(id)))
+      const hops = path && (await pathHops(blueprint, path, lookUp))
       if (hops) chains.push({blueprint, hops})
     }
     if (chains.length === 0) return

@@ -1,6 +1,6 @@
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 
-import type {AuditFilter, AuditRecord, Entity, Run} from '../../src/model/port.js'
+import type {Action, AuditFilter, AuditRecord, Blueprint, Entity, Run} from '../../src/model/port.js'
 import type {Store, StoredEntity} from '../../src/portal/store/store.js'
 
 /**
@@ -222,6 +222,24 @@ export function storeContract(name: string, open: () => {store: Store; reopen: (
       expect(await ids({from: '2026-01-02T00:00:00.000Z', to: '2026-01-02T12:00:00.000Z'})).toEqual(['a2'])
       expect(await ids({identifier: 'a1'})).toEqual(['a1'])
       expect(await ids({limit: 1})).toEqual(['r1'])
+    })
+
+    it('picks out automations and blueprints with inherited ownership', async () => {
+      const action = (identifier: string, type: string) =>
+        ({identifier, invocationMethod: {type: 'WEBHOOK', url: 'http://x'}, trigger: {type}}) as unknown as Action
+      const blueprint = (identifier: string, ownership?: object) =>
+        ({identifier, schema: {properties: {}}, ...(ownership ? {ownership} : {})}) as unknown as Blueprint
+      await tx(async () => {
+        for (const item of [action('a', 'automation'), action('b', 'self-service'), action('c', 'automation')])
+          await store.putAction(item)
+        await store.putBlueprint(blueprint('plain'))
+        await store.putBlueprint(blueprint('direct', {type: 'Direct'}))
+        await store.putBlueprint(blueprint('inherits', {path: 'up', type: 'Inherited'}))
+      })
+      expect((await store.listAutomations()).map((item) => item.identifier)).toEqual(['a', 'c'])
+      expect((await store.inheritingBlueprints()).map((item) => item.identifier)).toEqual(['inherits'])
+      await tx(() => store.putAction(action('a', 'self-service')))
+      expect((await store.listAutomations()).map((item) => item.identifier)).toEqual(['c'])
     })
 
     it('keeps what it committed across a reopen', async () => {

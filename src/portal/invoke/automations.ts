@@ -60,11 +60,7 @@ export class Automations {
       const changes = this.changes.take()
       if (changes.length === 0) return queued
       const automations =
-        depth < MAX_DEPTH
-          ? (await this.store.listActions()).filter(
-              (action) => action.trigger.type === 'automation' && action.publish !== false,
-            )
-          : []
+        depth < MAX_DEPTH ? (await this.store.listAutomations()).filter((action) => action.publish !== false) : []
       const blueprints = new Map<string, Blueprint | undefined>()
       const blueprint = async (id: string) => {
         if (!blueprints.has(id)) blueprints.set(id, await this.store.getBlueprint(id))

@@ -438,6 +438,10 @@ export class SqliteStore implements Store {
     return this.q.blueprintList.all().map((row) => JSON.parse(row.data) as Blueprint)
   }
 
+  async inheritingBlueprints(): Promise<Blueprint[]> {
+    return this.q.inheritingBlueprints.all().map((row) => JSON.parse(row.data) as Blueprint)
+  }
+
   async getBlueprint(identifier: string): Promise<Blueprint | undefined> {
     const row = this.q.blueprintGet.get(identifier)
     return row && (JSON.parse(row.data) as Blueprint)
@@ -530,6 +534,10 @@ export class SqliteStore implements Store {
 
   async listActions(): Promise<Action[]> {
     return this.q.actionList.all().map((row) => JSON.parse(row.data) as Action)
+  }
+
+  async listAutomations(): Promise<Action[]> {
+    return this.q.automationList.all().map((row) => JSON.parse(row.data) as Action)
   }
 
   async getAction(identifier: string): Promise<Action | undefined> {
@@ -679,6 +687,14 @@ function statements(db: Database.Database) {
     ),
     actionGet: db.prepare<[string], {data: string}>('SELECT data FROM actions WHERE identifier = ?'),
     actionList: db.prepare<[], {data: string}>('SELECT data FROM actions ORDER BY seq'),
+    // Every write looks for automations and inheriting blueprints: SQLite picks them out of the
+    // JSON, so a write does not parse every action and blueprint of the portal.
+    automationList: db.prepare<[], {data: string}>(
+      "SELECT data FROM actions WHERE data ->> '$.trigger.type' = 'automation' ORDER BY seq",
+    ),
+    inheritingBlueprints: db.prepare<[], {data: string}>(
+      "SELECT data FROM blueprints WHERE data ->> '$.ownership.type' = 'Inherited' ORDER BY seq",
+    ),
     actionPut: db.prepare(
       'INSERT INTO actions (identifier, data) VALUES (?, ?) ON CONFLICT (identifier) DO UPDATE SET data = excluded.data',
     ),

@@ -135,6 +135,8 @@ export interface Store {
   tokenKey(): Promise<Buffer>
 
   listBlueprints(): Promise<Blueprint[]>
+  /** Blueprints whose ownership is inherited along a relation path (`ownership.type: Inherited`). */
+  inheritingBlueprints(): Promise<Blueprint[]>
   getBlueprint(identifier: string): Promise<Blueprint | undefined>
   putBlueprint(blueprint: Blueprint): Promise<void>
   deleteBlueprint(identifier: string): Promise<void>
@@ -168,6 +170,8 @@ export interface Store {
   relatedTo(source: EntityRef): Promise<EntityRef[]>
 
   listActions(): Promise<Action[]>
+  /** The actions that are automations (`trigger.type: automation`), in the order of listActions. */
+  listAutomations(): Promise<Action[]>
   getAction(identifier: string): Promise<Action | undefined>
   putAction(action: Action): Promise<void>
   /** Deleting the action deletes its permissions too. */

@@ -195,6 +195,19 @@ describe('bounded cost per request', () => {
     expect(seen).toBe(10_001)
   })
 
+  it('the agent queue takes at most as many run ids in one request as one claim hands out', async () => {
+    const runIds = Array.from({length: 1001}, (_, i) => `r_${i}`)
+    for (const path of ['/v1/actions/runs/ack', '/v1/actions/runs/release']) {
+      const refused = await portal.call('PATCH', path, {runIds})
+      expect(refused.status).toBe(422)
+      expect(refused.body.message).toMatch(/1000/)
+      expect((await portal.call('PATCH', path, {runIds: runIds.slice(0, 1000)})).status).toBe(200)
+    }
+    const tokens = await portal.call('POST', '/v1/idp/run-tokens', {runIds})
+    expect(tokens.status).toBe(422)
+    expect(tokens.body.message).toMatch(/1000/)
+  })
+
   it('malformed percent-encoding in a path is a 400, not a 500', async () => {
     const response = await fetch(`${portal.url}/v1/blueprints/%E0%A4%A/entities`, {
       headers: {authorization: `Bearer ${await portal.token()}`},

@@ -49,6 +49,8 @@ class HandlerShell {
     // Its own process group, so that killing a handler kills whatever it started too.
     this.child = spawn('/bin/sh', [], {detached: true, env, stdio: ['pipe', 'pipe', 'pipe']})
     this.child.stdin.on('error', () => undefined)
+    // The shell catches SIGHUP; what its subshells start gets the default (it ends). See ended().
+    this.child.stdin.write("trap ':' HUP\n")
     createInterface({input: this.child.stdout}).on('line', (line) => this.line(line, 'out'))
     createInterface({input: this.child.stderr}).on('line', (line) => this.line(line, 'err'))
     this.child.on('close', () => {
@@ -101,7 +103,21 @@ class HandlerShell {
   private settle(code: number | null): void {
     const current = this.current
     this.current = undefined
+    if (current && code !== null) this.ended()
     current?.resolve(code)
+  }
+
+  /**
+   * A handler's background processes outlive it in the shell's process group, and whatever they
+   * print would land in the next run's log on this shell. A SIGHUP to the group ends them; the
+   * shell itself catches it. (A process that ignores SIGHUP, as under nohup, is left running.)
+   */
+  private ended(): void {
+    try {
+      if (this.child.pid) process.kill(-this.child.pid, 'SIGHUP')
+    } catch {
+      // the group is gone
+    }
   }
 }
 

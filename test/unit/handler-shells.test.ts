@@ -68,3 +68,11 @@ function alive(pid: number): boolean {
     return false
   }
 }
+
+it('ends what a handler left running when it exits, so nothing of it reaches the next run on that shell', async () => {
+  shells = new HandlerShells(process.env)
+  expect(await run('(sleep 0.3; echo leaked) &')).toEqual({code: 0, lines: []})
+  // The next run gets the same (idle) shell, and lasts past the moment the leftover would print.
+  const next = await run('sleep 0.6; echo second')
+  expect(next).toEqual({code: 0, lines: ['second']})
+})

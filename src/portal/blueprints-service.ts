@@ -4,7 +4,7 @@ import {checkBlueprintRules} from '../catalog/entity-rules.js'
 import {pointer, schemas, type SchemaIssue} from '../schemas/registry.js'
 import {conflict, invalid, notFound, PortalError} from './http.js'
 import {relationTargetsOf} from './entities-service.js'
-import type {Store} from './store/store.js'
+import {blueprintLookup, type Store} from './store/store.js'
 import {isSystemBlueprint} from '../model/system-blueprints.js'
 import {systemBlueprintIssues} from './teams.js'
 import {inheritedPath, pathHops, type InheritedTeams} from './inherited-teams.js'
@@ -108,8 +108,7 @@ export class BlueprintsService {
     const issues: SchemaIssue[] = [...checkBlueprintRules(blueprint), ...systemBlueprintIssues(blueprint)]
     const path = inheritedPath(canonicalBlueprint(blueprint))
     if (path) {
-      const get = async (id: string) => (id === blueprint.identifier ? blueprint : this.store.getBlueprint(id))
-      if (!(await pathHops(blueprint, path, get)))
+      if (!(await pathHops(blueprint, path, blueprintLookup(this.store, [blueprint]))))
         issues.push({
           message: `"${path.join('.')}" is not a path of relations from blueprint "${blueprint.identifier}"`,
           pointer: blueprint.ownership ? '/ownership/path' : '/teamInheritance/path',

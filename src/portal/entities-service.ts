@@ -5,7 +5,16 @@ import {TEAM_BLUEPRINT} from '../model/system-blueprints.js'
 import {inheritedPath, InheritedTeams} from './inherited-teams.js'
 import {generateId} from './ids.js'
 import type {ChangeQueue} from './invoke/changes.js'
-import type {Dependent, EntityRef, Store, StoredEntity} from './store/store.js'
+import {groupBy} from '../catalog/order.js'
+import {
+  blueprintLookup,
+  refKey,
+  type Dependent,
+  type EntityRef,
+  type RemovedTarget,
+  type Store,
+  type StoredEntity,
+} from './store/store.js'
 
 export type WriteMode =
   /** POST without upsert: 409 if it exists. */
@@ -122,11 +131,7 @@ export class EntitiesService {
     const existing = await this.store.existingEntities(blueprint, identifiers)
     const missing = identifiers.find((identifier) => !existing.has(identifier))
     if (missing !== undefined) throw notFound(`Entity "${missing}" of blueprint "${blueprint}" was not found`)
-    const owners = new Map<string, Blueprint | undefined>()
-    const owner = async (id: string) => {
-      if (!owners.has(id)) owners.set(id, await this.store.getBlueprint(id))
-      return owners.get(id)
-    }
+    const owner = blueprintLookup(this.store)
     // What goes, level by level: the named entities, then (with deleteDependents) what requires them.
     const doomed = new Set<string>()
     const levels: EntityRef[][] = []
@@ -161,7 +166,7 @@ export class EntitiesService {
         `Entity "${target.identifier}" of blueprint "${target.blueprint}" is required by "${source.identifier}" (${source.blueprint}.${source.relation}); delete it first or pass delete_dependents=true`,
       )
     }
-    const unlinks = new Map<string, {source: EntityRef; removed: {relation: string; target: EntityRef}[]}>()
+    const unlinks = new Map<string, {source: EntityRef; removed: RemovedTarget[]}>()
     for (const {source, target} of links) {
       if (doomed.has(refKey(source)) || !(await owner(source.blueprint))) continue
       const entry = unlinks.get(refKey(source)) ?? {removed: [], source}
@@ -189,11 +194,12 @@ export class EntitiesService {
   }
 
   /** Deleted targets leave optional relations without them (empty ones are dropped), as in Port. */
-  private async unlink(source: EntityRef, removed: {relation: string; target: EntityRef}[], audit: WriteAudit) {
+  private async unlink(source: EntityRef, removed: RemovedTarget[], audit: WriteAudit) {
     const entity = await this.store.getEntity(source.blueprint, source.identifier)
     if (!entity) return
     const relations = {...entity.relations}
-    for (const [name, targets] of groupTargets(removed)) {
+    for (const [name, group] of groupBy(removed, (item) => item.relation)) {
+      const targets = new Set(group.map((item) => item.target.identifier))
       const value = relations[name]
       const kept = relationTargets(value).filter((id) => !targets.has(id))
       if (kept.length === 0) delete relations[name]
@@ -306,17 +312,4 @@ function normalize(
     updatedAt: now,
     updatedBy: options.actor,
   }
-}
-
-const refKey = (ref: EntityRef) => `${ref.blueprint}\u0000${ref.identifier}`
-
-/** Removed targets by relation name (targets of one relation share a blueprint). */
-function groupTargets(removed: {relation: string; target: EntityRef}[]): Map<string, Set<string>> {
-  const byRelation = new Map<string, Set<string>>()
-  for (const {relation, target} of removed) {
-    const targets = byRelation.get(relation) ?? new Set<string>()
-    targets.add(target.identifier)
-    byRelation.set(relation, targets)
-  }
-  return byRelation
 }

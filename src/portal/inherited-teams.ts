@@ -3,7 +3,7 @@ import {relationTargets} from '../catalog/entity-rules.js'
 import {relationTargetsOf} from './entities-service.js'
 import type {ChangeQueue, PortalChange} from './invoke/changes.js'
 import {blueprintEntities} from './search.js'
-import type {EntityRef, Store, StoredEntity} from './store/store.js'
+import {blueprintLookup, refKey, type EntityRef, type Store, type StoredEntity} from './store/store.js'
 
 /** How far an inherited team is followed, and how many entities one step may fan out to. */
 const MAX_FAN_OUT = 1000
@@ -59,14 +59,10 @@ export class InheritedTeams {
   async propagate(changes: PortalChange[], now: Date): Promise<void> {
     // Runs' writes (most of the dispatcher's) change no entity: no blueprint need be read for them.
     if (!changes.some((change) => change.kind === 'entity')) return
-    const known = new Map<string, Blueprint | undefined>()
-    const lookUp = async (id: string) => {
-      if (!known.has(id)) known.set(id, await this.store.getBlueprint(id))
-      return known.get(id)
-    }
+    const inheriting = await this.store.inheritingBlueprints()
+    const lookUp = blueprintLookup(this.store, inheriting)
     const chains: {blueprint: Blueprint; hops: Hop[]}[] = []
-    for (const blueprint of await this.store.inheritingBlueprints()) {
-      known.set(blueprint.identifier, blueprint)
+    for (const blueprint of inheriting) {
       const path = inheritedPath(blueprint)
       const hops = path && (await pathHops(blueprint, path, lookUp))
       if (hops) chains.push({blueprint, hops})
@@ -81,9 +77,8 @@ export class InheritedTeams {
           const at = position === 0 ? blueprint.identifier : hops[position - 1]!.to
           if (at !== change.blueprint) continue
           for (const affected of await this.reaching(hops, position, {blueprint: at, identifier: change.identifier})) {
-            const key = `${affected.blueprint}\u0000${affected.identifier}`
-            if (seen.has(key)) continue
-            seen.add(key)
+            if (seen.has(refKey(affected))) continue
+            seen.add(refKey(affected))
             await this.refresh(blueprint, affected, {actor: change.by, now})
           }
         }

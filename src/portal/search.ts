@@ -1,7 +1,15 @@
 import type {EntitiesQuery, Rule} from '../model/port.js'
 import {breathe} from '../shared/breathe.js'
 import {PortalError} from './http.js'
-import type {EntityFilter, EntityRef, EntityText, FilterValue, Store, StoredEntity} from './store/store.js'
+import {
+  refKey,
+  type EntityFilter,
+  type EntityRef,
+  type EntityText,
+  type FilterValue,
+  type Store,
+  type StoredEntity,
+} from './store/store.js'
 
 export type Matcher = (entity: StoredEntity) => boolean
 
@@ -267,17 +275,16 @@ async function relatedTo(rule: Rule, store: Store): Promise<CompiledSearch> {
   if (!rule.blueprint) throw new PortalError(422, 'invalid_request', 'A relatedTo rule needs "blueprint"')
   const starts = (Array.isArray(rule.value) ? rule.value : [rule.value]).map(String)
   const found = new Map<string, EntityRef>()
-  const key = (ref: EntityRef) => `${ref.blueprint}\u0000${ref.identifier}`
   for (const direction of rule.direction ? [rule.direction] : (['upstream', 'downstream'] as const)) {
     const queue: EntityRef[] = starts.map((identifier) => ({blueprint: rule.blueprint!, identifier}))
-    const visited = new Set(queue.map(key))
+    const visited = new Set(queue.map(refKey))
     for (let at = 0; at < queue.length; at++) {
       // A large graph is many small reads: let other requests in between.
       if (at % 500 === 499) await breathe()
       const current = queue[at]!
       const next = direction === 'upstream' ? await store.relatedTo(current) : await store.dependents(current)
       for (const ref of next) {
-        const id = key(ref)
+        const id = refKey(ref)
         if (visited.has(id)) continue
         visited.add(id)
         found.set(id, {blueprint: ref.blueprint, identifier: ref.identifier})
@@ -286,7 +293,7 @@ async function relatedTo(rule: Rule, store: Store): Promise<CompiledSearch> {
     }
   }
   const entities = [...found.values()]
-  return exactly({entities}, (entity) => found.has(key(entity)))
+  return exactly({entities}, (entity) => found.has(refKey(entity)))
 }
 
 /**

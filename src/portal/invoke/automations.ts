@@ -4,7 +4,7 @@ import {ORG_ID} from '../audit.js'
 import {PortalNotice} from '../notice.js'
 import {toWire} from '../search.js'
 import type {RunsService} from '../runs-service.js'
-import type {Store, StoredEntity, Timer} from '../store/store.js'
+import {blueprintLookup, type Store, type StoredEntity, type Timer} from '../store/store.js'
 import {unitDepth, wake, type ChangeQueue, type PortalChange} from './changes.js'
 import {SerialWork} from './serial.js'
 
@@ -61,11 +61,7 @@ export class Automations {
       if (changes.length === 0) return queued
       const automations =
         depth < MAX_DEPTH ? (await this.store.listAutomations()).filter((action) => action.publish !== false) : []
-      const blueprints = new Map<string, Blueprint | undefined>()
-      const blueprint = async (id: string) => {
-        if (!blueprints.has(id)) blueprints.set(id, await this.store.getBlueprint(id))
-        return blueprints.get(id)
-      }
+      const blueprint = blueprintLookup(this.store)
       for (const change of changes) {
         if (change.kind === 'entity') await this.syncTimers(change, await blueprint(change.blueprint))
         for (const automation of automations) {

@@ -19,6 +19,7 @@ import type {
   EntityFilter,
   EntityRef,
   EntityText,
+  RemovedTarget,
   Store,
   StoredEntity,
   Timer,
@@ -478,7 +479,7 @@ export class SqliteStore implements Store {
     }
   }
 
-  async unlinkEntity(entity: StoredEntity, removed: {relation: string; target: EntityRef}[]): Promise<void> {
+  async unlinkEntity(entity: StoredEntity, removed: RemovedTarget[]): Promise<void> {
     await this.pace()
     this.q.entityData.run(JSON.stringify(entity), entity.blueprint, entity.identifier)
     for (const {relation, target} of removed) {

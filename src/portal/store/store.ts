@@ -72,6 +72,30 @@ export interface EntityRef {
   identifier: string
 }
 
+/** One string per entity, for sets and maps of them (identifiers may hold any character but NUL). */
+export const refKey = (ref: EntityRef): string => `${ref.blueprint}\u0000${ref.identifier}`
+
+/** A relation target a source loses when that target is deleted. */
+export interface RemovedTarget {
+  relation: string
+  target: EntityRef
+}
+
+/**
+ * getBlueprint, remembered for one piece of work (a write reads the same few blueprints for each
+ * entity it touches); `known` are blueprints it already has, stored or not.
+ */
+export function blueprintLookup(
+  store: Store,
+  known: Blueprint[] = [],
+): (identifier: string) => Promise<Blueprint | undefined> {
+  const found = new Map<string, Blueprint | undefined>(known.map((blueprint) => [blueprint.identifier, blueprint]))
+  return async (identifier) => {
+    if (!found.has(identifier)) found.set(identifier, await store.getBlueprint(identifier))
+    return found.get(identifier)
+  }
+}
+
 export interface Dependent extends EntityRef {
   relation: string
 }
@@ -151,7 +175,7 @@ export interface Store {
    * Stores `entity` (which no longer names the removed targets) and drops just those relation
    * rows: what deleted targets cost their source, whatever its other relations hold.
    */
-  unlinkEntity(entity: StoredEntity, removed: {relation: string; target: EntityRef}[]): Promise<void>
+  unlinkEntity(entity: StoredEntity, removed: RemovedTarget[]): Promise<void>
   countEntities(blueprint: string): Promise<number>
   /**
    * Entities matching `filter` (of one blueprint, or all), at most `limit` of them, in a stable

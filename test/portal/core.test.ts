@@ -18,20 +18,23 @@ beforeAll(async () => {
 })
 afterAll(() => portal.stop())
 
+/** An automation on svc entities' creation, with a jq condition. */
+const whenCreated = (identifier: string, condition: string) => ({
+  identifier,
+  invocationMethod: {type: 'WEBHOOK', url: 'http://127.0.0.1:9/hook'},
+  trigger: {
+    condition: {expressions: [condition], type: 'JQ'},
+    event: {blueprintIdentifier: 'svc', type: 'ENTITY_CREATED'},
+    type: 'automation',
+  },
+})
+
 describe('slow work stays out of the write lock', () => {
   it('a failing automation condition is told to the operator as a notice, not as a fault of the portal', async () => {
     const errors: unknown[] = []
     const own = await startTestPortal({onError: (error) => errors.push(error)})
     await own.call('POST', '/v1/blueprints', {identifier: 'svc', schema: {properties: {}}, title: 'Service'})
-    await own.call('POST', '/v1/actions', {
-      identifier: 'broken_condition',
-      invocationMethod: {type: 'WEBHOOK', url: 'http://127.0.0.1:9/hook'},
-      trigger: {
-        condition: {expressions: ['error("no such field")'], type: 'JQ'},
-        event: {blueprintIdentifier: 'svc', type: 'ENTITY_CREATED'},
-        type: 'automation',
-      },
-    })
+    await own.call('POST', '/v1/actions', whenCreated('broken_condition', 'error("no such field")'))
     await own.call('POST', '/v1/blueprints/svc/entities', {identifier: 'trigger'})
     await until(async () => (errors.length > 0 ? true : undefined))
     expect(errors[0]).toBeInstanceOf(PortalNotice)
@@ -40,15 +43,7 @@ describe('slow work stays out of the write lock', () => {
   })
 
   it('an automation whose jq condition runs to its limit delays neither other writes nor logins', async () => {
-    await portal.call('POST', '/v1/actions', {
-      identifier: 'slow_condition',
-      invocationMethod: {type: 'WEBHOOK', url: 'http://127.0.0.1:9/hook'},
-      trigger: {
-        condition: {expressions: ['[range(1e9)] | length > 0'], type: 'JQ'},
-        event: {blueprintIdentifier: 'svc', type: 'ENTITY_CREATED'},
-        type: 'automation',
-      },
-    })
+    await portal.call('POST', '/v1/actions', whenCreated('slow_condition', '[range(1e9)] | length > 0'))
     const order: string[] = []
     const created = portal.call('POST', '/v1/blueprints/svc/entities', {identifier: 'trigger'}).then((answer) => {
       order.push('trigger written')

@@ -118,7 +118,8 @@ export class EntitiesService {
   }
 
   /**
-   * Deletes entities of one blueprint (404 if one is missing). Entities that require one of them
+   * Deletes entities of one blueprint (404 if one is missing, unless `ignoreMissing`: a bulk
+   * delete, or a cascade that took some already, skips them). Entities that require one of them
    * (a required relation) block the delete, unless `deleteDependents` deletes them too. Optional
    * relations into what is deleted are emptied, each source rewritten once however many of its
    * targets go: the cost follows what changes, not how many targets a source lists.
@@ -126,18 +127,26 @@ export class EntitiesService {
   async delete(
     blueprint: string,
     identifiers: string[],
-    {deleteDependents = false, ...audit}: WriteAudit & {deleteDependents?: boolean},
+    {
+      deleteDependents = false,
+      ignoreMissing = false,
+      ...audit
+    }: WriteAudit & {
+      deleteDependents?: boolean
+      ignoreMissing?: boolean
+    },
   ): Promise<string[]> {
     const existing = await this.store.existingEntities(blueprint, identifiers)
     const missing = identifiers.find((identifier) => !existing.has(identifier))
-    if (missing !== undefined) throw notFound(`Entity "${missing}" of blueprint "${blueprint}" was not found`)
+    if (missing !== undefined && !ignoreMissing)
+      throw notFound(`Entity "${missing}" of blueprint "${blueprint}" was not found`)
     const owner = blueprintLookup(this.store)
     // What goes, level by level: the named entities, then (with deleteDependents) what requires them.
     const doomed = new Set<string>()
     const levels: EntityRef[][] = []
     const links: {source: Dependent; target: EntityRef}[] = []
     const blocking: {source: Dependent; target: EntityRef}[] = []
-    for (let level = identifiers.map((identifier) => ({blueprint, identifier})); level.length > 0;) {
+    for (let level = [...existing].map((identifier) => ({blueprint, identifier})); level.length > 0;) {
       const fresh: EntityRef[] = []
       for (const ref of level) {
         if (doomed.has(refKey(ref))) continue

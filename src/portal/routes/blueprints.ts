@@ -70,11 +70,11 @@ export function blueprintRoutes(kit: RouteKit): Route[] {
           if (batch.length === 0) break
           await write(async () => {
             // A cascade may have taken some of the batch already.
-            const left = await store.existingEntities(
+            await entities.delete(
               bp,
               batch.map((row) => entityOf(row).identifier),
+              {...audit(request), deleteDependents: true, ignoreMissing: true},
             )
-            await entities.delete(bp, [...left], {...audit(request), deleteDependents: true})
           })
           await breathe()
         }

@@ -80,12 +80,7 @@ export function entityRoutes(kit: RouteKit): Route[] {
         const deleted = await write(async () => {
           const {identifier: bp} = await blueprints.get(request.params.bp!)
           mayWriteEntities(request.principal, bp)
-          const existing = await store.existingEntities(bp, ids)
-          return entities.delete(
-            bp,
-            ids.filter((id) => existing.has(id)),
-            {...audit(request), deleteDependents},
-          )
+          return entities.delete(bp, ids, {...audit(request), deleteDependents, ignoreMissing: true})
         })
         return ok({deletedEntities: deleted})
       },

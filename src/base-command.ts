@@ -24,6 +24,11 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     }),
     profile: Flags.string({env: 'IDP_PROFILE', helpGroup: 'GLOBAL', summary: 'Named profile to use.'}),
     json: Flags.boolean({helpGroup: 'GLOBAL', summary: 'Print a JSON object to stdout instead of text.'}),
+    jq: Flags.string({
+      char: 'q',
+      helpGroup: 'GLOBAL',
+      summary: 'Filter the JSON output with a jq expression (implies --json); strings print without quotes.',
+    }),
     'no-input': Flags.boolean({
       helpGroup: 'GLOBAL',
       summary: 'Never prompt; a missing value is a usage error. Implied without a TTY or when CI is set.',
@@ -36,6 +41,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   /** Every positional argument, for commands that take a variable number (`static strict = false`). */
   protected positional: string[] = []
   private connection: Connection | undefined
+  /** NDJSON lines filtered by --jq, printed in order. */
+  private jsonLines: Promise<void> = Promise.resolve()
 
   public override async init(): Promise<void> {
     await super.init()
@@ -71,6 +78,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   }
 
   public override async finally(error: Error | undefined): Promise<void> {
+    await this.jsonLines
     await this.connection?.client.close()
     await super.finally(error)
   }
@@ -94,11 +102,34 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     }
   }
 
-  /** Print `result` as JSON with --json, otherwise let `human` render it. */
+  /** Print `result` as JSON with --json (through --jq when given), otherwise let `human` render it. */
   protected async emit<R>(result: R, human: (result: R) => void | Promise<void>): Promise<R> {
-    if (this.jsonOutput) this.io.out(JSON.stringify(result, null, 2))
+    if (this.jsonOutput) await this.printJson(result)
     else await human(result)
     return result
+  }
+
+  /** One JSON document on stdout: indented, or what --jq makes of it. */
+  protected async printJson(value: unknown, {compact = false} = {}): Promise<void> {
+    const expression = this.flags?.jq
+    if (expression === undefined) return void this.io.out(JSON.stringify(value, null, compact ? undefined : 2))
+    const {jqLines} = await import('./jq/filter.js')
+    for (const line of await jqLines(expression, value, this.io.stdoutIsTTY)) this.io.out(line)
+  }
+
+  /**
+   * One event a line (NDJSON) for commands that follow a run. Lines go out in order; with --jq a
+   * line the expression fails on is reported on stderr and the command exits 2 at its end.
+   */
+  protected readonly printJsonLine = (value: unknown): void => {
+    if (this.flags?.jq === undefined) return void this.io.out(JSON.stringify(value))
+    this.jsonLines = this.jsonLines
+      .then(() => this.printJson(value, {compact: true}))
+      .catch((error: unknown) => {
+        const failure = toIdpError(error as Error)
+        this.io.err(`Error: ${failure.message}`)
+        process.exitCode = failure.exitCode
+      })
   }
 
   /** Progress and notes for people; silent with --json so stderr stays quiet for scripts. */
@@ -106,11 +137,11 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     if (!this.jsonOutput) this.io.err(text)
   }
 
+  /** --json, or --jq (which filters the JSON); read from argv when parsing failed before flags. */
   protected get jsonOutput(): boolean {
-    return (
-      this.flags?.json ??
-      (this.argv.includes('--json') && !this.argv.slice(0, this.argv.indexOf('--json')).includes('--'))
-    )
+    if (this.flags) return this.flags.json || this.flags.jq !== undefined
+    const options = this.argv.includes('--') ? this.argv.slice(0, this.argv.indexOf('--')) : this.argv
+    return options.some((arg) => arg === '--json' || arg === '--jq' || arg.startsWith('--jq=') || arg === '-q')
   }
 
   public override async catch(caught: Error & {oclif?: {exit?: number}}): Promise<never> {

@@ -72,7 +72,7 @@ export default class Quickstart extends BaseCommand<typeof Quickstart> {
           ttl: new Date(Date.now() + 5 * 86_400_000).toISOString(),
         },
       })
-      const followed = await followRun(created, {client, view: await runView(created, {io: show, json: false})})
+      const followed = await followRun(created, {client, view: await runView(created, {io: show})})
       const run: Run = followed.run
 
       step(3, 'The new environment in the catalog, as `idp entity list --blueprint DevEnv` shows it')
@@ -89,9 +89,7 @@ export default class Quickstart extends BaseCommand<typeof Quickstart> {
         const provisioned = await client.runs.create('provision_resource', {
           properties: {name: resource, type: 'postgres'},
         })
-        const provisionRun = (
-          await followRun(provisioned, {client, view: await runView(provisioned, {io: show, json: false})})
-        ).run
+        const provisionRun = (await followRun(provisioned, {client, view: await runView(provisioned, {io: show})})).run
         let synced = false
         if (provisionRun.status === 'SUCCESS') {
           this.note(
@@ -158,7 +156,7 @@ export default class Quickstart extends BaseCommand<typeof Quickstart> {
             ].join('\n'),
           ),
         )
-        if (this.jsonOutput) this.io.out(JSON.stringify(result))
+        if (this.jsonOutput) await this.printJson(result, {compact: true})
         await new Promise<void>((resolve) => {
           process.on('SIGINT', resolve)
           process.on('SIGTERM', resolve)

@@ -20,9 +20,12 @@ const paint = (io: IO, status: string, text: string) => {
 
 /**
  * Shows a run as it happens — status changes, links, summary and each log line once — with a
- * spinner on a terminal; with --json every event is one JSON line on stdout.
+ * spinner on a terminal; with `json` every event goes to it instead (one JSON line on stdout).
  */
-export async function runView(run: Run, {io, json}: {io: IO; json: boolean}): Promise<RunView> {
+export async function runView(
+  run: Run,
+  {io, json}: {io: IO; json?: ((event: unknown) => void) | undefined},
+): Promise<RunView> {
   // A terminal that reports no width (some ptys, before their first resize) gets no spinner: ora
   // would work out an endless number of lines to clear.
   const spinner =
@@ -39,9 +42,7 @@ export async function runView(run: Run, {io, json}: {io: IO; json: boolean}): Pr
   let shownSummary: string | undefined
   const emit = (event: WatchEvent | {event: 'detached'; runId: string}) => {
     if (json)
-      return io.out(
-        JSON.stringify(event.event === 'finished' ? {event: 'finished', run: event.run, status: event.status} : event),
-      )
+      return json(event.event === 'finished' ? {event: 'finished', run: event.run, status: event.status} : event)
     switch (event.event) {
       case 'status': {
         const label = event.statusLabel ? ` · ${event.statusLabel}` : ''

@@ -134,7 +134,7 @@ Exit codes: 0 SUCCESS, 9 FAILURE, 10 DECLINED, 11 --timeout passed (the run goes
     const result = await followRun(run, {
       client,
       timeoutMs,
-      view: await runView(run, {io: this.io, json: this.jsonOutput}),
+      view: await runView(run, {io: this.io, json: this.jsonOutput ? this.printJsonLine : undefined}),
     })
     return {run: result.run}
   }
@@ -142,7 +142,7 @@ Exit codes: 0 SUCCESS, 9 FAILURE, 10 DECLINED, 11 --timeout passed (the run goes
   /** The run id at once: on stderr for people, as the first JSON event with --json. */
   private announce(run: Run, apiUrl: string) {
     const url = runUrl(apiUrl, run.id)
-    if (this.jsonOutput) this.io.out(JSON.stringify({event: 'created', run, ...(url ? {url} : {})}))
+    if (this.jsonOutput) this.printJsonLine({event: 'created', run, ...(url ? {url} : {})})
     this.io.err(`Run ${this.io.color.bold(run.id)} started${url ? `: ${url}` : ''}`)
   }
 

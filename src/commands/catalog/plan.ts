@@ -47,7 +47,7 @@ export default class CatalogPlan extends BaseCommand<typeof CatalogPlan> {
     })
     const view = planJson(prepared)
     const result = {...view, errors: prepared.errors.map(problemJson), warnings: prepared.warnings.map(problemJson)}
-    if (this.jsonOutput) this.io.out(JSON.stringify(result, null, 2))
+    if (this.jsonOutput) await this.printJson(result)
     else {
       printProblems(this.io, [...prepared.errors, ...prepared.warnings], 'text')
       if (this.flags.format === 'markdown') this.io.out(planMarkdown(view))

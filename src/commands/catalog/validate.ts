@@ -33,7 +33,7 @@ Problems are reported as file:line:column with the JSON pointer of the field; ex
       valid: errors.length === 0,
       warnings: warnings.map(problemJson),
     }
-    if (this.jsonOutput) this.io.out(JSON.stringify(result, null, 2))
+    if (this.jsonOutput) await this.printJson(result)
     else {
       printProblems(this.io, [...errors, ...warnings], this.flags.format)
       const counts = `${catalog.files} files: ${catalog.blueprints.length} blueprints, ${catalog.actions.length} actions, ${catalog.entities.length} entities`

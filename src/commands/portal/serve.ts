@@ -103,7 +103,7 @@ Stops cleanly on Ctrl-C or SIGTERM. With --json it prints one line when ready: {
 
     const result = {createdAdmin: Boolean(portal.createdAdmin), dataDir, profile: LOCAL_PROFILE, url: portal.url}
     if (this.jsonOutput) {
-      this.io.out(JSON.stringify(result))
+      await this.printJson(result, {compact: true})
     } else {
       const {bold, dim} = this.io.color
       this.io.out(`Portal listening on ${bold(portal.url)} (data: ${dataDir})`)

@@ -20,7 +20,14 @@ export default class RunLogs extends BaseCommand<typeof RunLogs> {
     const {client} = await this.connect()
     if (this.flags.follow) {
       const run = await client.runs.get(this.args.id)
-      return {run: (await followRun(run, {client, view: await runView(run, {io: this.io, json: this.jsonOutput})})).run}
+      return {
+        run: (
+          await followRun(run, {
+            client,
+            view: await runView(run, {io: this.io, json: this.jsonOutput ? this.printJsonLine : undefined}),
+          })
+        ).run,
+      }
     }
     const logs: RunLog[] = []
     for (

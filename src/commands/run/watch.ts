@@ -31,7 +31,7 @@ Exit codes: 0 SUCCESS, 9 FAILURE, 10 DECLINED, 11 --timeout passed (the run goes
     const result = await followRun(run, {
       client,
       timeoutMs,
-      view: await runView(run, {io: this.io, json: this.jsonOutput}),
+      view: await runView(run, {io: this.io, json: this.jsonOutput ? this.printJsonLine : undefined}),
     })
     return {run: result.run}
   }

@@ -63,6 +63,7 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
         }
       : undefined
   const tokens = new TokenProvider({
+    accessToken: env.IDP_TOKEN || undefined,
     apiUrl: target.apiUrl,
     cache,
     credentials: target.credentials,

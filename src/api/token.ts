@@ -16,6 +16,8 @@ export interface TokenProviderOptions {
   transport: HttpTransport
   apiUrl: string
   credentials: Credentials | undefined
+  /** A bearer token given as is (IDP_TOKEN, e.g. a handler's run token): sent, never exchanged. */
+  accessToken?: string | undefined
   cache?: TokenCache | undefined
   /** Shown when there are no credentials at all. */
   loginHint: string
@@ -32,6 +34,14 @@ export class TokenProvider {
   }
 
   async token({force = false} = {}): Promise<string> {
+    const given = this.options.accessToken
+    if (given !== undefined) {
+      if (!force) return given
+      throw authError(
+        `The portal at ${this.options.apiUrl} rejected IDP_TOKEN.`,
+        "A handler's run token ends with its run; outside a handler, unset IDP_TOKEN to use client credentials.",
+      )
+    }
     const now = (this.options.now ?? Date.now)()
     if (!force && this.current && this.current.expiresAt - REFRESH_MARGIN_MS > now) return this.current.accessToken
     this.current = await fetchToken(this.options)

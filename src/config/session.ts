@@ -46,8 +46,8 @@ export interface TargetOptions {
  * Decide which portal to talk to and with which credentials.
  * URL: --api-url/IDP_API_URL > PORT_API_URL > the profile's URL > the local embedded portal.
  * Profile: --profile/IDP_PROFILE > a profile saved for that URL > the current profile > `local`.
- * Credentials: IDP_CLIENT_ID/SECRET > PORT_CLIENT_ID/SECRET > the profile — and a profile's
- * credentials are only ever sent to the URL they were saved for.
+ * Credentials: IDP_TOKEN (sent as is, so none) > IDP_CLIENT_ID/SECRET > PORT_CLIENT_ID/SECRET >
+ * the profile — and a profile's credentials are only ever sent to the URL they were saved for.
  */
 export function resolveTarget(store: ProfileStore, options: TargetOptions): Target {
   const {env} = options
@@ -85,7 +85,7 @@ export function resolveTarget(store: ProfileStore, options: TargetOptions): Targ
     apiUrlSource,
     profileName,
     profile,
-    credentials: envCredentials(env) ?? profileCredentials(profile, profileName),
+    credentials: env.IDP_TOKEN ? undefined : (envCredentials(env) ?? profileCredentials(profile, profileName)),
   }
 }
 

@@ -2,6 +2,7 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../base-command.js'
 import type {Entity} from '../../model/port.js'
+import {printEntity} from '../../io/entity-view.js'
 
 export default class EntityGet extends BaseCommand<typeof EntityGet> {
   static override summary = 'Show one entity.'
@@ -13,17 +14,6 @@ export default class EntityGet extends BaseCommand<typeof EntityGet> {
   async run(): Promise<{entity: Entity}> {
     const {client} = await this.connect()
     const entity = await client.entities.get(this.flags.blueprint, this.args.identifier)
-    return this.emit({entity}, () => {
-      const {bold} = this.io.color
-      const line = (key: string, value: unknown) =>
-        this.io.out(`${bold(key.padEnd(14))} ${typeof value === 'string' ? value : JSON.stringify(value)}`)
-      line('identifier', entity.identifier)
-      line('blueprint', this.flags.blueprint)
-      if (entity.title) line('title', entity.title)
-      if (entity.team?.length) line('team', entity.team.join(', '))
-      for (const [key, value] of Object.entries(entity.properties)) line(key, value)
-      for (const [key, value] of Object.entries(entity.relations))
-        line(`${key} →`, Array.isArray(value) ? value.join(', ') : value)
-    })
+    return this.emit({entity}, () => printEntity(this.io, this.flags.blueprint, entity))
   }
 }

@@ -1,0 +1,57 @@
+import {Flags} from '@oclif/core'
+
+import {BaseCommand} from '../../base-command.js'
+import type {AuditRecord} from '../../model/port.js'
+import {printTable} from '../../io/table.js'
+import {relativeTime} from '../../io/time.js'
+import {auditFilter} from '../../services/audit.js'
+import {describeAudit} from '../../services/history.js'
+
+export default class Audit extends BaseCommand<typeof Audit> {
+  static override summary = "Show the portal's audit log: what changed, when, by whom, for which run."
+  static override description = `Reads Port's audit log (GET /v1/audit-log), newest first, narrowed by entity, blueprint, run, action, resource kind, status and time. --from and --to take ISO dates or how long ago ("1h", "2 days"). As on Port, only admins may read the whole log; other credentials must name an entity or a run.`
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> --from 1h',
+    '<%= config.bin %> <%= command.id %> --entity CartService --blueprint Component --action update',
+    '<%= config.bin %> <%= command.id %> --run r_QOz6WoOB1Q2lmhZZ --json',
+    '<%= config.bin %> <%= command.id %> --resource run --status failure --from "2 days" --to 1d',
+  ]
+  static override flags = {
+    entity: Flags.string({char: 'e', summary: 'Records of this entity.'}),
+    blueprint: Flags.string({char: 'b', summary: 'Records of this blueprint or its entities.'}),
+    run: Flags.string({char: 'r', summary: 'Records of changes made for this run (r_…).'}),
+    action: Flags.string({char: 'a', summary: 'CREATE, UPDATE or DELETE (any case).'}),
+    resource: Flags.string({
+      multiple: true,
+      summary: 'Only these kinds: entity, blueprint, action, run (repeatable).',
+    }),
+    status: Flags.string({summary: 'SUCCESS or FAILURE (any case).'}),
+    from: Flags.string({summary: 'Since: an ISO date-time, or how long ago ("1h", "2 days").'}),
+    to: Flags.string({summary: 'Until: an ISO date-time, or how long ago.'}),
+    limit: Flags.integer({char: 'L', default: 50, max: 10_000, min: 1, summary: 'How many records to show.'}),
+  }
+
+  async run(): Promise<{audits: AuditRecord[]}> {
+    const now = new Date()
+    const filter = auditFilter(this.flags, now)
+    const {client} = await this.connect()
+    const audits = await client.audit.list(filter)
+    return this.emit({audits}, () =>
+      printTable(this.io, audits, [
+        {get: (record) => record.trigger.at, header: 'WHEN', show: (record) => relativeTime(record.trigger.at, now)},
+        {get: (record) => record.resourceType, header: 'RESOURCE'},
+        {get: (record) => record.action, header: 'ACTION'},
+        {
+          get: (record) =>
+            record.resourceType === 'entity'
+              ? `${record.context.blueprint ?? ''}/${record.context.entity ?? record.identifier}`
+              : record.identifier,
+          header: 'IDENTIFIER',
+        },
+        {get: (record) => describeAudit(record), header: 'CHANGES'},
+        {get: (record) => record.trigger.by.userId, header: 'BY'},
+        {get: (record) => record.context.runId ?? '', header: 'RUN'},
+      ]),
+    )
+  }
+}

@@ -61,6 +61,11 @@ describe('resolveTarget', () => {
     const both = {...env, IDP_CLIENT_ID: 'i', IDP_CLIENT_SECRET: 't'}
     expect(resolveTarget(await store({}), {env: both}).credentials).toMatchObject({clientId: 'i', source: 'env:IDP'})
   })
+
+  it("IDP_TOKEN (a handler's run token) stands in for any credentials, even half a pair the agent left behind", async () => {
+    const env = {IDP_CLIENT_ID: 'agent-id', IDP_TOKEN: 'run-token'}
+    expect(resolveTarget(await store({local}), {env}).credentials).toBeUndefined()
+  })
 })
 
 describe('normalizeApiUrl', () => {

@@ -27,14 +27,17 @@ export default class AuthStatus extends BaseCommand<typeof AuthStatus> {
       authenticated: false,
       clientId: target.credentials?.clientId ?? null,
       configFile: store.path,
-      credentialsSource: target.credentials?.source ?? null,
+      // IDP_TOKEN is sent as is, in place of any credentials.
+      credentialsSource: target.credentials?.source ?? (process.env.IDP_TOKEN ? 'env:IDP_TOKEN' : null),
       profile: target.profileName,
     }
     await client.blueprints.list()
     status.authenticated = true
     return this.emit(status, () => {
       const {green} = this.io.color
-      this.io.out(`${green('✓')} Authenticated to ${status.apiUrl} as ${status.clientId}`)
+      this.io.out(
+        `${green('✓')} Authenticated to ${status.apiUrl} as ${status.clientId ?? 'the bearer token in IDP_TOKEN'}`,
+      )
       this.io.out(
         `  URL from: ${status.apiUrlSource}; profile: ${status.profile}; credentials from: ${status.credentialsSource}`,
       )

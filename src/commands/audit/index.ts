@@ -1,6 +1,8 @@
 import {Flags} from '@oclif/core'
 
+import {ApiError} from '../../api/errors.js'
 import {BaseCommand} from '../../base-command.js'
+import {IdpError} from '../../errors.js'
 import type {AuditRecord} from '../../model/port.js'
 import {printTable} from '../../io/table.js'
 import {relativeTime} from '../../io/time.js'
@@ -35,7 +37,16 @@ export default class Audit extends BaseCommand<typeof Audit> {
     const now = new Date()
     const filter = auditFilter(this.flags, now)
     const {client} = await this.connect()
-    const audits = await client.audit.list(filter)
+    const audits = await client.audit.list(filter).catch((error: unknown) => {
+      // Port lets only admins read the whole log; say which flags narrow it to what others may read.
+      if (error instanceof ApiError && error.status === 403 && !filter.entity && !filter.runId)
+        throw new IdpError(error.message, {
+          code: error.code,
+          exitCode: error.exitCode,
+          hint: 'Credentials that are not an admin’s may read the records of one entity or run: pass --entity or --run.',
+        })
+      throw error
+    })
     return this.emit({audits}, () =>
       printTable(this.io, audits, [
         {get: (record) => record.trigger.at, header: 'WHEN', show: (record) => relativeTime(record.trigger.at, now)},

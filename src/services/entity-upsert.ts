@@ -32,8 +32,7 @@ function keyValue(flag: string, text: string): [string, string] {
 
 /**
  * A `--property name=value`'s value typed by the blueprint's schema: numbers, booleans, arrays
- * and objects as JSON would have them (`null` clears any of those). An array also takes one item
- * per flag, typed by its items.
+ * and objects as JSON would have them (`null` clears any of those).
  */
 function typedValue(flag: string, name: string, raw: string, schema: Partial<PropertySchema>): unknown {
   const fail = (expected: string) => usageError(`${flag} ${name}=${raw}: "${name}" ${expected}.`)
@@ -49,7 +48,6 @@ function typedValue(flag: string, name: string, raw: string, schema: Partial<Pro
       return raw === 'true'
     case 'object':
     case 'array': {
-      if (schema.type === 'array' && !raw.trimStart().startsWith('[')) return raw
       try {
         return JSON.parse(raw)
       } catch {
@@ -98,13 +96,13 @@ export function entityFromFlags(flags: EntityFlags, blueprint: Blueprint | undef
         known.length ? `Its properties: ${known.join(', ')}` : undefined,
       )
     }
-    const value = typedValue('--property', name, raw, schema)
-    if (schema.type === 'array' && !raw.trimStart().startsWith('[') && raw !== 'null') {
+    if (schema.type === 'array' && raw !== 'null' && !raw.trimStart().startsWith('[')) {
+      // Not JSON: one item per flag, typed by the array's items.
       const item = typedValue('--property', name, raw, {...schema.items, type: schema.items?.type ?? 'string'})
       const list = Array.isArray(properties[name]) ? (properties[name] as unknown[]) : []
       properties[name] = [...list, item]
     } else {
-      properties[name] = value
+      properties[name] = typedValue('--property', name, raw, schema)
     }
   }
   if (Object.keys(properties).length > 0) entity.properties = properties
@@ -133,7 +131,7 @@ export function entityFromFlags(flags: EntityFlags, blueprint: Blueprint | undef
 }
 
 /** One entity or an array of them, as JSON (or YAML for .yaml/.yml files), from a file or stdin (`-`). */
-export function readEntityFile(file: string): Promise<{entities: EntityInput[]; source: EntitySource}> {
+export async function readEntityFile(file: string): Promise<{entities: EntityInput[]; source: EntitySource}> {
   const name = file === '-' ? 'stdin' : file
   let text: string
   try {
@@ -275,7 +273,11 @@ export async function upsertOne(
   return client.entities.create(blueprint, entity, {...options, upsert: true})
 }
 
-/** Many entities: Port's bulk route, 20 a request in order; each item's error is kept with its index. */
+/**
+ * Many entities: Port's bulk route, 20 a request in order; each item's error is kept with its
+ * index. A request refused as a whole (413, 422, 5xx after retries) fails its items and the rest
+ * go on, so the outcome still says exactly what was written.
+ */
 export async function upsertMany(
   client: PortClient,
   blueprint: string,
@@ -285,7 +287,22 @@ export async function upsertMany(
   const outcome: BulkOutcome = {entities: [], errors: []}
   for (let start = 0; start < entities.length; start += BULK_CHUNK) {
     const chunk = entities.slice(start, start + BULK_CHUNK)
-    const result = await client.entities.bulkUpsert(blueprint, chunk, {...options, upsert: true})
+    let result
+    try {
+      result = await client.entities.bulkUpsert(blueprint, chunk, {...options, upsert: true})
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error
+      chunk.forEach((entity, index) =>
+        outcome.errors.push({
+          error: error.code,
+          identifier: entity.identifier ?? '',
+          index: start + index,
+          message: error.message,
+          status: error.status,
+        }),
+      )
+      continue
+    }
     for (const item of result.entities)
       outcome.entities.push({created: item.created, identifier: item.identifier, index: start + item.index})
     for (const item of result.errors)

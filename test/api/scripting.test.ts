@@ -175,6 +175,20 @@ describe('idp entity upsert', () => {
     expect(audits[0]?.context.runId).toBe(run.id)
   })
 
+  it('a request refused as a whole fails its own items only; the other requests are written', async () => {
+    const big = 'x'.repeat(60_000) // 20 of these are over the portal's 1 MiB body limit
+    const entities = Array.from({length: 25}, (_, index) => ({
+      identifier: `big-${index}`,
+      properties: {tier: 'gold'},
+      title: index < 20 ? big : 'small',
+    }))
+    const outcome = await upsertMany(client, 'service', entities, {})
+    expect(outcome.entities.map((item) => item.index)).toEqual([20, 21, 22, 23, 24])
+    expect(outcome.errors).toHaveLength(20)
+    expect(outcome.errors[0]).toMatchObject({identifier: 'big-0', index: 0, status: 413})
+    expect(bulkFailure(outcome).exitCode).toBe(ExitCode.PARTIAL)
+  })
+
   it("types nothing when a run's token may not read the blueprint, and the portal still checks", async () => {
     const run = await client.runs.create('report', {properties: {}})
     const [token] = [...(await client.runs.tokens([run.id])).values()]

@@ -60,9 +60,16 @@ it('entity upsert --file writes an array in bulk and lists each failed item; exi
 })
 
 it('api reaches any route with the profile, pages with --paginate, and exits by status', async () => {
-  const search = ['api', 'blueprints/Service/entities/search', '-F', 'limit=5', '--jq', '.entities | length']
-  expect((await portal.run(search)).stdout).toBe('5\n')
-  expect((await portal.run([...search, '--paginate'])).stdout).toBe('22\n')
+  const search = [
+    'api',
+    'blueprints/Service/entities/search',
+    '-F',
+    'limit=5',
+    '--paginate',
+    '--jq',
+    '.entities | length',
+  ]
+  expect((await portal.run(search)).stdout).toBe('22\n')
   const missing = await portal.run(['api', '/v1/blueprints/Nope'])
   expect(missing.code).toBe(5)
   expect(missing.stderr).toContain('Nope')

@@ -21,8 +21,8 @@ export default class Audit extends BaseCommand<typeof Audit> {
   static override flags = {
     entity: Flags.string({char: 'e', summary: 'Records of this entity.'}),
     blueprint: Flags.string({char: 'b', summary: 'Records of this blueprint or its entities.'}),
-    run: Flags.string({char: 'r', summary: 'Records of changes made for this run (r_…).'}),
-    action: Flags.string({char: 'a', summary: 'CREATE, UPDATE or DELETE (any case).'}),
+    run: Flags.string({summary: 'Records of changes made for this run (r_…).'}),
+    action: Flags.string({summary: 'CREATE, UPDATE or DELETE (any case).'}),
     resource: Flags.string({
       multiple: true,
       summary: 'Only these kinds: entity, blueprint, action, run (repeatable).',
@@ -30,7 +30,7 @@ export default class Audit extends BaseCommand<typeof Audit> {
     status: Flags.string({summary: 'SUCCESS or FAILURE (any case).'}),
     from: Flags.string({summary: 'Since: an ISO date-time, or how long ago ("1h", "2 days").'}),
     to: Flags.string({summary: 'Until: an ISO date-time, or how long ago.'}),
-    limit: Flags.integer({char: 'L', default: 50, max: 10_000, min: 1, summary: 'How many records to show.'}),
+    limit: Flags.integer({default: 50, max: 10_000, min: 1, summary: 'How many records to show.'}),
   }
 
   async run(): Promise<{audits: AuditRecord[]}> {

@@ -33,13 +33,13 @@ Without --merge the entity is replaced (what is left out is cleared); with --mer
     blueprint: Args.string({description: 'Blueprint identifier.', ignoreStdin: true, required: true}),
   }
   static override flags = {
-    identifier: Flags.string({char: 'i', summary: 'Entity identifier (Port makes one when left out).'}),
+    identifier: Flags.string({summary: 'Entity identifier (Port makes one when left out).'}),
     title: Flags.string({char: 't', summary: 'Entity title.'}),
     icon: Flags.string({summary: 'Entity icon.'}),
     property: Flags.string({char: 'p', multiple: true, summary: 'A property as name=value, typed by the blueprint.'}),
     relation: Flags.string({char: 'r', multiple: true, summary: 'A relation as name=target (repeat for many).'}),
     team: Flags.string({multiple: true, summary: 'An owning team (repeatable).'}),
-    file: Flags.string({char: 'F', summary: 'Entities as JSON: one object or an array; - reads stdin.'}),
+    file: Flags.string({char: 'f', summary: 'Entities as JSON: one object or an array; - reads stdin.'}),
     merge: Flags.boolean({summary: 'Change only the fields given; keep the rest.'}),
     'run-id': Flags.string({env: 'IDP_RUN_ID', summary: 'Record the change as made by this run (r_…).'}),
   }

@@ -18,8 +18,8 @@ RUN_ID may be left out where IDP_RUN_ID (or PORT_RUN_ID) is set: idp agent sets 
     id: Args.string({description: 'Run id (r_…); optional with IDP_RUN_ID set.', ignoreStdin: true}),
   }
   static override flags = {
-    status: Flags.string({char: 's', summary: 'End the run: SUCCESS or FAILURE (any case).'}),
-    link: Flags.string({char: 'l', multiple: true, summary: 'A link to show with the run (repeatable).'}),
+    status: Flags.string({summary: 'End the run: SUCCESS or FAILURE (any case).'}),
+    link: Flags.string({multiple: true, summary: 'A link to show with the run (repeatable).'}),
     summary: Flags.string({summary: 'A one-line summary of the outcome.'}),
     'status-label': Flags.string({summary: 'A short label for what the run is doing now.'}),
     'external-run-id': Flags.string({summary: "The run's id in the system doing the work (e.g. the CI job)."}),

@@ -220,6 +220,18 @@ export async function checkEntities(
   return cleaned.map(({rest}) => rest)
 }
 
+/**
+ * Entities sent unchecked (the credentials may not read the blueprint): only a catalog file's
+ * `blueprint` field is dropped, and refused when it names another blueprint.
+ */
+export function uncheckedEntities(entities: EntityInput[], blueprint: string): EntityInput[] {
+  return entities.map(({blueprint: named, ...rest}, index) => {
+    if (named !== undefined && named !== blueprint)
+      throw validationError(`Entity ${index} names blueprint "${String(named)}", not "${blueprint}".`)
+    return rest
+  })
+}
+
 async function describeIssue(issue: SchemaIssue, prefix: string, source: EntitySource): Promise<string> {
   if (source.kind === 'flags') {
     const [, field, name] = issue.pointer.split('/')

@@ -16,6 +16,7 @@ import {
   entityFromFlags,
   readEntityFile,
   readableBlueprint,
+  uncheckedEntities,
   upsertMany,
   upsertOne,
 } from '../../src/services/entity-upsert.js'
@@ -197,6 +198,8 @@ describe('idp entity upsert', () => {
       expect(await readableBlueprint(handler, 'service')).toBeUndefined()
       const entity = entityFromFlags({identifier: 'by-run', property: ['replicas=3', 'tier=gold']}, undefined)
       expect(entity.properties).toEqual({replicas: 3, tier: 'gold'})
+      expect(uncheckedEntities([{blueprint: 'service', identifier: 'a'}], 'service')).toEqual([{identifier: 'a'}])
+      expect(() => uncheckedEntities([{blueprint: 'system', identifier: 'a'}], 'service')).toThrow(/names blueprint/)
       const stored = await upsertOne(handler, 'service', entity, {runId: run.id})
       expect(stored.properties).toMatchObject({replicas: 3})
       const refused = await failure(

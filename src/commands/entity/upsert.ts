@@ -12,6 +12,7 @@ import {
   readEntityFile,
   upsertMany,
   upsertOne,
+  uncheckedEntities,
   type BulkOutcome,
   type EntitySource,
 } from '../../services/entity-upsert.js'
@@ -70,7 +71,7 @@ Without --merge the entity is replaced (what is left out is cleared); with --mer
     )
     const source: EntitySource = read?.source ?? {kind: 'flags'}
     const input = read?.entities ?? [entityFromFlags(this.flags, blueprint)]
-    const entities = blueprint ? await checkEntities(input, blueprint, {merge, source}) : input
+    const entities = blueprint ? await checkEntities(input, blueprint, {merge, source}) : uncheckedEntities(input, id)
     const options = {merge, ...(runId ? {runId} : {})}
 
     if (source.kind === 'flags' || !source.list) {

@@ -12,10 +12,13 @@ export interface CliResult {
   json: () => any
 }
 
-/** Runs the built CLI (`bin/run.js`) as a child process, with no TTY and CI unset unless given. */
+/**
+ * Runs the built CLI (`bin/run.js`, or another `bin` such as an installed package's) as a child
+ * process, with no TTY and CI unset unless given.
+ */
 export function runCli(
   args: string[],
-  options: {env?: Record<string, string | undefined>; input?: string; timeoutMs?: number} = {},
+  options: {bin?: string; env?: Record<string, string | undefined>; input?: string; timeoutMs?: number} = {},
 ): Promise<CliResult> {
   if (!existsSync(ROOT + 'dist/commands'))
     throw new Error('Build first: npm run build (the e2e tests run the built CLI)')
@@ -23,7 +26,7 @@ export function runCli(
     const env: Record<string, string> = {}
     for (const [key, value] of Object.entries({...process.env, ...options.env}))
       if (value !== undefined) env[key] = value
-    const child = spawn(process.execPath, [BIN, ...args], {env, stdio: ['pipe', 'pipe', 'pipe']})
+    const child = spawn(process.execPath, [options.bin ?? BIN, ...args], {env, stdio: ['pipe', 'pipe', 'pipe']})
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (chunk) => (stdout += chunk))

@@ -3,12 +3,13 @@ import {randomBytes} from 'node:crypto'
 import {chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync} from 'node:fs'
 import {join} from 'node:path'
 
-import Database from 'better-sqlite3'
+import type Database from 'better-sqlite3'
 
 import {breathe} from '../../shared/breathe.js'
 import type {Action, AuditFilter, AuditRecord, Blueprint, Run, RunFilter, RunLog} from '../../model/port.js'
 import {relationTargets} from '../../catalog/entity-rules.js'
 import {filterSql} from './sqlite-filter.js'
+import {loadSqlite} from './sqlite-module.js'
 import type {
   ActionPermissions,
   AutomationEvent,
@@ -180,8 +181,8 @@ export class SqliteStore implements Store {
   /** Serialises transactions: a write request's work may await, and SQLite has one writer. */
   private queue: Promise<unknown> = Promise.resolve()
 
-  constructor(file: string) {
-    this.db = new Database(file)
+  private constructor(Sqlite: typeof Database, file: string) {
+    this.db = new Sqlite(file)
     this.db.pragma('journal_mode = WAL')
     this.db.pragma('synchronous = NORMAL')
     this.db.pragma('foreign_keys = ON')
@@ -189,7 +190,7 @@ export class SqliteStore implements Store {
     migrate(this.db)
     // Reads outside a write transaction go to a connection of their own, so they only ever see
     // committed data, never a write in progress (which may still roll back).
-    this.reader = new Database(file, {fileMustExist: true, readonly: true})
+    this.reader = new Sqlite(file, {fileMustExist: true, readonly: true})
     this.reader.pragma('busy_timeout = 5000')
     this.sql = statements(this.db)
     this.readSql = statements(this.reader)
@@ -213,6 +214,7 @@ export class SqliteStore implements Store {
    * -shm files the database file's mode. A folder or file others could read is tightened, with a warning.
    */
   static open(dataDir: string): SqliteStore {
+    const Sqlite = loadSqlite()
     const warnings: string[] = []
     if (existsSync(dataDir)) {
       const mode = statSync(dataDir).mode & 0o777
@@ -231,7 +233,7 @@ export class SqliteStore implements Store {
         warnings.push(`${name} was readable by others (mode ${mode.toString(8)}); it is now 0600`)
       }
     }
-    const store = new SqliteStore(file)
+    const store = new SqliteStore(Sqlite, file)
     store.warnings = warnings
     return store
   }

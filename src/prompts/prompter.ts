@@ -43,10 +43,21 @@ export interface Prompter {
 /** Ctrl-C at a prompt: a quiet stop (exit 130) before anything was sent. */
 export const cancelled = () => new IdpError('Cancelled.', {code: 'cancelled', exitCode: ExitCode.INTERRUPTED})
 
-/** @inquirer/prompts, drawing on stderr so stdout stays clean for data. Loaded on first use. */
+/**
+ * Loads what every inquirer prompt is drawn with (most of a prompt's loading time), for a command
+ * that is about to wait on the network before its first question.
+ */
+export async function preloadPrompts(): Promise<void> {
+  await import('@inquirer/core')
+}
+
+/**
+ * Inquirer's prompts, drawing on stderr so stdout stays clean for data. Each kind loads on its
+ * first use, alone: @inquirer/prompts would load all of them, the editor's charset detection and
+ * encodings included, before the first question shows.
+ */
 export function inquirerPrompter(output: NodeJS.WritableStream = process.stderr): Prompter {
   const context = {output}
-  const load = () => import('@inquirer/prompts')
   // Inquirer rejects with ExitPromptError when the user presses Ctrl-C (or closes the input).
   const ask = async <T>(question: Promise<T>): Promise<T> => {
     try {
@@ -58,28 +69,36 @@ export function inquirerPrompter(output: NodeJS.WritableStream = process.stderr)
   }
   return {
     async checkbox(question) {
-      return ask((await load()).checkbox({...question, validate: question.validate as never}, context))
+      const {default: checkbox} = await import('@inquirer/checkbox')
+      return ask(checkbox({...question, validate: question.validate as never}, context))
     },
     async confirm(question) {
-      return ask((await load()).confirm(question, context))
+      const {default: confirm} = await import('@inquirer/confirm')
+      return ask(confirm(question, context))
     },
     async editor(question) {
-      return ask((await load()).editor({...question, waitForUseInput: false} as never, context))
+      const {default: editor} = await import('@inquirer/editor')
+      return ask(editor({...question, waitForUseInput: false} as never, context))
     },
     async input(question) {
-      return ask((await load()).input(question, context))
+      const {default: input} = await import('@inquirer/input')
+      return ask(input(question, context))
     },
     async number(question) {
-      return ask((await load()).number({...question, step: question.step ?? 'any'}, context))
+      const {default: number} = await import('@inquirer/number')
+      return ask(number({...question, step: question.step ?? 'any'}, context))
     },
     async password(question) {
-      return ask((await load()).password({...question, mask: '*'}, context))
+      const {default: password} = await import('@inquirer/password')
+      return ask(password({...question, mask: '*'}, context))
     },
     async search(question) {
-      return ask((await load()).search(question, context))
+      const {default: search} = await import('@inquirer/search')
+      return ask(search(question, context))
     },
     async select(question) {
-      return ask((await load()).select(question, context))
+      const {default: select} = await import('@inquirer/select')
+      return ask(select(question, context))
     },
   }
 }

@@ -1,8 +1,12 @@
+import {readFileSync} from 'node:fs'
+import {join} from 'node:path'
+
 import {afterAll, beforeAll, expect, it} from 'vitest'
 
 import {fakeBackend} from '../helpers/backend.js'
 import {BIN} from '../helpers/cli.js'
 import {servePortal, type CliPortal} from '../helpers/e2e.js'
+import {tempDir} from '../helpers/portal.js'
 import {terminal} from '../helpers/terminal.js'
 
 let portal: CliPortal
@@ -77,6 +81,34 @@ it('asks for every input at a real terminal and follows the run to SUCCESS', asy
     term.close()
   }
 }, 60_000)
+
+it('shows the first question having loaded only the prompt it asks: no other kind, no ajv, no jq', async () => {
+  const trace = join(tempDir(), 'imports.txt')
+  const tracer = new URL('../helpers/trace-imports.mjs', import.meta.url).pathname
+  const term = terminal(`${process.execPath} --import ${tracer} ${BIN} action run create_env`, {
+    ...portal.env,
+    IDP_TRACE_IMPORTS: trace,
+  })
+  try {
+    await term.waitFor('? Name')
+    const loaded = readFileSync(trace, 'utf8')
+    expect(loaded).toContain('/@inquirer/input/')
+    // @inquirer/prompts would load every kind, and the editor's charset detection and encodings.
+    for (const heavy of [
+      '/@inquirer/prompts/',
+      '/@inquirer/editor/',
+      '/chardet/',
+      '/iconv-lite/',
+      '/ajv/',
+      '/jq-wasm/',
+    ])
+      expect(loaded.includes(heavy), `the first prompt loaded ${heavy}`).toBe(false)
+    term.type('C-c')
+    expect(await term.exitCode()).toBe(130)
+  } finally {
+    term.close()
+  }
+})
 
 it.each([
   ['action run', ['action', 'run', 'create_env'], '? Name'],

@@ -37,14 +37,18 @@ Exit codes: 0 SUCCESS, 9 FAILURE, 10 DECLINED, 11 --timeout passed (the run goes
     if (this.flags.timeout !== undefined && timeoutMs === undefined)
       throw usageError(`--timeout "${this.flags.timeout}" is not a duration such as 30s, 10m or 1h.`)
     const {client, target} = await this.connect()
-    const action = await this.orSuggest(
+    const fetched = this.orSuggest(
       () => client.actions.get(this.args.action),
       this.args.action,
       async () => (await client.actions.list()).map((action) => action.identifier),
     )
+    fetched.catch(() => undefined) // awaited below; this only keeps it from counting as unhandled meanwhile
+    // The prompt library loads while the action's definition is on its way: the first question
+    // then shows as soon as the definition arrives.
+    const prompter = this.io.canPrompt ? await loadPrompter() : undefined
+    const action = await fetched
     if (action.trigger.type !== 'self-service')
       throw usageError(`"${action.identifier}" is an automation; it runs on events, not by hand.`)
-    const prompter = this.io.canPrompt ? (await import('../../prompts/prompter.js')).inquirerPrompter() : undefined
     const entity = await this.targetEntity(action, prompter)
     const typed: Record<string, string> = {}
     const given = await givenInputs(
@@ -172,4 +176,10 @@ Exit codes: 0 SUCCESS, 9 FAILURE, 10 DECLINED, 11 --timeout passed (the run goes
     })
     return client.entities.get(blueprint, identifier)
   }
+}
+
+async function loadPrompter(): Promise<Prompter> {
+  const {inquirerPrompter, preloadPrompts} = await import('../../prompts/prompter.js')
+  await preloadPrompts()
+  return inquirerPrompter()
 }

@@ -1,16 +1,18 @@
 // npm run bench: every benchmark measures idp against a floor measured in the same run.
-// BENCH=startup,portal,noisy,runs,backends,catalog,ratelimit picks some; IDP_BENCH_SIZES=10000 limits the catalog sizes.
+// BENCH=startup,prompt,portal,noisy,runs,backends,catalog,ratelimit picks some; IDP_BENCH_SIZES=10000 limits the catalog sizes.
 import {benchBackends} from './backends.js'
 import {benchCatalog} from './catalog.js'
+import {benchFirstPrompt} from './first-prompt.js'
 import {benchNoisy} from './noisy.js'
 import {benchPortalWrites} from './portal-writes.js'
 import {benchRateLimit} from './ratelimit.js'
 import {benchRuns} from './runs.js'
 import {benchStartup} from './startup.js'
 
-const only = new Set((process.env.BENCH ?? 'startup,portal,noisy,runs,backends,catalog,ratelimit').split(','))
+const only = new Set((process.env.BENCH ?? 'startup,prompt,portal,noisy,runs,backends,catalog,ratelimit').split(','))
 console.log(`idp benchmarks on node ${process.version}, ${new Date().toISOString()}`)
 if (only.has('startup')) benchStartup()
+if (only.has('prompt')) await benchFirstPrompt()
 if (only.has('portal')) await benchPortalWrites()
 if (only.has('noisy')) await benchNoisy()
 if (only.has('runs')) await benchRuns()

@@ -1,9 +1,9 @@
 // Watching runs: over 50 runs on the embedded portal, the time from the backend's terminal PATCH
-// to `idp run watch` exiting (p50, p95), the requests a watcher makes per minute, and how soon
-// `idp action run` shows its first prompt in a terminal.
+// to `idp run watch` exiting (p50, p95) and the requests a watcher makes per minute. How soon
+// `idp action run` shows its first prompt is first-prompt.js.
 import {spawn} from 'node:child_process'
 
-import {BIN, freshPortal, median, percentile, row} from './lib.js'
+import {BIN, freshPortal, percentile, row} from './lib.js'
 
 const RUNS = 50
 
@@ -37,27 +37,6 @@ async function watchOne(api, env) {
   return {latency: done - patched, minutes: (done - watchStarted) / 60_000, requests}
 }
 
-/** `idp action run` in a pseudo-terminal (util-linux `script`): ms until the first prompt shows. */
-function firstPrompt(env) {
-  return new Promise((resolve, reject) => {
-    const started = performance.now()
-    const child = spawn('script', ['-qfec', `${process.execPath} ${BIN} action run bench`, '/dev/null'], {
-      env: {...process.env, ...env, CI: '', NO_COLOR: '1'},
-      stdio: ['pipe', 'pipe', 'ignore'],
-    })
-    let seen = ''
-    child.stdout.on('data', (chunk) => {
-      seen += chunk
-      if (seen.includes('Name')) {
-        resolve(performance.now() - started)
-        child.kill('SIGKILL')
-      }
-    })
-    child.on('error', reject)
-    setTimeout(() => reject(new Error(`no prompt: ${seen}`)), 10_000)
-  })
-}
-
 export async function benchRuns() {
   const {api, configDir, stop} = await freshPortal()
   const env = {IDP_CONFIG_DIR: configDir}
@@ -72,8 +51,6 @@ export async function benchRuns() {
   })
   const results = []
   for (let index = 0; index < RUNS; index++) results.push(await watchOne(api, env))
-  const prompts = []
-  for (let index = 0; index < 10; index++) prompts.push(await firstPrompt(env))
   stop()
 
   const latencies = results.map((result) => result.latency)
@@ -85,9 +62,5 @@ export async function benchRuns() {
     `${percentile(latencies, 50).toFixed(0)} ms / ${percentile(latencies, 95).toFixed(0)} ms  (target p50 ≤ 300 ms)`,
   )
   row('requests per minute per watched run', `${perMinute.toFixed(0)}  (target ≤ 120)`)
-  row(
-    'first prompt of `idp action run` in a terminal (median of 10)',
-    `${median(prompts).toFixed(0)} ms  (target ≤ 300 ms)`,
-  )
-  return {latencies, perMinute, prompts}
+  return {latencies, perMinute}
 }

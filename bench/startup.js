@@ -5,7 +5,7 @@ import {spawnSync} from 'node:child_process'
 
 import {BIN, interleave, ROOT, row, temp, timeProcess} from './lib.js'
 
-function buildMinimalCli() {
+export function buildMinimalCli() {
   const dir = temp('idp-bench-mini-')
   symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'))
   mkdirSync(join(dir, 'bin'))

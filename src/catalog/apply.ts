@@ -1,10 +1,10 @@
 import type {PortClient} from '../api/port-client.js'
 import type {Blueprint, EntityInput} from '../model/port.js'
 import {TEAM_BLUEPRINT} from '../model/system-blueprints.js'
-import {canonicalBlueprint, teamValue} from './canonical.js'
-import {relationTargets} from './entity-rules.js'
+import {canonicalBlueprint, teamValue} from '../domain/canonical.js'
+import {relationTargets} from '../domain/entity-rules.js'
 import {blueprintChanges, type ActionChange, type BlueprintChange, type EntityChange, type Plan} from './diff.js'
-import {eachLimited, groupBy, waves} from './order.js'
+import {eachLimited, groupBy, waves} from '../domain/order.js'
 import {REGISTRY_BLUEPRINT, REGISTRY_DEFINITION, type Ownership} from './ownership.js'
 import type {RemoteState} from './remote.js'
 

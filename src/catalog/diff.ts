@@ -1,5 +1,5 @@
 import type {Action as PortAction, Blueprint, Entity, EntityInput} from '../model/port.js'
-import {canonicalAction, canonicalBlueprint, relationValue, same, teamValue} from './canonical.js'
+import {canonicalAction, canonicalBlueprint, relationValue, same, teamValue} from '../domain/canonical.js'
 import {Ownership, REGISTRY_BLUEPRINT} from './ownership.js'
 import type {RemoteState} from './remote.js'
 import type {CatalogSource} from './source.js'

@@ -1,6 +1,6 @@
 import type {PortClient} from '../api/port-client.js'
 import {OWNERSHIP_BLUEPRINT, type Blueprint, type Entity, type EntityInput} from '../model/port.js'
-import {same} from './canonical.js'
+import {same} from '../domain/canonical.js'
 import type {CatalogSource} from './source.js'
 
 /**

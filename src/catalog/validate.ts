@@ -1,7 +1,7 @@
 import type {Blueprint} from '../model/port.js'
 import {SYSTEM_BLUEPRINTS} from '../model/system-blueprints.js'
 import {schemas} from '../schemas/registry.js'
-import {checkBlueprintRules, checkEntity, relationTargets} from './entity-rules.js'
+import {checkBlueprintRules, checkEntity, relationTargets} from '../domain/entity-rules.js'
 import type {RemoteState} from './remote.js'
 import type {LocalCatalog, LocalEntity, Problem} from './types.js'
 

@@ -1,4 +1,4 @@
-/** Port's action inputs (`trigger.userInputs`), as the wire carries them; the rules live in actions/. */
+/** Port's action inputs (`trigger.userInputs`), as the wire carries them; the rules live in domain/. */
 
 export interface JqQuery {
   jqQuery: string

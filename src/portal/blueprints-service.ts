@@ -1,6 +1,6 @@
 import type {Blueprint} from '../model/port.js'
-import {canonicalBlueprint, same} from '../catalog/canonical.js'
-import {checkBlueprintRules} from '../catalog/entity-rules.js'
+import {canonicalBlueprint, same} from '../domain/canonical.js'
+import {checkBlueprintRules} from '../domain/entity-rules.js'
 import {pointer, schemas, type SchemaIssue} from '../schemas/registry.js'
 import {conflict, invalid, notFound, PortalError} from './http.js'
 import {relationTargetsOf} from './entities-service.js'

@@ -1,11 +1,11 @@
 import type {Blueprint, EntityInput, RelationValue} from '../model/port.js'
-import {checkEntity, relationTargets, withoutNulls} from '../catalog/entity-rules.js'
+import {checkEntity, relationTargets, withoutNulls} from '../domain/entity-rules.js'
 import {conflict, invalid, notFound, PortalError} from './http.js'
 import {TEAM_BLUEPRINT} from '../model/system-blueprints.js'
 import {inheritedPath, InheritedTeams} from './inherited-teams.js'
 import {generateId} from './ids.js'
 import type {ChangeQueue} from './invoke/changes.js'
-import {groupBy} from '../catalog/order.js'
+import {groupBy} from '../domain/order.js'
 import {
   blueprintLookup,
   refKey,

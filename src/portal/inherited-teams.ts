@@ -1,5 +1,5 @@
 import type {Blueprint} from '../model/port.js'
-import {relationTargets} from '../catalog/entity-rules.js'
+import {relationTargets} from '../domain/entity-rules.js'
 import {relationTargetsOf} from './entities-service.js'
 import type {ChangeQueue, PortalChange} from './invoke/changes.js'
 import {blueprintEntities} from './search.js'

@@ -1,6 +1,6 @@
 import type {Action, EntitiesQuery, Entity} from '../model/port.js'
-import {evaluate, isVisible, requiredInputs, type FormContext} from '../actions/dynamic.js'
-import {checkInputs, inputOrder, isJq, undeclaredInputs} from '../actions/inputs.js'
+import {evaluate, isVisible, requiredInputs, type FormContext} from '../domain/dynamic-inputs.js'
+import {checkInputs, inputOrder, isJq, undeclaredInputs} from '../domain/action-inputs.js'
 import type {UserInput, UserInputs} from '../model/inputs.js'
 import {parseWhen} from '../shared/when.js'
 import {didYouMean} from '../shared/suggest.js'

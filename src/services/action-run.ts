@@ -1,6 +1,6 @@
 import type {PortClient} from '../api/port-client.js'
 import type {Action, EntitiesQuery, Entity} from '../model/port.js'
-import {coerceInput} from '../actions/inputs.js'
+import {coerceInput} from '../domain/action-inputs.js'
 import type {UserInput} from '../model/inputs.js'
 import {usageError} from '../errors.js'
 import {readDataFile} from '../shared/data-file.js'

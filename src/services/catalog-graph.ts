@@ -1,6 +1,6 @@
 import type {Blueprint, Entity} from '../model/port.js'
-import {relationTargets} from '../catalog/entity-rules.js'
-import {groupBy} from '../catalog/order.js'
+import {relationTargets} from '../domain/entity-rules.js'
+import {groupBy} from '../domain/order.js'
 
 export interface GraphEntity {
   blueprint: string

@@ -2,7 +2,7 @@ import {readFileSync} from 'node:fs'
 
 import type {PortClient} from '../api/port-client.js'
 import {ApiError, exitCodeForStatus} from '../api/errors.js'
-import {checkEntity} from '../catalog/entity-rules.js'
+import {checkEntity} from '../domain/entity-rules.js'
 import {lineColumn, locatePointer} from '../catalog/locate.js'
 import {ExitCode, IdpError, usageError, validationError} from '../errors.js'
 import type {Blueprint, Entity, EntityInput, PropertySchema, UpsertOptions} from '../model/port.js'

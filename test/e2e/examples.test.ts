@@ -4,7 +4,7 @@ import {join} from 'node:path'
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {decryptSecret} from '../../src/actions/secrets.js'
+import {decryptSecret} from '../../src/domain/secret-inputs.js'
 import {BIN, ROOT, startCli} from '../helpers/cli.js'
 import {servePortal, type CliPortal} from '../helpers/e2e.js'
 import {fakeGitHub} from '../helpers/github.js'

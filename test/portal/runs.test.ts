@@ -1,6 +1,6 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {decryptSecret} from '../../src/actions/secrets.js'
+import {decryptSecret} from '../../src/domain/secret-inputs.js'
 import {checkResponse, hasSpec} from '../helpers/openapi.js'
 import {startTestPortal, type TestPortal} from '../helpers/portal.js'
 

@@ -2,7 +2,7 @@ import {Args} from '@oclif/core'
 
 import {BaseCommand} from '../../base-command.js'
 import type {Action} from '../../model/port.js'
-import {inputOrder, isJq} from '../../actions/inputs.js'
+import {inputOrder, isJq} from '../../domain/action-inputs.js'
 import {printTable} from '../../io/table.js'
 
 export default class ActionGet extends BaseCommand<typeof ActionGet> {

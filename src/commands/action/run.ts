@@ -2,7 +2,7 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../base-command.js'
 import type {Action, Entity, Run} from '../../model/port.js'
-import {encryptInput} from '../../actions/secrets.js'
+import {encryptInput} from '../../domain/secret-inputs.js'
 import {parseDuration} from '../../shared/when.js'
 import {usageError} from '../../errors.js'
 import {runView, runUrl} from '../../io/run-view.js'

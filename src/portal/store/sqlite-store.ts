@@ -7,7 +7,7 @@ import type Database from 'better-sqlite3'
 
 import {breathe} from '../../shared/breathe.js'
 import type {Action, AuditFilter, AuditRecord, Blueprint, Run, RunFilter, RunLog} from '../../model/port.js'
-import {relationTargets} from '../../catalog/entity-rules.js'
+import {relationTargets} from '../../domain/entity-rules.js'
 import {filterSql} from './sqlite-filter.js'
 import {loadSqlite} from './sqlite-module.js'
 import type {

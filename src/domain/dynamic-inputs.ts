@@ -1,6 +1,6 @@
 import type {JqEngine} from '../jq/engine.js'
 import type {Dynamic, UserInput, UserInputs} from '../model/inputs.js'
-import {isJq} from './inputs.js'
+import {isJq} from './action-inputs.js'
 
 /** What Port's `{jqQuery}` expressions see: the form so far, the target entity and the user. */
 export interface FormContext {

@@ -1,8 +1,8 @@
 import {describe, expect, it} from 'vitest'
 
 import {RatePacer, resetAt} from '../../src/api/rate-pacer.js'
-import {PortalError} from '../../src/portal/http.js'
-import {parseRateLimit, RateLimiter} from '../../src/portal/rate-limit.js'
+import {PortalError} from '../../src/portal/http/router.js'
+import {parseRateLimit, RateLimiter} from '../../src/portal/http/rate-limit.js'
 
 /**
  * The client's pacer against the portal's limiter, on a fake clock: concurrent requests share one

@@ -58,7 +58,7 @@ Stops cleanly on Ctrl-C or SIGTERM. With --json it prints one line when ready: {
   private async rateLimit() {
     const text = this.flags['rate-limit']
     if (text === undefined) return undefined
-    const {parseRateLimit} = await import('../../portal/rate-limit.js')
+    const {parseRateLimit} = await import('../../portal/http/rate-limit.js')
     try {
       return parseRateLimit(text, this.flags['rate-limit-reset'])
     } catch (error) {

@@ -1,5 +1,5 @@
 import type {PortalCore} from '../core.js'
-import type {Route} from '../http.js'
+import type {Route} from '../http/router.js'
 import {body, ok, type RouteKit} from './kit.js'
 
 /** Actions and automations, their permissions, and starting runs. */

@@ -1,4 +1,4 @@
-import {PortalError, type RequestContext, type Route} from '../http.js'
+import {PortalError, type RequestContext, type Route} from '../http/router.js'
 import {isFinal} from '../runs-service.js'
 import {body, ok, type RouteKit} from './kit.js'
 

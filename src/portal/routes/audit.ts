@@ -1,6 +1,6 @@
 import type {AuditRecord} from '../../model/port.js'
 import {forbidden} from '../access.js'
-import {listParam, PortalError, type RequestContext, type Route} from '../http.js'
+import {listParam, PortalError, type RequestContext, type Route} from '../http/router.js'
 import {MAX_UNPAGED, ok, type RouteKit} from './kit.js'
 
 const RESOURCES = ['blueprint', 'entity', 'run', 'webhook', 'scorecard', 'action', 'integration']

@@ -1,6 +1,6 @@
 import {timingSafeEqual} from 'node:crypto'
 
-import {PortalError, type Route} from '../http.js'
+import {PortalError, type Route} from '../http/router.js'
 import {body, ok, type RouteKit} from './kit.js'
 
 /** The token route: the only one anonymous callers may use. */

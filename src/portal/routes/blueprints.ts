@@ -1,4 +1,4 @@
-import {booleanParam, type Route} from '../http.js'
+import {booleanParam, type Route} from '../http/router.js'
 import {breathe} from '../../shared/breathe.js'
 import {entityOf, EVERY} from '../search.js'
 import {ok, type RouteKit} from './kit.js'

@@ -1,5 +1,5 @@
 import {type Role} from '../store/store.js'
-import type {Route} from '../http.js'
+import type {Route} from '../http/router.js'
 import {body, ok, type RouteKit} from './kit.js'
 
 /** Credentials (an idp extension; Port manages credentials in its UI): admins only. */

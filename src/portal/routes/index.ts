@@ -1,5 +1,5 @@
 import type {PortalCore} from '../core.js'
-import type {Route} from '../http.js'
+import type {Route} from '../http/router.js'
 import {actionRoutes} from './actions.js'
 import {agentQueueRoutes} from './agent-queue.js'
 import {auditRoutes} from './audit.js'

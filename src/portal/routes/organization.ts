@@ -1,4 +1,4 @@
-import type {Route} from '../http.js'
+import type {Route} from '../http/router.js'
 import {ORG_ID} from '../audit.js'
 import {body, ok, type RouteKit} from './kit.js'
 

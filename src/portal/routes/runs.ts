@@ -1,4 +1,4 @@
-import {booleanParam, listParam, PortalError, type Route} from '../http.js'
+import {booleanParam, listParam, PortalError, type Route} from '../http/router.js'
 import {body, ok, type RouteKit} from './kit.js'
 
 /** Action runs: reading, reporting (status, logs), approvals. */

@@ -1,5 +1,5 @@
 import {type EntitiesQuery} from '../../model/port.js'
-import {JsonTexts, PortalError, type Route} from '../http.js'
+import {JsonTexts, PortalError, type Route} from '../http/router.js'
 import {compileSearch, entityText} from '../search.js'
 import {body, MAX_UNPAGED, ok, type RouteKit, tooMany} from './kit.js'
 

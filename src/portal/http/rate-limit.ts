@@ -1,4 +1,4 @@
-import {PortalError} from './http.js'
+import {PortalError} from './router.js'
 
 export interface RateLimit {
   /** Requests allowed per window, for each caller. */

@@ -1,6 +1,6 @@
 import type {IncomingMessage, RequestListener, ServerResponse} from 'node:http'
 
-import {authorize, type Principal} from './access.js'
+import {authorize, type Principal} from './auth/access.js'
 import type {PortalCore} from './core.js'
 import {PortalError, readJsonBody, Router, send} from './http/router.js'
 import {RateLimiter, type RateLimit} from './http/rate-limit.js'

@@ -11,7 +11,7 @@ import {invalid, notFound, PortalError} from './http/router.js'
 import {generateId} from './ids.js'
 import type {RunEvents} from './run-events.js'
 import {afterCommit, wake, type ChangeQueue} from './invoke/changes.js'
-import {identityOf, type Permissions} from './permissions.js'
+import {identityOf, type Permissions} from './auth/permissions.js'
 import type {Credential, Store} from './store/store.js'
 
 export interface RunAudit {

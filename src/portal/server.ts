@@ -10,7 +10,7 @@ import {generateId} from './ids.js'
 import type {RateLimit} from './http/rate-limit.js'
 import {openStore, type StoreKind} from './store/open.js'
 import type {Store} from './store/store.js'
-import {credentialEmail, ensureSystemBlueprints, syncCredentialUser} from './teams.js'
+import {credentialEmail, ensureSystemBlueprints, syncCredentialUser} from './auth/teams.js'
 import {USER_BLUEPRINT} from '../model/system-blueprints.js'
 
 export interface PortalOptions {

@@ -2,7 +2,7 @@ import {randomBytes} from 'node:crypto'
 
 import {expect, it} from 'vitest'
 
-import {TokenIssuer} from '../../src/portal/tokens.js'
+import {TokenIssuer} from '../../src/portal/auth/tokens.js'
 
 const issuer = new TokenIssuer(randomBytes(32))
 

@@ -2,7 +2,7 @@ import {randomUUID} from 'node:crypto'
 import type {IncomingMessage, ServerResponse} from 'node:http'
 
 import type {SchemaIssue} from '../../schemas/registry.js'
-import type {Access, Principal} from '../access.js'
+import type {Access, Principal} from '../auth/access.js'
 import type {Credential} from '../store/store.js'
 
 export const MAX_BODY_BYTES = 1024 * 1024

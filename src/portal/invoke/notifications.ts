@@ -1,6 +1,6 @@
 import type {Action, Run} from '../../model/port.js'
 import {signWebhook} from '../../verify.js'
-import {identityOf} from '../permissions.js'
+import {identityOf} from '../auth/permissions.js'
 import type {Credential} from '../store/store.js'
 
 export interface NotifierOptions {

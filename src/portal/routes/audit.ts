@@ -1,5 +1,5 @@
 import type {AuditRecord} from '../../model/port.js'
-import {forbidden} from '../access.js'
+import {forbidden} from '../auth/access.js'
 import {listParam, PortalError, type RequestContext, type Route} from '../http/router.js'
 import {MAX_UNPAGED, ok, type RouteKit} from './kit.js'
 

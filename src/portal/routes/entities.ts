@@ -1,5 +1,5 @@
 import type {EntityInput} from '../../model/port.js'
-import {mayWriteEntities} from '../access.js'
+import {mayWriteEntities} from '../auth/access.js'
 import {booleanParam, invalid, JsonTexts, PortalError, type RequestContext, type Route} from '../http/router.js'
 import {toWire} from '../search.js'
 import {body, MAX_UNPAGED, ok, tooMany, type RouteKit} from './kit.js'

@@ -1,6 +1,6 @@
 import type {Run} from '../../model/port.js'
 import {schemas} from '../../schemas/registry.js'
-import {forbidden, mayReport} from '../access.js'
+import {forbidden, mayReport} from '../auth/access.js'
 import type {PortalCore} from '../core.js'
 import type {WriteMode} from '../entities-service.js'
 import {booleanParam, invalid, listParam, notFound, PortalError, type RequestContext} from '../http/router.js'

@@ -3,7 +3,7 @@ import {join} from 'node:path'
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../../base-command.js'
-import type {CreatedCredential, withCredentials} from '../../../portal/credentials.js'
+import type {CreatedCredential, withCredentials} from '../../../portal/auth/credentials.js'
 
 export const dataDirFlag = Flags.string({
   env: 'IDP_PORTAL_DATA_DIR',
@@ -16,7 +16,7 @@ export async function portalCredentials<T>(
   defaultDataDir: string,
   work: Parameters<typeof withCredentials<T>>[1],
 ): Promise<T> {
-  const {withCredentials: open} = await import('../../../portal/credentials.js')
+  const {withCredentials: open} = await import('../../../portal/auth/credentials.js')
   return open(dataDir ?? join(defaultDataDir, 'portal'), work)
 }
 

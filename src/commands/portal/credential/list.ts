@@ -1,6 +1,6 @@
 import {BaseCommand} from '../../../base-command.js'
 import {printTable} from '../../../io/table.js'
-import type {CredentialInfo} from '../../../portal/credentials.js'
+import type {CredentialInfo} from '../../../portal/auth/credentials.js'
 import {dataDirFlag, portalCredentials} from './index.js'
 
 export default class PortalCredentialList extends BaseCommand<typeof PortalCredentialList> {

@@ -1,8 +1,8 @@
 import {randomBytes} from 'node:crypto'
 
-import {conflict, notFound} from './http/router.js'
-import {generateId} from './ids.js'
-import type {Credential, Role, Store} from './store/store.js'
+import {conflict, notFound} from '../http/router.js'
+import {generateId} from '../ids.js'
+import type {Credential, Role, Store} from '../store/store.js'
 import {ensureSystemBlueprints, syncCredentialUser} from './teams.js'
 
 /** A credential as it is listed: never with its secret. */
@@ -81,7 +81,7 @@ export async function withCredentials<T>(
   dataDir: string,
   work: (credentials: Credentials, transaction: <R>(fn: () => Promise<R>) => Promise<R>) => Promise<T>,
 ): Promise<T> {
-  const {openStore} = await import('./store/open.js')
+  const {openStore} = await import('../store/open.js')
   const store = openStore(dataDir)
   try {
     return await work(new Credentials(store), (fn) => store.transaction(fn))

@@ -1,6 +1,6 @@
-import {OWNERSHIP_BLUEPRINT, type Run} from '../model/port.js'
-import {PortalError} from './http/router.js'
-import type {Credential} from './store/store.js'
+import {OWNERSHIP_BLUEPRINT, type Run} from '../../model/port.js'
+import {PortalError} from '../http/router.js'
+import type {Credential} from '../store/store.js'
 
 /**
  * The portal's trust model, enforced here and nowhere else.

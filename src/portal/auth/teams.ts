@@ -1,10 +1,10 @@
-import type {Blueprint} from '../model/port.js'
-import {SYSTEM_BLUEPRINTS, TEAM_BLUEPRINT, USER_BLUEPRINT} from '../model/system-blueprints.js'
-import {canonicalBlueprint, same} from '../domain/canonical.js'
-import {relationTargets} from '../domain/entity-rules.js'
-import {pointer, type SchemaIssue} from '../schemas/registry.js'
-import {relationTargetsOf} from './entities-service.js'
-import type {Credential, Store, StoredEntity} from './store/store.js'
+import type {Blueprint} from '../../model/port.js'
+import {SYSTEM_BLUEPRINTS, TEAM_BLUEPRINT, USER_BLUEPRINT} from '../../model/system-blueprints.js'
+import {canonicalBlueprint, same} from '../../domain/canonical.js'
+import {relationTargets} from '../../domain/entity-rules.js'
+import {pointer, type SchemaIssue} from '../../schemas/registry.js'
+import {relationTargetsOf} from '../entities-service.js'
+import type {Credential, Store, StoredEntity} from '../store/store.js'
 
 const SYSTEM_ACTOR = 'idp-portal'
 

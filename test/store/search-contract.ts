@@ -1,7 +1,7 @@
 import {describe, expect, it} from 'vitest'
 
 import type {EntitiesQuery, Rule} from '../../src/model/port.js'
-import {compileSearch, EVERY, searchPages, toWire} from '../../src/portal/search.js'
+import {compileSearch, EVERY, searchPages, toWire} from '../../src/portal/catalog/search.js'
 import type {Store, StoredEntity} from '../../src/portal/store/store.js'
 
 /**

@@ -1,6 +1,6 @@
 import {booleanParam, type Route} from '../http/router.js'
 import {breathe} from '../../shared/breathe.js'
-import {entityOf, EVERY} from '../search.js'
+import {entityOf, EVERY} from '../catalog/search.js'
 import {ok, type RouteKit} from './kit.js'
 
 /** Blueprints: the data model, which only admins change (as in Port). */

@@ -1,7 +1,7 @@
 import type {EntityInput} from '../../model/port.js'
 import {mayWriteEntities} from '../auth/access.js'
 import {booleanParam, invalid, JsonTexts, PortalError, type RequestContext, type Route} from '../http/router.js'
-import {toWire} from '../search.js'
+import {toWire} from '../catalog/search.js'
 import {body, MAX_UNPAGED, ok, tooMany, type RouteKit} from './kit.js'
 
 /** Entities: members read and write them; ownership records are admins' (access.ts). */

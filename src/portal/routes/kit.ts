@@ -2,10 +2,10 @@ import type {Run} from '../../model/port.js'
 import {schemas} from '../../schemas/registry.js'
 import {forbidden, mayReport} from '../auth/access.js'
 import type {PortalCore} from '../core.js'
-import type {WriteMode} from '../entities-service.js'
+import type {WriteMode} from '../catalog/entities.js'
 import {booleanParam, invalid, listParam, notFound, PortalError, type RequestContext} from '../http/router.js'
-import {Scans} from '../scans.js'
-import {entityText, project, toWire} from '../search.js'
+import {Scans} from '../catalog/scans.js'
+import {entityText, project, toWire} from '../catalog/search.js'
 import type {StoredEntity} from '../store/store.js'
 
 export const ok = (body: Record<string, unknown>, status = 200) => ({body: {ok: true, ...body}, status})

@@ -1,6 +1,6 @@
 import {type EntitiesQuery} from '../../model/port.js'
 import {JsonTexts, PortalError, type Route} from '../http/router.js'
-import {compileSearch, entityText} from '../search.js'
+import {compileSearch, entityText} from '../catalog/search.js'
 import {body, MAX_UNPAGED, ok, type RouteKit, tooMany} from './kit.js'
 
 /** Entity search, per blueprint (paged) and across blueprints; both evaluated by the store. */

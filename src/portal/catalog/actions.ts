@@ -1,9 +1,9 @@
-import type {Action} from '../model/port.js'
-import {schemas} from '../schemas/registry.js'
-import {conflict, invalid, notFound} from './http/router.js'
-import {generateId} from './ids.js'
-import type {Store} from './store/store.js'
-import {auditDefinition} from './invoke/changes.js'
+import type {Action} from '../../model/port.js'
+import {schemas} from '../../schemas/registry.js'
+import {conflict, invalid, notFound} from '../http/router.js'
+import {generateId} from '../ids.js'
+import type {Store} from '../store/store.js'
+import {auditDefinition} from '../invoke/changes.js'
 
 export interface Audit {
   actor: string

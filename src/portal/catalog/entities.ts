@@ -1,11 +1,11 @@
-import type {Blueprint, EntityInput, RelationValue} from '../model/port.js'
-import {checkEntity, relationTargets, withoutNulls} from '../domain/entity-rules.js'
-import {conflict, invalid, notFound, PortalError} from './http/router.js'
-import {TEAM_BLUEPRINT} from '../model/system-blueprints.js'
+import type {Blueprint, EntityInput, RelationValue} from '../../model/port.js'
+import {checkEntity, relationTargets, withoutNulls} from '../../domain/entity-rules.js'
+import {conflict, invalid, notFound, PortalError} from '../http/router.js'
+import {TEAM_BLUEPRINT} from '../../model/system-blueprints.js'
 import {inheritedPath, InheritedTeams} from './inherited-teams.js'
-import {generateId} from './ids.js'
-import type {ChangeQueue} from './invoke/changes.js'
-import {groupBy} from '../domain/order.js'
+import {generateId} from '../ids.js'
+import type {ChangeQueue} from '../invoke/changes.js'
+import {groupBy} from '../../domain/order.js'
 import {
   blueprintLookup,
   refKey,
@@ -14,7 +14,7 @@ import {
   type RemovedTarget,
   type Store,
   type StoredEntity,
-} from './store/store.js'
+} from '../store/store.js'
 
 export type WriteMode =
   /** POST without upsert: 409 if it exists. */

@@ -1,6 +1,6 @@
-import type {EntitiesQuery, Rule} from '../model/port.js'
-import {breathe} from '../shared/breathe.js'
-import {PortalError} from './http/router.js'
+import type {EntitiesQuery, Rule} from '../../model/port.js'
+import {breathe} from '../../shared/breathe.js'
+import {PortalError} from '../http/router.js'
 import {
   refKey,
   type EntityFilter,
@@ -9,7 +9,7 @@ import {
   type FilterValue,
   type Store,
   type StoredEntity,
-} from './store/store.js'
+} from '../store/store.js'
 
 export type Matcher = (entity: StoredEntity) => boolean
 

@@ -1,6 +1,6 @@
-import {breathe} from '../shared/breathe.js'
+import {breathe} from '../../shared/breathe.js'
 import {type CompiledSearch, EVERY, type Found, searchPages} from './search.js'
-import type {Store} from './store/store.js'
+import type {Store} from '../store/store.js'
 
 /** How many long scans (lists, searches) run at once; the rest wait their turn. */
 const MAX_SCANS = 1

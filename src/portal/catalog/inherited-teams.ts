@@ -1,9 +1,9 @@
-import type {Blueprint} from '../model/port.js'
-import {relationTargets} from '../domain/entity-rules.js'
-import {relationTargetsOf} from './entities-service.js'
-import type {ChangeQueue, PortalChange} from './invoke/changes.js'
+import type {Blueprint} from '../../model/port.js'
+import {relationTargets} from '../../domain/entity-rules.js'
+import {relationTargetsOf} from './entities.js'
+import type {ChangeQueue, PortalChange} from '../invoke/changes.js'
 import {blueprintEntities} from './search.js'
-import {blueprintLookup, refKey, type EntityRef, type Store, type StoredEntity} from './store/store.js'
+import {blueprintLookup, refKey, type EntityRef, type Store, type StoredEntity} from '../store/store.js'
 
 /** How far an inherited team is followed, and how many entities one step may fan out to. */
 const MAX_FAN_OUT = 1000

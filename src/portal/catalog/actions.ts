@@ -3,7 +3,7 @@ import {schemas} from '../../schemas/registry.js'
 import {conflict, invalid, notFound} from '../http/router.js'
 import {generateId} from '../ids.js'
 import type {Store} from '../store/store.js'
-import {auditDefinition} from '../invoke/changes.js'
+import {auditDefinition} from '../writes/unit-of-work.js'
 
 export interface Audit {
   actor: string

@@ -8,7 +8,7 @@ import {blueprintLookup, type Store} from '../store/store.js'
 import {isSystemBlueprint} from '../../model/system-blueprints.js'
 import {systemBlueprintIssues} from '../auth/teams.js'
 import {inheritedPath, pathHops, type InheritedTeams} from './inherited-teams.js'
-import {auditDefinition} from '../invoke/changes.js'
+import {auditDefinition} from '../writes/unit-of-work.js'
 import {blueprintEntities} from './search.js'
 
 const record = (

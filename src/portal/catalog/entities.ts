@@ -4,7 +4,7 @@ import {conflict, invalid, notFound, PortalError} from '../http/router.js'
 import {TEAM_BLUEPRINT} from '../../model/system-blueprints.js'
 import {inheritedPath, InheritedTeams} from './inherited-teams.js'
 import {generateId} from '../ids.js'
-import type {ChangeQueue} from '../invoke/changes.js'
+import type {ChangeQueue} from '../writes/unit-of-work.js'
 import {groupBy} from '../../domain/order.js'
 import {
   blueprintLookup,

@@ -1,11 +1,11 @@
 import type {Action, Blueprint, Run} from '../../model/port.js'
 import type {JqEngine} from '../../jq/engine.js'
-import {ORG_ID} from '../audit.js'
-import {PortalNotice} from '../notice.js'
+import {ORG_ID} from '../writes/audit.js'
+import {PortalNotice} from './notice.js'
 import {toWire} from '../catalog/search.js'
 import type {RunsService} from '../runs/runs.js'
 import {blueprintLookup, type Store, type StoredEntity, type Timer} from '../store/store.js'
-import {unitDepth, wake, type ChangeQueue, type PortalChange} from './changes.js'
+import {unitDepth, wake, type ChangeQueue, type PortalChange} from '../writes/unit-of-work.js'
 import {SerialWork} from './serial.js'
 
 /** Port's automation event object (`.event` in conditions and templates). */

@@ -1,5 +1,5 @@
 import type {Store} from '../store/store.js'
-import type {ChangeQueue} from './changes.js'
+import type {ChangeQueue} from '../writes/unit-of-work.js'
 import {SerialWork} from './serial.js'
 
 /**

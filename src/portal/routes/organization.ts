@@ -1,5 +1,5 @@
 import type {Route} from '../http/router.js'
-import {ORG_ID} from '../audit.js'
+import {ORG_ID} from '../writes/audit.js'
 import {body, ok, type RouteKit} from './kit.js'
 
 interface Organization {

@@ -10,7 +10,7 @@ import {toWire} from '../catalog/search.js'
 import {invalid, notFound, PortalError} from '../http/router.js'
 import {generateId} from '../ids.js'
 import type {RunEvents} from './run-events.js'
-import {afterCommit, wake, type ChangeQueue} from '../invoke/changes.js'
+import {afterCommit, wake, type ChangeQueue} from '../writes/unit-of-work.js'
 import {identityOf, type Permissions} from '../auth/permissions.js'
 import type {Credential, Store} from '../store/store.js'
 

@@ -1,7 +1,7 @@
-import type {AuditRecord} from '../model/port.js'
-import {sortableId} from './ids.js'
-import type {PortalChange} from './invoke/changes.js'
-import {toWire} from './catalog/search.js'
+import type {AuditRecord} from '../../model/port.js'
+import {sortableId} from '../ids.js'
+import type {PortalChange} from './unit-of-work.js'
+import {toWire} from '../catalog/search.js'
 
 /** The embedded portal's organisation id, as events, payloads and audit records carry it. */
 export const ORG_ID = 'org_idp'

@@ -1,7 +1,7 @@
 import {AsyncLocalStorage} from 'node:async_hooks'
 
 import type {AuditRecord, Run} from '../../model/port.js'
-import {auditRecord, type DefinitionChange} from '../audit.js'
+import {auditRecord, type DefinitionChange} from './audit.js'
 import type {StoredEntity} from '../store/store.js'
 
 export type PortalChange =

@@ -1,4 +1,4 @@
-import {SqliteStore} from './sqlite-store.js'
+import {SqliteStore} from './sqlite/store.js'
 import type {Store} from './store.js'
 
 /** The stores the portal can keep its data in; a second backend adds its name here. */

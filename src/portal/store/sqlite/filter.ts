@@ -1,4 +1,4 @@
-import type {EntityFilter, EntityRef, FilterValue} from './store.js'
+import type {EntityFilter, EntityRef, FilterValue} from '../store.js'
 
 /** A condition over the `entities` table's `data` column, with its bound parameters. */
 export interface SqlCondition {

@@ -2,7 +2,7 @@ import {createRequire} from 'node:module'
 
 import type Database from 'better-sqlite3'
 
-import {ExitCode, IdpError} from '../../errors.js'
+import {ExitCode, IdpError} from '../../../errors.js'
 
 type DatabaseClass = typeof Database
 

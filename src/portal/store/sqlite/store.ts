@@ -5,11 +5,11 @@ import {join} from 'node:path'
 
 import type Database from 'better-sqlite3'
 
-import {breathe} from '../../shared/breathe.js'
-import type {Action, AuditFilter, AuditRecord, Blueprint, Run, RunFilter, RunLog} from '../../model/port.js'
-import {relationTargets} from '../../domain/entity-rules.js'
-import {filterSql} from './sqlite-filter.js'
-import {loadSqlite} from './sqlite-module.js'
+import {breathe} from '../../../shared/breathe.js'
+import type {Action, AuditFilter, AuditRecord, Blueprint, Run, RunFilter, RunLog} from '../../../model/port.js'
+import {relationTargets} from '../../../domain/entity-rules.js'
+import {filterSql} from './filter.js'
+import {loadSqlite} from './module.js'
 import type {
   ActionPermissions,
   AutomationEvent,
@@ -24,7 +24,7 @@ import type {
   Store,
   StoredEntity,
   Timer,
-} from './store.js'
+} from '../store.js'
 
 /** The schema of the first releases (before schema versions were recorded). */
 const SCHEMA_1 = `

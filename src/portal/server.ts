@@ -69,7 +69,7 @@ export async function startPortal(options: PortalOptions): Promise<RunningPortal
     tokenTtlSeconds: options.tokenTtlSeconds,
   })
   // Bounded before anyone is authenticated: headers within 10 s, a whole request within 60 s, an
-  // idle connection closed after 2 min (long polls wait at most 30 s); bodies are capped in http.ts.
+  // idle connection closed after 2 min (long polls wait at most 30 s); bodies are capped in http/body.ts.
   const server = createServer(
     {headersTimeout: 10_000, keepAliveTimeout: 30_000, maxHeaderSize: 16_384, requestTimeout: 60_000},
     createApp({core, now: core.now, onError: options.onError, rateLimit: options.rateLimit}),

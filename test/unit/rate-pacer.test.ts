@@ -1,7 +1,7 @@
 import {describe, expect, it} from 'vitest'
 
 import {RatePacer, resetAt} from '../../src/api/rate-pacer.js'
-import {PortalError} from '../../src/portal/http/router.js'
+import {PortalError} from '../../src/portal/http/errors.js'
 import {parseRateLimit, RateLimiter} from '../../src/portal/http/rate-limit.js'
 
 /**

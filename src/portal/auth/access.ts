@@ -1,5 +1,5 @@
 import {OWNERSHIP_BLUEPRINT, type Run} from '../../model/port.js'
-import {PortalError} from '../http/router.js'
+import {PortalError} from '../http/errors.js'
 import type {Credential} from '../store/store.js'
 
 /**

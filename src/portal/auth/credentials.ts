@@ -1,6 +1,6 @@
 import {randomBytes} from 'node:crypto'
 
-import {conflict, notFound} from '../http/router.js'
+import {conflict, notFound} from '../http/errors.js'
 import {generateId} from '../ids.js'
 import type {Credential, Role, Store} from '../store/store.js'
 import {ensureSystemBlueprints, syncCredentialUser} from './teams.js'

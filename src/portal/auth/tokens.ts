@@ -4,7 +4,7 @@ export interface TokenClaims {
   clientId: string
   /** Epoch milliseconds. */
   expiresAt: number
-  /** A handler's token: it reports on this run only (access.ts). */
+  /** A handler's token: it reports on this run only (auth/access.ts). */
   runId?: string | undefined
 }
 

@@ -1,6 +1,6 @@
 import type {Action} from '../../model/port.js'
 import {schemas} from '../../schemas/registry.js'
-import {conflict, invalid, notFound} from '../http/router.js'
+import {conflict, invalid, notFound} from '../http/errors.js'
 import {generateId} from '../ids.js'
 import type {Store} from '../store/store.js'
 import {auditDefinition} from '../writes/unit-of-work.js'

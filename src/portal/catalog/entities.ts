@@ -1,6 +1,6 @@
 import type {Blueprint, EntityInput, RelationValue} from '../../model/port.js'
 import {checkEntity, relationTargets, withoutNulls} from '../../domain/entity-rules.js'
-import {conflict, invalid, notFound, PortalError} from '../http/router.js'
+import {conflict, invalid, notFound, PortalError} from '../http/errors.js'
 import {TEAM_BLUEPRINT} from '../../model/system-blueprints.js'
 import {inheritedPath, InheritedTeams} from './inherited-teams.js'
 import {generateId} from '../ids.js'

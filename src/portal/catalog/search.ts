@@ -1,6 +1,6 @@
 import type {EntitiesQuery, Rule} from '../../model/port.js'
 import {breathe} from '../../shared/breathe.js'
-import {PortalError} from '../http/router.js'
+import {PortalError} from '../http/errors.js'
 import {
   refKey,
   type EntityFilter,

@@ -1,4 +1,4 @@
-import {PortalError} from './router.js'
+import {PortalError} from './errors.js'
 
 export interface RateLimit {
   /** Requests allowed per window, for each caller. */

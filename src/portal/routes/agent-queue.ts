@@ -1,4 +1,5 @@
-import {PortalError, type RequestContext, type Route} from '../http/router.js'
+import {PortalError} from '../http/errors.js'
+import type {RequestContext, Route} from '../http/router.js'
 import {isFinal} from '../runs/runs.js'
 import {body, ok, type RouteKit} from './kit.js'
 
@@ -78,7 +79,7 @@ export function agentQueueRoutes(kit: RouteKit): Route[] {
     {
       // idp extension: tokens for handlers, one a run, each dying with its run (Port answers 404),
       // minted for a claimed batch in one request. A token may report on its run only
-      // (access.ts); only the queue's drivers may mint them. Ended or unknown runs get none.
+      // (auth/access.ts); only the queue's drivers may mint them. Ended or unknown runs get none.
       auth: 'agent',
       handler: async (request) => {
         const {runIds} = body<{runIds: string[]}>(request, 'idp:api-requests#/$defs/runIds', 'Invalid run tokens')

@@ -1,6 +1,8 @@
 import type {AuditRecord} from '../../model/port.js'
 import {forbidden} from '../auth/access.js'
-import {listParam, PortalError, type RequestContext, type Route} from '../http/router.js'
+import {listParam} from '../http/params.js'
+import {PortalError} from '../http/errors.js'
+import type {RequestContext, Route} from '../http/router.js'
 import {MAX_UNPAGED, ok, type RouteKit} from './kit.js'
 
 const RESOURCES = ['blueprint', 'entity', 'run', 'webhook', 'scorecard', 'action', 'integration']

@@ -1,6 +1,7 @@
 import {timingSafeEqual} from 'node:crypto'
 
-import {PortalError, type Route} from '../http/router.js'
+import {PortalError} from '../http/errors.js'
+import type {Route} from '../http/router.js'
 import {body, ok, type RouteKit} from './kit.js'
 
 /** The token route: the only one anonymous callers may use. */

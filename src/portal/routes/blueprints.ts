@@ -1,4 +1,5 @@
-import {booleanParam, type Route} from '../http/router.js'
+import {booleanParam} from '../http/params.js'
+import type {Route} from '../http/router.js'
 import {breathe} from '../../shared/breathe.js'
 import {entityOf, EVERY} from '../catalog/search.js'
 import {ok, type RouteKit} from './kit.js'

@@ -1,10 +1,13 @@
 import type {EntityInput} from '../../model/port.js'
 import {mayWriteEntities} from '../auth/access.js'
-import {booleanParam, invalid, JsonTexts, PortalError, type RequestContext, type Route} from '../http/router.js'
+import {booleanParam} from '../http/params.js'
+import {invalid, PortalError} from '../http/errors.js'
+import {JsonTexts} from '../http/reply.js'
+import type {RequestContext, Route} from '../http/router.js'
 import {toWire} from '../catalog/search.js'
 import {body, MAX_UNPAGED, ok, tooMany, type RouteKit} from './kit.js'
 
-/** Entities: members read and write them; ownership records are admins' (access.ts). */
+/** Entities: members read and write them; ownership records are admins' (auth/access.ts). */
 export function entityRoutes(kit: RouteKit): Route[] {
   const {audit, blueprints, entities, scans, store, textView, view, write, writeMode, writeOptions} = kit
   return [

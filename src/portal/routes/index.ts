@@ -14,7 +14,7 @@ import {searchRoutes} from './search.js'
 
 /**
  * Every route of the portal, one module per resource, each route with its access rule
- * (access.ts) beside it. The router matches by specificity, so the order here does not matter.
+ * (auth/access.ts) beside it. The router matches by specificity, so the order here does not matter.
  */
 export function routes(core: PortalCore): Route[] {
   const kit = routeKit(core)

@@ -1,4 +1,6 @@
-import {booleanParam, listParam, PortalError, type Route} from '../http/router.js'
+import {booleanParam, listParam} from '../http/params.js'
+import {PortalError} from '../http/errors.js'
+import type {Route} from '../http/router.js'
 import {body, ok, type RouteKit} from './kit.js'
 
 /** Action runs: reading, reporting (status, logs), approvals. */

@@ -1,5 +1,7 @@
 import {type EntitiesQuery} from '../../model/port.js'
-import {JsonTexts, PortalError, type Route} from '../http/router.js'
+import {JsonTexts} from '../http/reply.js'
+import {PortalError} from '../http/errors.js'
+import type {Route} from '../http/router.js'
 import {compileSearch, entityText} from '../catalog/search.js'
 import {body, MAX_UNPAGED, ok, type RouteKit, tooMany} from './kit.js'
 

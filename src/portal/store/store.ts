@@ -12,7 +12,7 @@ import type {
 
 export type {ActionPermissions, PermissionBlock} from '../../model/port.js'
 
-/** What a credential may do (see access.ts). */
+/** What a credential may do (see auth/access.ts). */
 export type Role = 'admin' | 'member' | 'agent'
 
 /** An entity as the portal keeps it: always with its blueprint and audit fields. */

@@ -1,7 +1,8 @@
 import type {Blueprint} from '../../model/port.js'
 import {relationTargets} from '../../domain/entity-rules.js'
 import {relationTargetsOf} from './entities.js'
-import type {ChangeQueue, PortalChange} from '../writes/unit-of-work.js'
+import type {ChangeQueue} from '../writes/unit-of-work.js'
+import type {PortalChange} from '../writes/change.js'
 import {blueprintEntities} from './search.js'
 import {blueprintLookup, refKey, type EntityRef, type Store, type StoredEntity} from '../store/store.js'
 

@@ -5,7 +5,8 @@ import {PortalNotice} from './notice.js'
 import {toWire} from '../catalog/search.js'
 import type {RunsService} from '../runs/runs.js'
 import {blueprintLookup, type Store, type StoredEntity, type Timer} from '../store/store.js'
-import {unitDepth, wake, type ChangeQueue, type PortalChange} from '../writes/unit-of-work.js'
+import {unitDepth, wake, type ChangeQueue} from '../writes/unit-of-work.js'
+import type {PortalChange} from '../writes/change.js'
 import {SerialWork} from './serial.js'
 
 /** Port's automation event object (`.event` in conditions and templates). */

@@ -1,20 +1,10 @@
 import type {AuditRecord} from '../../model/port.js'
 import {sortableId} from '../ids.js'
-import type {PortalChange} from './unit-of-work.js'
+import type {DefinitionChange, PortalChange} from './change.js'
 import {toWire} from '../catalog/search.js'
 
 /** The embedded portal's organisation id, as events, payloads and audit records carry it. */
 export const ORG_ID = 'org_idp'
-
-/** A blueprint or action change, as its service reports it for the audit log. */
-export interface DefinitionChange {
-  resourceType: 'blueprint' | 'action'
-  action: 'CREATE' | 'UPDATE' | 'DELETE'
-  identifier: string
-  before: unknown
-  after: unknown
-  by: string
-}
 
 /** The audit record of one change made at `at`; timer firings are not audited. */
 export function auditRecord(change: PortalChange | DefinitionChange, at: string): AuditRecord | undefined {

@@ -1,23 +1,8 @@
 import {AsyncLocalStorage} from 'node:async_hooks'
 
-import type {AuditRecord, Run} from '../../model/port.js'
-import {auditRecord, type DefinitionChange} from './audit.js'
-import type {StoredEntity} from '../store/store.js'
-
-export type PortalChange =
-  | {
-      kind: 'entity'
-      action: 'CREATE' | 'UPDATE' | 'DELETE'
-      blueprint: string
-      identifier: string
-      before: StoredEntity | null
-      after: StoredEntity | null
-      by: string
-      /** The run the write was made for (`run_id`). */
-      runId?: string | undefined
-    }
-  | {kind: 'run'; action: 'CREATE' | 'UPDATE'; before: Run | null; after: Run; by: string}
-  | {kind: 'timer'; blueprint: string; identifier: string; property: string; entity: StoredEntity}
+import type {AuditRecord} from '../../model/port.js'
+import {auditRecord} from './audit.js'
+import type {DefinitionChange, PortalChange} from './change.js'
 
 /**
  * One write transaction's own state: what changed (turned into timers and automation runs before

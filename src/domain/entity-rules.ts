@@ -132,6 +132,10 @@ export function relationTargets(value: RelationValue | undefined): string[] {
   return Array.isArray(value) ? value : [value]
 }
 
+/** Each relation of a blueprint and the blueprint it targets. */
+export const relationTargetsOf = (blueprint: Blueprint): Record<string, string> =>
+  Object.fromEntries(Object.entries(blueprint.relations ?? {}).map(([name, relation]) => [name, relation.target]))
+
 /** Port treats a null property as unset; idp stores and compares it that way. */
 export function withoutNulls(values: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== null && value !== undefined))

@@ -3,7 +3,7 @@ import {SYSTEM_BLUEPRINTS, TEAM_BLUEPRINT, USER_BLUEPRINT} from '../../model/sys
 import {canonicalBlueprint, same} from '../../domain/canonical.js'
 import {relationTargets} from '../../domain/entity-rules.js'
 import {pointer, type SchemaIssue} from '../../schemas/registry.js'
-import {relationTargetsOf} from '../catalog/entities.js'
+import {relationTargetsOf} from '../../domain/entity-rules.js'
 import type {Credential, Store, StoredEntity} from '../store/store.js'
 
 const SYSTEM_ACTOR = 'idp-portal'

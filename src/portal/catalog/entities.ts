@@ -1,5 +1,5 @@
 import type {Blueprint, EntityInput, RelationValue} from '../../model/port.js'
-import {checkEntity, relationTargets, withoutNulls} from '../../domain/entity-rules.js'
+import {checkEntity, relationTargets, relationTargetsOf, withoutNulls} from '../../domain/entity-rules.js'
 import {conflict, invalid, notFound, PortalError} from '../http/errors.js'
 import {TEAM_BLUEPRINT} from '../../model/system-blueprints.js'
 import {inheritedPath, InheritedTeams} from './inherited-teams.js'
@@ -40,9 +40,6 @@ export interface WriteOptions extends WriteAudit {
   createMissingRelated?: boolean
   validationOnly?: boolean
 }
-
-export const relationTargetsOf = (blueprint: Blueprint): Record<string, string> =>
-  Object.fromEntries(Object.entries(blueprint.relations ?? {}).map(([name, relation]) => [name, relation.target]))
 
 /** Entity writes with Port's semantics; callers wrap them in a transaction. */
 export class EntitiesService {

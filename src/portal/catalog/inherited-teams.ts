@@ -1,6 +1,6 @@
 import type {Blueprint} from '../../model/port.js'
 import {relationTargets} from '../../domain/entity-rules.js'
-import {relationTargetsOf} from './entities.js'
+import {relationTargetsOf} from '../../domain/entity-rules.js'
 import type {ChangeQueue} from '../writes/unit-of-work.js'
 import type {PortalChange} from '../writes/change.js'
 import {blueprintEntities} from './search.js'

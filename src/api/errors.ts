@@ -1,4 +1,5 @@
 import {ExitCode, IdpError} from '../errors.js'
+import type {HttpRequest, HttpResponse, NetworkError} from './http.js'
 
 /** A non-2xx answer from the portal, carrying Port's `error` code and `message`. */
 export class ApiError extends IdpError {
@@ -36,4 +37,22 @@ export class UnreachableError extends IdpError {
   constructor(url: string, reason: string, hint: string) {
     super(`Cannot reach the portal at ${url} (${reason}).`, {code: 'unreachable', exitCode: ExitCode.UNREACHABLE, hint})
   }
+}
+
+export function unreachable(apiUrl: string, error: NetworkError, hint: string): UnreachableError {
+  const reason = error.code === 'ECONNREFUSED' ? 'connection refused' : error.code
+  return new UnreachableError(apiUrl, reason, hint)
+}
+
+export function toApiError(request: Pick<HttpRequest, 'method' | 'path'>, response: HttpResponse, apiUrl: string) {
+  const body = (typeof response.body === 'object' && response.body !== null ? response.body : {}) as Record<
+    string,
+    unknown
+  >
+  const code = typeof body.error === 'string' ? body.error : `http_${response.status}`
+  const message =
+    typeof body.message === 'string'
+      ? body.message
+      : `${request.method} ${request.path} failed with HTTP ${response.status}${typeof response.body === 'string' && response.body ? `: ${response.body.slice(0, 200)}` : ''}`
+  return new ApiError(response.status, code, message, request.method, apiUrl + request.path, body.details)
 }

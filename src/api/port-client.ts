@@ -1,4 +1,4 @@
-import {ApiError, UnreachableError} from './errors.js'
+import {ApiError, toApiError, unreachable} from './errors.js'
 import {NetworkError, type HttpRequest, type HttpResponse, type HttpTransport} from './http.js'
 import type {TokenProvider} from './token.js'
 import type {
@@ -77,24 +77,6 @@ export class PortClient {
       throw error
     }
   }
-}
-
-export function unreachable(apiUrl: string, error: NetworkError, hint: string): UnreachableError {
-  const reason = error.code === 'ECONNREFUSED' ? 'connection refused' : error.code
-  return new UnreachableError(apiUrl, reason, hint)
-}
-
-export function toApiError(request: Pick<HttpRequest, 'method' | 'path'>, response: HttpResponse, apiUrl: string) {
-  const body = (typeof response.body === 'object' && response.body !== null ? response.body : {}) as Record<
-    string,
-    unknown
-  >
-  const code = typeof body.error === 'string' ? body.error : `http_${response.status}`
-  const message =
-    typeof body.message === 'string'
-      ? body.message
-      : `${request.method} ${request.path} failed with HTTP ${response.status}${typeof response.body === 'string' && response.body ? `: ${response.body.slice(0, 200)}` : ''}`
-  return new ApiError(response.status, code, message, request.method, apiUrl + request.path, body.details)
 }
 
 class BlueprintsApi {

@@ -2,7 +2,7 @@ import {authError} from '../errors.js'
 import type {CachedToken} from '../config/profiles.js'
 import {credentialsOrigin, type Credentials} from '../config/session.js'
 import {NetworkError, type HttpTransport} from './http.js'
-import {toApiError, unreachable} from './port-client.js'
+import {toApiError, unreachable} from './errors.js'
 
 export interface TokenCache {
   load(): CachedToken | undefined

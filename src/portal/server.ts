@@ -4,7 +4,7 @@ import type {AddressInfo} from 'node:net'
 
 import {createApp} from './app.js'
 import {PortalCore} from './core.js'
-import type {GitHubSettings} from './invoke/dispatcher.js'
+import type {GitHubSettings} from './invoke/backends/backend.js'
 import {WorkerJq} from '../jq/worker-engine.js'
 import {generateId} from './ids.js'
 import type {RateLimit} from './http/rate-limit.js'

@@ -1,6 +1,6 @@
 import {OWNERSHIP_BLUEPRINT, type Run} from '../../model/port.js'
 import {PortalError} from '../http/errors.js'
-import type {Credential} from '../store/store.js'
+import type {Credential, Store} from '../store/store.js'
 
 /**
  * The portal's trust model, enforced here and nowhere else.
@@ -94,4 +94,19 @@ export function mayWriteEntities(principal: Principal, blueprint: string): void 
   if (blueprint === OWNERSHIP_BLUEPRINT && principal.kind !== 'admin') {
     throw forbidden(`Only admin credentials may change "${OWNERSHIP_BLUEPRINT}" entities (catalog ownership records)`)
   }
+}
+
+/**
+ * An upsert-entity run writes with the portal's own rights, so ownership records stay out of a
+ * member's reach through it: only admins' runs and automations (an admin's, like the actions
+ * admins run) may write them.
+ */
+export async function runMayWriteEntities(
+  store: Pick<Store, 'getCredential'>,
+  run: Run,
+  blueprint: string,
+): Promise<void> {
+  if (blueprint !== OWNERSHIP_BLUEPRINT || run.source === 'AUTOMATION') return
+  if ((await store.getCredential(run.createdBy))?.role === 'admin') return
+  throw forbidden(`Only admins' runs may write "${OWNERSHIP_BLUEPRINT}" entities`)
 }

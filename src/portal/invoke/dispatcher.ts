@@ -1,52 +1,25 @@
-import {OWNERSHIP_BLUEPRINT, type Action, type Run} from '../../model/port.js'
-import type {JqEngine} from '../../jq/engine.js'
-import {jsonOrText} from '../../shared/json.js'
-import {signWebhook} from '../../verify.js'
+import type {Action, Run} from '../../model/port.js'
 import {ORG_ID} from '../writes/audit.js'
-import type {EntitiesService} from '../catalog/entities.js'
-import {PortalError} from '../http/errors.js'
-import {isFinal, type RunsService} from '../runs/runs.js'
+import {isFinal} from '../runs/runs.js'
 import {toWire} from '../catalog/search.js'
-import type {Dispatch, Store} from '../store/store.js'
-import {encodeSelfCallPart, selfCallProblem} from './self-call.js'
+import type {Dispatch} from '../store/store.js'
+import {queueForAgent} from './backends/agent-queue.js'
+import type {BackendKit, BackendOptions} from './backends/backend.js'
+import {dispatchWorkflow, followWorkflow, type GitHubFollow} from './backends/github.js'
+import {upsertEntity} from './backends/upsert-entity.js'
+import {deliverWebhook} from './backends/webhook.js'
 import {SerialWork} from './serial.js'
 import {renderTemplate} from './templates.js'
 
-export interface GitHubSettings {
-  /** GitHub's REST API, or GitHub Enterprise's (`https://github.example.com/api/v3`). */
-  apiUrl: string
-  token?: string | undefined
-  /** How often a followed workflow run is checked (ms). */
-  pollMs?: number | undefined
-}
-
-export interface DispatcherOptions {
-  store: Store
-  jq: JqEngine
-  runs: RunsService
-  entities: EntitiesService
-  /** Runs a write transaction (and the automations it triggers); writes ready at once may share one. */
-  write: <T>(work: () => Promise<T>) => Promise<T>
-  /** This portal's own base URL, for webhooks that call Port's API. */
-  baseUrl: () => string
-  /** A bearer token of the organisation's admin credential, for those calls. */
-  portalToken: () => Promise<string>
-  github: GitHubSettings
+export interface DispatcherOptions extends BackendOptions {
   onError: (error: unknown) => void
   now?: () => Date
   /** Delivery attempts for a webhook that is down or answers 5xx. */
   attempts?: number
   retryBaseMs?: number
-  requestTimeoutMs?: number
 }
 
-const PORT_API_HOSTS = new Set(['api.port.io', 'api.getport.io', 'api.us.port.io', 'api.us.getport.io'])
 const CONCURRENCY = 16
-
-/** Context of a GitHub workflow being followed until it completes. */
-interface GitHubFollow {
-  github: {org: string; repo: string; workflow: string; since: string}
-}
 
 /**
  * Hands runs to their backends. Work is read from the store (`dispatches`), so it survives a
@@ -60,8 +33,18 @@ export class Dispatcher {
   /** Cancels requests in flight when the portal stops (the work is redone on the next start). */
   private readonly abort = new AbortController()
 
+  /** What the backends (one module each, in backends/) get from the queue. */
+  private readonly kit: BackendKit
+
   constructor(private readonly options: DispatcherOptions) {
     this.serial = new SerialWork(() => this.pump(), options.onError)
+    this.kit = {
+      ...options,
+      fail: (dispatch, reason) => this.fail(dispatch, reason),
+      now: () => this.now(),
+      retry: (dispatch, run, reason) => this.retry(dispatch, run, reason),
+      signal: () => this.signal(),
+    }
   }
 
   private get stopped(): boolean {
@@ -117,7 +100,7 @@ export class Dispatcher {
     if (!run || isFinal(run)) return this.done(dispatch)
     const action = await store.getAction(run.action.identifier)
     if (!action) return this.fail(dispatch, `Action "${run.action.identifier}" no longer exists`)
-    if ((dispatch.context as GitHubFollow | undefined)?.github) return this.followGitHub(dispatch, run)
+    if ((dispatch.context as GitHubFollow | undefined)?.github) return followWorkflow(this.kit, dispatch, run)
     let context: Record<string, unknown>
     try {
       context = await this.context(run, action, dispatch)
@@ -129,15 +112,15 @@ export class Dispatcher {
     try {
       switch (method.type) {
         case 'WEBHOOK':
-          return await this.webhook(dispatch, run, method, render, context)
+          return await deliverWebhook(this.kit, dispatch, run, method, render, context)
         case 'KAFKA': {
           const payload = {body: await render(method.payload ?? context), type: 'KAFKA'}
-          return await this.queue(dispatch, run, payload)
+          return await queueForAgent(this.kit, dispatch, run, payload)
         }
         case 'GITHUB':
-          return await this.github(dispatch, run, method, render)
+          return await dispatchWorkflow(this.kit, dispatch, run, method, render)
         case 'UPSERT_ENTITY':
-          return await this.upsertEntity(dispatch, run, method, render)
+          return await upsertEntity(this.kit, dispatch, run, method, render)
         default:
           return await this.fail(
             dispatch,
@@ -175,256 +158,6 @@ export class Dispatcher {
     }
   }
 
-  private async webhook(
-    dispatch: Dispatch,
-    run: Run,
-    method: Action['invocationMethod'],
-    render: (t: unknown) => Promise<unknown>,
-    context: unknown,
-  ) {
-    const verb = String((await render(method.method ?? 'POST')) ?? 'POST').toUpperCase()
-    const hasBody = method.body !== undefined || !['GET', 'DELETE'].includes(verb)
-    const payload = {
-      agent: Boolean(await render(method.agent ?? false)),
-      body: hasBody ? await render(method.body ?? context) : undefined,
-      headers: ((await render(method.headers ?? {})) ?? {}) as Record<string, unknown>,
-      method: verb,
-      synchronized: Boolean(await render(method.synchronized ?? false)),
-      type: 'WEBHOOK',
-      url: String(await render(method.url)),
-    }
-    if (payload.agent) return this.queue(dispatch, run, payload)
-    const self = this.isSelfCall(payload.url)
-    if (self) {
-      payload.url = String(await renderTemplate(method.url, context, this.options.jq, {encodePart: encodeSelfCallPart}))
-      const problem = selfCallProblem(payload.url)
-      if (problem) return this.fail(dispatch, `Refused to call the portal's API at ${payload.url}: ${problem}`)
-    }
-    if (dispatch.attempts === 0)
-      await this.options.write(() =>
-        this.options.runs.record(run.id, {payload}, this.now(), `Sending ${verb} ${payload.url}`),
-      )
-
-    const secret = (await this.options.store.adminCredential())?.clientSecret ?? ''
-    const text = payload.body === undefined ? undefined : JSON.stringify(payload.body)
-    const headers: Record<string, string> = {
-      ...Object.fromEntries(
-        Object.entries(payload.headers)
-          .filter(([, value]) => value !== null && value !== undefined)
-          .map(([key, value]) => [key, String(value)]),
-      ),
-      ...(text === undefined ? {} : {'content-type': 'application/json'}),
-      ...signWebhook(text ?? '', secret),
-      'user-agent': 'idp-portal',
-    }
-    // Port authenticates calls to its own API itself; so does the embedded portal.
-    let target = payload.url
-    if (self) {
-      const url = new URL(payload.url)
-      target = this.options.baseUrl() + url.pathname + url.search
-      headers.authorization = `Bearer ${await this.options.portalToken()}`
-    }
-
-    let status: number
-    let answer: unknown
-    try {
-      const response = await fetch(target, {body: text, headers, method: verb, signal: this.signal()})
-      status = response.status
-      const raw = await response.text()
-      answer = jsonOrText(raw)
-    } catch (error) {
-      const reason =
-        (error as Error).name === 'TimeoutError'
-          ? `${payload.url} did not answer within ${(this.options.requestTimeoutMs ?? 30_000) / 1000}s`
-          : `could not reach ${payload.url}: ${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message}`
-      return this.retry(dispatch, run, reason)
-    }
-    if (status >= 500) return this.retry(dispatch, run, `${payload.url} answered HTTP ${status}`)
-    const ok = status >= 200 && status < 300
-    if (payload.synchronized || !ok) {
-      await this.options.write(async () => {
-        await this.options.runs.finish(
-          run.id,
-          {
-            log: `The webhook answered HTTP ${status}`,
-            response: answer,
-            status: ok ? 'SUCCESS' : 'FAILURE',
-            ...(ok ? {} : {summary: `The webhook answered HTTP ${status}`}),
-          },
-          this.now(),
-        )
-        await this.options.store.putDispatch({...dispatch, state: 'done'})
-      })
-      return
-    }
-    await this.options.write(async () => {
-      await this.options.runs.record(
-        run.id,
-        {},
-        this.now(),
-        `Delivered: HTTP ${status}; waiting for the backend to report`,
-      )
-      await this.options.store.putDispatch({...dispatch, state: 'done'})
-    })
-  }
-
-  /** A call to Port's API or to this portal's own: sent with the organisation's rights. */
-  private isSelfCall(text: string): boolean {
-    const url = safeUrl(text)
-    return Boolean(url && (PORT_API_HOSTS.has(url.hostname) || url.origin === new URL(this.options.baseUrl()).origin))
-  }
-
-  /** Agent-bound runs wait in the queue that `idp agent` claims from. */
-  private async queue(dispatch: Dispatch, run: Run, payload: Record<string, unknown>) {
-    await this.options.write(async () => {
-      await this.options.runs.record(
-        run.id,
-        {payload, pendingExecution: true},
-        this.now(),
-        'Waiting for an agent to pick the run up',
-      )
-      await this.options.store.putDispatch({...dispatch, state: 'queued'})
-    })
-  }
-
-  private async github(
-    dispatch: Dispatch,
-    run: Run,
-    method: Action['invocationMethod'],
-    render: (t: unknown) => Promise<unknown>,
-  ) {
-    const {apiUrl, token} = this.options.github
-    if (!token) return this.fail(dispatch, 'No GitHub token: start the portal with IDP_PORTAL_GITHUB_TOKEN set')
-    const org = String(await render(method.org))
-    const repo = String(await render(method.repo))
-    const workflow = String(await render(method.workflow))
-    const {ref = 'main', ...inputs} = ((await render(method.workflowInputs ?? {})) ?? {}) as Record<string, unknown>
-    const since = this.now().toISOString()
-    const path = `/repos/${enc(org)}/${enc(repo)}/actions/workflows/${enc(workflow)}/dispatches`
-    let status: number
-    try {
-      const response = await fetch(apiUrl + path, {
-        body: JSON.stringify({inputs: stringValues(inputs), ref}),
-        headers: githubHeaders(token),
-        method: 'POST',
-        signal: this.signal(),
-      })
-      status = response.status
-      if (status >= 400 && status < 500) {
-        return this.fail(
-          dispatch,
-          `GitHub refused the workflow dispatch: HTTP ${status} ${(await response.text()).slice(0, 300)}`,
-        )
-      }
-    } catch (error) {
-      return this.retry(dispatch, run, `could not reach GitHub: ${(error as Error).message}`)
-    }
-    if (status >= 500) return this.retry(dispatch, run, `GitHub answered HTTP ${status}`)
-    const report = (await render(method.reportWorkflowStatus ?? true)) !== false
-    await this.options.write(async () => {
-      await this.options.runs.record(
-        run.id,
-        {payload: {inputs, org, ref, repo, type: 'GITHUB', workflow}},
-        this.now(),
-        `Dispatched workflow ${workflow} in ${org}/${repo} on ${ref}`,
-      )
-      await this.options.store.putDispatch(
-        report
-          ? {
-              ...dispatch,
-              attempts: 0,
-              availableAt: this.now().getTime() + (this.options.github.pollMs ?? 5000),
-              context: {github: {org, repo, since, workflow}},
-            }
-          : {...dispatch, state: 'done'},
-      )
-    })
-  }
-
-  /** reportWorkflowStatus: the newest dispatched run of the workflow since the dispatch, until it completes. */
-  private async followGitHub(dispatch: Dispatch, run: Run) {
-    const {org, repo, since, workflow} = (dispatch.context as GitHubFollow).github
-    const {apiUrl, token} = this.options.github
-    const path = `/repos/${enc(org)}/${enc(repo)}/actions/workflows/${enc(workflow)}/runs?event=workflow_dispatch&created=${enc('>=' + since.slice(0, 19) + 'Z')}`
-    const later = () =>
-      this.options.store.putDispatch({
-        ...dispatch,
-        availableAt: this.now().getTime() + (this.options.github.pollMs ?? 5000),
-      })
-    try {
-      const response = await fetch(apiUrl + path, {headers: githubHeaders(token ?? ''), signal: this.signal()})
-      if (!response.ok) return await this.options.write(later)
-      const {workflow_runs: runs = []} = (await response.json()) as {
-        workflow_runs?: {status: string; conclusion: string | null; html_url: string; created_at: string}[]
-      }
-      const latest = runs
-        .filter((item) => item.created_at >= since.slice(0, 19))
-        .sort((a, b) => b.created_at.localeCompare(a.created_at))[0]
-      if (!latest || latest.status !== 'completed') return await this.options.write(later)
-      const ok = latest.conclusion === 'success'
-      await this.options.write(async () => {
-        await this.options.runs.finish(
-          run.id,
-          {
-            link: [latest.html_url],
-            log: `Workflow ${latest.conclusion}: ${latest.html_url}`,
-            status: ok ? 'SUCCESS' : 'FAILURE',
-            ...(ok ? {} : {summary: `The workflow ended ${latest.conclusion}`}),
-          },
-          this.now(),
-        )
-        await this.options.store.putDispatch({...dispatch, state: 'done'})
-      })
-    } catch {
-      await this.options.write(later)
-    }
-  }
-
-  private async upsertEntity(
-    dispatch: Dispatch,
-    run: Run,
-    method: Action['invocationMethod'],
-    render: (t: unknown) => Promise<unknown>,
-  ) {
-    const blueprintId = String(await render(method.blueprintIdentifier))
-    const mapping = (await render(method.mapping ?? {})) as Record<string, unknown>
-    await this.options.write(async () => {
-      try {
-        const blueprint = await this.options.store.getBlueprint(blueprintId)
-        if (!blueprint) throw new PortalError(404, 'not_found', `Blueprint "${blueprintId}" was not found`)
-        // The portal writes with its own rights; ownership records stay out of a member's reach
-        // (automations are an admin's, like the actions admins run).
-        if (
-          blueprintId === OWNERSHIP_BLUEPRINT &&
-          run.source !== 'AUTOMATION' &&
-          (await this.options.store.getCredential(run.createdBy))?.role !== 'admin'
-        )
-          throw new PortalError(403, 'forbidden', `Only admins' runs may write "${OWNERSHIP_BLUEPRINT}" entities`)
-        const {entity} = await this.options.entities.write(blueprint, mapping as never, {
-          actor: 'idp-portal',
-          mode: 'merge',
-          now: this.now(),
-        })
-        await this.options.runs.finish(
-          run.id,
-          {log: `Upserted ${blueprintId} entity "${entity.identifier}"`, status: 'SUCCESS'},
-          this.now(),
-        )
-      } catch (error) {
-        await this.options.runs.finish(
-          run.id,
-          {
-            log: `The entity upsert failed: ${(error as Error).message}`,
-            status: 'FAILURE',
-            summary: (error as Error).message,
-          },
-          this.now(),
-        )
-      }
-      await this.options.store.putDispatch({...dispatch, state: 'done'})
-    })
-  }
-
   /** A delivery that failed in a way worth retrying: again after a backoff, a bounded number of times. */
   private async retry(dispatch: Dispatch, run: Run, reason: string) {
     if (this.stopped) return // cut short by the portal stopping: the next start delivers it again
@@ -452,26 +185,5 @@ export class Dispatcher {
 
   private async done(dispatch: Dispatch) {
     await this.options.write(() => this.options.store.putDispatch({...dispatch, state: 'done'}))
-  }
-}
-
-const enc = encodeURIComponent
-const githubHeaders = (token: string) => ({
-  accept: 'application/vnd.github+json',
-  authorization: `Bearer ${token}`,
-  'user-agent': 'idp-portal',
-  'x-github-api-version': '2022-11-28',
-})
-/** workflow_dispatch inputs are strings; objects go as JSON. */
-const stringValues = (inputs: Record<string, unknown>) =>
-  Object.fromEntries(
-    Object.entries(inputs).map(([key, value]) => [key, typeof value === 'string' ? value : JSON.stringify(value)]),
-  )
-
-function safeUrl(text: string): URL | undefined {
-  try {
-    return new URL(text)
-  } catch {
-    return undefined
   }
 }

@@ -1,7 +1,9 @@
 import {describe, expect, it} from 'vitest'
 
 import type {EntitiesQuery, Rule} from '../../src/model/port.js'
-import {compileSearch, EVERY, searchPages, toWire} from '../../src/portal/catalog/search.js'
+import {compileSearch} from '../../src/portal/catalog/search.js'
+import {EVERY, searchPages} from '../../src/portal/catalog/paging.js'
+import {toWire} from '../../src/portal/catalog/wire.js'
 import type {Store, StoredEntity} from '../../src/portal/store/store.js'
 
 /**

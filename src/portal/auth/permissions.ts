@@ -2,7 +2,9 @@ import {credentialEmail, credentialTeams} from './teams.js'
 import type {Action, EntitiesQuery, Run} from '../../model/port.js'
 import type {JqEngine} from '../../jq/engine.js'
 import {renderTemplate} from '../invoke/templates.js'
-import {compileSearch, entityOf, searchPages, toWire} from '../catalog/search.js'
+import {compileSearch} from '../catalog/search.js'
+import {entityOf, searchPages} from '../catalog/paging.js'
+import {toWire} from '../catalog/wire.js'
 import type {ActionPermissions, Credential, PermissionBlock, Store, StoredEntity} from '../store/store.js'
 
 /** Port's defaults: everyone in the organisation may execute; admins approve. */

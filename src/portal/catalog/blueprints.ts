@@ -9,7 +9,7 @@ import {isSystemBlueprint} from '../../model/system-blueprints.js'
 import {systemBlueprintIssues} from '../auth/teams.js'
 import {inheritedPath, pathHops, type InheritedTeams} from './inherited-teams.js'
 import {auditDefinition} from '../writes/unit-of-work.js'
-import {blueprintEntities} from './search.js'
+import {blueprintEntities} from './paging.js'
 
 const record = (
   action: 'CREATE' | 'UPDATE' | 'DELETE',

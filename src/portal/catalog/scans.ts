@@ -1,5 +1,6 @@
 import {breathe} from '../../shared/breathe.js'
-import {type CompiledSearch, EVERY, type Found, searchPages} from './search.js'
+import type {CompiledSearch} from './search.js'
+import {EVERY, type Found, searchPages} from './paging.js'
 import type {Store} from '../store/store.js'
 
 /** How many long scans (lists, searches) run at once; the rest wait their turn. */

@@ -1,7 +1,7 @@
 import type {Action, Run} from '../../model/port.js'
 import {ORG_ID} from '../writes/audit.js'
 import {isFinal} from '../runs/runs.js'
-import {toWire} from '../catalog/search.js'
+import {toWire} from '../catalog/wire.js'
 import type {Dispatch} from '../store/store.js'
 import {queueForAgent} from './backends/agent-queue.js'
 import type {BackendKit, BackendOptions} from './backends/backend.js'

@@ -1,7 +1,7 @@
 import {booleanParam} from '../http/params.js'
 import type {Route} from '../http/router.js'
 import {breathe} from '../../shared/breathe.js'
-import {entityOf, EVERY} from '../catalog/search.js'
+import {entityOf, EVERY} from '../catalog/paging.js'
 import {ok, type RouteKit} from './kit.js'
 
 /** Blueprints: the data model, which only admins change (as in Port). */

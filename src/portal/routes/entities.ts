@@ -4,7 +4,7 @@ import {booleanParam} from '../http/params.js'
 import {invalid, PortalError} from '../http/errors.js'
 import {JsonTexts} from '../http/reply.js'
 import type {RequestContext, Route} from '../http/router.js'
-import {toWire} from '../catalog/search.js'
+import {toWire} from '../catalog/wire.js'
 import {body, MAX_UNPAGED, ok, tooMany, type RouteKit} from './kit.js'
 
 /** Entities: members read and write them; ownership records are admins' (auth/access.ts). */

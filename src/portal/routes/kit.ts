@@ -7,7 +7,8 @@ import {booleanParam, listParam} from '../http/params.js'
 import {invalid, notFound, PortalError} from '../http/errors.js'
 import type {RequestContext} from '../http/router.js'
 import {Scans} from '../catalog/scans.js'
-import {entityText, project, toWire} from '../catalog/search.js'
+import {entityText} from '../catalog/paging.js'
+import {project, toWire} from '../catalog/wire.js'
 import type {StoredEntity} from '../store/store.js'
 
 export const ok = (body: Record<string, unknown>, status = 200) => ({body: {ok: true, ...body}, status})

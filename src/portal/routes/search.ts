@@ -2,7 +2,8 @@ import {type EntitiesQuery} from '../../model/port.js'
 import {JsonTexts} from '../http/reply.js'
 import {PortalError} from '../http/errors.js'
 import type {Route} from '../http/router.js'
-import {compileSearch, entityText} from '../catalog/search.js'
+import {compileSearch} from '../catalog/search.js'
+import {entityText} from '../catalog/paging.js'
 import {body, MAX_UNPAGED, ok, type RouteKit, tooMany} from './kit.js'
 
 /** Entity search, per blueprint (paged) and across blueprints; both evaluated by the store. */

@@ -1,7 +1,7 @@
 import type {AuditRecord} from '../../model/port.js'
 import {sortableId} from '../ids.js'
 import type {DefinitionChange, PortalChange} from './change.js'
-import {toWire} from '../catalog/search.js'
+import {toWire} from '../catalog/wire.js'
 
 /** The embedded portal's organisation id, as events, payloads and audit records carry it. */
 export const ORG_ID = 'org_idp'

@@ -14,6 +14,7 @@ import {ApprovalNotifier} from './invoke/notifications.js'
 import {TimerScheduler} from './invoke/timers.js'
 import {Permissions} from './auth/permissions.js'
 import {RunEvents} from './runs/run-events.js'
+import {RunApprovals} from './runs/approvals.js'
 import {RunsService} from './runs/runs.js'
 import {TokenIssuer} from './auth/tokens.js'
 import type {Store} from './store/store.js'
@@ -49,6 +50,7 @@ export class PortalCore {
   private readonly inheritedTeams: InheritedTeams
   readonly actions: ActionsService
   readonly runs: RunsService
+  readonly approvals: RunApprovals
   readonly permissions: Permissions
   readonly credentials: Credentials
   /** When agents last polled the queue (an idp extension, for the CLI's hints). */
@@ -82,6 +84,7 @@ export class PortalCore {
     this.runs = new RunsService(store, jq, this.events, this.permissions, this.changes, (run, action, approvers) =>
       afterCommit(() => this.notifier.notify(run, action, approvers)),
     )
+    this.approvals = new RunApprovals(store, this.permissions, this.runs)
     this.automations = new Automations(
       store,
       jq,

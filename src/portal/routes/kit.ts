@@ -39,7 +39,7 @@ const audit = (request: RequestContext) => ({
 
 /** What the route modules share: the portal's services and helpers built on them. */
 export function routeKit(core: PortalCore) {
-  const {actions, blueprints, entities, runs, store} = core
+  const {actions, approvals, blueprints, entities, runs, store} = core
   const scans = new Scans(store)
   const runAudit = (request: RequestContext) => ({caller: request.caller, now: request.now})
   const write = <T>(work: () => Promise<T>) => core.write(work)
@@ -64,7 +64,7 @@ export function routeKit(core: PortalCore) {
     if (request.principal.kind !== 'member') return false
     const id = run.action.identifier
     if (!openActions.has(id)) openActions.set(id, (await store.getAction(id))?.allowAnyoneToViewRuns !== false)
-    return openActions.get(id)! || runs.mayApprove(run, request.caller, request.now)
+    return openActions.get(id)! || approvals.mayApprove(run, request.caller, request.now)
   }
   /** The run, if the caller may see it; 404 otherwise, so that its existence is not told. */
   const visibleRun = async (request: RequestContext, id: string) => {
@@ -92,6 +92,7 @@ export function routeKit(core: PortalCore) {
 
   return {
     actions,
+    approvals,
     audit,
     blueprints,
     core,

@@ -2,10 +2,11 @@ import {booleanParam, listParam} from '../http/params.js'
 import {PortalError} from '../http/errors.js'
 import type {Route} from '../http/router.js'
 import {body, ok, type RouteKit} from './kit.js'
+import {waitForChange} from '../runs/long-poll.js'
 
 /** Action runs: reading, reporting (status, logs), approvals. */
 export function runRoutes(kit: RouteKit): Route[] {
-  const {maySee, reportableRun, runAudit, runs, store, visibleRun, write} = kit
+  const {approvals, core, maySee, reportableRun, runAudit, runs, store, visibleRun, write} = kit
   return [
     {
       auth: 'member',
@@ -39,7 +40,13 @@ export function runRoutes(kit: RouteKit): Route[] {
       handler: async (request) => {
         const waitSeconds = Math.min(Math.max(Number(request.query.get('idp_wait') ?? 0) || 0, 0), 30)
         await visibleRun(request, request.params.run!)
-        const run = await runs.waitForChange(request.params.run!, request.query.get('idp_since'), waitSeconds * 1000)
+        const run = await waitForChange(
+          runs,
+          core.events,
+          request.params.run!,
+          request.query.get('idp_since'),
+          waitSeconds * 1000,
+        )
         // idp_log_offset: the run's log lines from there come with it (one request per change).
         const logOffset = request.query.get('idp_log_offset')
         if (logOffset === null) return ok({run})
@@ -105,9 +112,9 @@ export function runRoutes(kit: RouteKit): Route[] {
           'idp:api-requests#/$defs/approval',
           'Invalid approval',
         )
-        const approvers = await runs.approvers(request.params.run!, request.now)
+        const approvers = await approvals.approvers(request.params.run!, request.now)
         return ok(
-          {run: await write(() => runs.approve(request.params.run!, decision, runAudit(request), approvers))},
+          {run: await write(() => approvals.approve(request.params.run!, decision, runAudit(request), approvers))},
           201,
         )
       },
@@ -119,7 +126,7 @@ export function runRoutes(kit: RouteKit): Route[] {
       handler: async (request) => {
         const pending = booleanParam(request.query, 'include_pending_approvers')
         await visibleRun(request, request.params.run!)
-        return ok({approvers: await runs.approvalStates(request.params.run!, pending, request.now)})
+        return ok({approvers: await approvals.approvalStates(request.params.run!, pending, request.now)})
       },
       method: 'GET',
       pattern: '/v1/actions/runs/:run/approvers',

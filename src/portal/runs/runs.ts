@@ -1,13 +1,11 @@
 import type {Action, Run, RunLog} from '../../model/port.js'
 import {TERMINAL_STATUSES} from '../../model/port.js'
-import {evaluate, isVisible, requiredInputs, type FormContext} from '../../domain/dynamic-inputs.js'
-import {checkInputs} from '../../domain/action-inputs.js'
+import type {FormContext} from '../../domain/dynamic-inputs.js'
 import type {UserInputs} from '../../model/inputs.js'
-import {decryptSecret, encryptSecret} from '../../domain/secret-inputs.js'
 import type {JqEngine} from '../../jq/engine.js'
-import {JqEvalError} from '../../jq/engine.js'
 import {toWire} from '../catalog/wire.js'
-import {invalid, notFound, PortalError} from '../http/errors.js'
+import {runInputs, targetEntity} from './run-inputs.js'
+import {notFound, PortalError} from '../http/errors.js'
 import {generateId} from '../ids.js'
 import type {RunEvents} from './run-events.js'
 import {afterCommit, wake, type ChangeQueue} from '../writes/unit-of-work.js'
@@ -22,8 +20,6 @@ export interface RunAudit {
 export const isFinal = (run: Run) => TERMINAL_STATUSES.includes(run.status)
 const terminated = (run: Run) =>
   new PortalError(422, 'run_terminated', `Run "${run.id}" has ended (${run.status}) and cannot be changed`)
-const isAll = (required: Run['requiredApproval']) =>
-  typeof required === 'object' && required !== null && required.type === 'ALL'
 
 /** Who the portal itself acts as when it reports on runs and starts automations. */
 export const AUTOMATION_ACTOR = 'idp-portal'
@@ -40,7 +36,7 @@ export interface PreparedRun {
 /** A run that waits for approval, for the approval-notification webhook (sent after commit). */
 export type ApprovalNeeded = (run: Run, action: Action, approvers: () => Promise<Credential[]>) => void
 
-/** Action runs: creation with input validation, the status lifecycle, logs and approvals. */
+/** Action runs: creation, the status lifecycle and logs (inputs, approvals and waiting are beside it). */
 export class RunsService {
   constructor(
     private readonly store: Store,
@@ -74,7 +70,7 @@ export class RunsService {
         `"${action.identifier}" is an automation; only self-service actions can be run`,
       )
     }
-    const entity = await this.targetEntity(action, body.entity)
+    const entity = await targetEntity(this.store, action, body.entity)
     const userInputs: UserInputs = trigger.userInputs ?? {properties: {}}
     const {email, userId} = identityOf(audit.caller)
     const context: FormContext = {
@@ -82,7 +78,7 @@ export class RunsService {
       form: {...body.properties},
       user: {email, userId},
     }
-    const properties = await this.inputs(action, userInputs, context, audit)
+    const properties = await runInputs(this.store, this.jq, action, userInputs, context, audit.caller)
     const subject = {action, entity, inputs: properties, now: audit.now, requester: audit.caller}
     if (!(await this.permissions.mayExecute(subject))) {
       throw new PortalError(
@@ -157,7 +153,7 @@ export class RunsService {
   }
 
   /** Hands the run to its backend (see Dispatcher): right away, and again after a crash. */
-  private async schedule(runId: string, now: Date, context?: unknown): Promise<void> {
+  async schedule(runId: string, now: Date, context?: unknown): Promise<void> {
     await this.store.putDispatch({attempts: 0, availableAt: now.getTime(), context, runId, state: 'pending'})
     wake('dispatcher')
   }
@@ -251,105 +247,8 @@ export class RunsService {
     return this.save({...(await this.get(id)), response}, audit)
   }
 
-  /** Who may decide on a run (jq policies included): worked out before the write. */
-  async approvers(id: string, now: Date): Promise<{action: Action; approvers: Credential[]}> {
-    return this.approversOf(await this.get(id), now)
-  }
-
-  /** Records a decision; who may decide comes from approvers(), worked out before the write. */
-  async approve(
-    id: string,
-    body: {status: 'APPROVE' | 'DECLINE'; description?: string},
-    audit: RunAudit,
-    {action, approvers}: {action: Action; approvers: Credential[]},
-  ): Promise<Run> {
-    const run = await this.get(id)
-    if (run.status !== 'WAITING_FOR_APPROVAL') {
-      throw new PortalError(422, 'invalid_request', `Run "${id}" is ${run.status}, not WAITING_FOR_APPROVAL`)
-    }
-    const caller = audit.caller.clientId
-    if (!approvers.some((approver) => approver.clientId === caller)) {
-      throw new PortalError(
-        403,
-        'forbidden',
-        `${identityOf(audit.caller).email} may not approve runs of action "${action.identifier}"`,
-      )
-    }
-    const approved = body.status === 'APPROVE'
-    const state = approved ? 'APPROVED' : 'DECLINED'
-    const at = audit.now.toISOString()
-    await this.store.putApproval({at, clientId: caller, description: body.description, runId: id, state})
-    // ANY: the first decision settles the run. ALL: every approver must approve; one decline declines.
-    if (approved && isAll(run.requiredApproval)) {
-      const decided = new Set(
-        (await this.store.runApprovals(id)).filter((a) => a.state === 'APPROVED').map((a) => a.clientId),
-      )
-      if (approvers.some((approver) => !decided.has(approver.clientId))) {
-        return this.save({...run, statusLabel: `Approved by ${decided.size} of ${approvers.length}`}, audit)
-      }
-    }
-    if (approved) await this.schedule(id, audit.now)
-    return this.save(
-      {
-        ...run,
-        approval: {state, userId: caller, ...(body.description ? {description: body.description} : {})},
-        status: approved ? 'IN_PROGRESS' : 'DECLINED',
-        statusLabel: null,
-      },
-      audit,
-    )
-  }
-
-  /** Who decided on a run, and (with `pending`) who still may: Port's approvers route. */
-  async approvalStates(id: string, pending: boolean, now: Date) {
-    const run = await this.get(id)
-    const decisions = (await this.store.runApprovals(id)).map((approval) => ({
-      state: approval.state,
-      userId: approval.clientId,
-      ...(approval.description ? {description: approval.description} : {}),
-    }))
-    if (!pending || run.status !== 'WAITING_FOR_APPROVAL') return decisions
-    const decided = new Set(decisions.map((decision) => decision.userId))
-    const {approvers} = await this.approversOf(run, now)
-    return [
-      ...decisions,
-      ...approvers
-        .filter((approver) => !decided.has(approver.clientId))
-        .map((approver) => ({state: 'PENDING', userId: approver.clientId})),
-    ]
-  }
-
-  /** Whether this credential is among the run's approvers (while it waits for approval). */
-  async mayApprove(run: Run, caller: Credential, now: Date): Promise<boolean> {
-    if (run.status !== 'WAITING_FOR_APPROVAL') return false
-    const {approvers} = await this.approversOf(run, now).catch(() => ({approvers: [] as Credential[]}))
-    return approvers.some((approver) => approver.clientId === caller.clientId)
-  }
-
-  private async approversOf(run: Run, now: Date) {
-    const action = await this.store.getAction(run.action.identifier)
-    if (!action) throw notFound(`Action "${run.action.identifier}" of run "${run.id}" no longer exists`)
-    return {action, approvers: await this.permissions.approvers(await this.permissions.runSubject(run, action, now))}
-  }
-
-  /** The run, once it differs from `since` (its updatedAt) or `waitMs` have passed. */
-  async waitForChange(id: string, since: string | null, waitMs: number): Promise<Run> {
-    const deadline = Date.now() + waitMs
-    for (;;) {
-      const run = await this.get(id)
-      const left = deadline - Date.now()
-      if (since === null || run.updatedAt !== since || isFinal(run) || left <= 0) return run
-      await this.events.wait(id, left)
-    }
-  }
-
-  private async open(id: string): Promise<Run> {
-    const run = await this.get(id)
-    if (isFinal(run)) throw terminated(run)
-    return run
-  }
-
-  private async save(run: Run, audit: RunAudit): Promise<Run> {
+  /** Stores a changed run: a new updatedAt, endedAt once it ends, its watchers woken after commit. */
+  async save(run: Run, audit: RunAudit): Promise<Run> {
     const now = audit.now.toISOString()
     // A run that changes twice in one millisecond still gets a new updatedAt, so watchers see both.
     const previous = (await this.store.getRun(run.id))?.updatedAt
@@ -366,88 +265,5 @@ export class RunsService {
     afterCommit(() => this.events.changed(run.id))
     this.changes?.push({action: 'UPDATE', after: saved, before: before ?? null, by: audit.caller.clientId, kind: 'run'})
     return saved
-  }
-
-  private async targetEntity(action: Action, identifier: string | undefined) {
-    const {blueprintIdentifier, operation} = action.trigger
-    if (operation === 'CREATE' || !blueprintIdentifier) {
-      if (identifier !== undefined && operation === 'CREATE') {
-        throw invalid('Invalid run', [{message: 'is not taken by CREATE actions', pointer: '/entity'}])
-      }
-      return undefined
-    }
-    if (!identifier) {
-      throw invalid('Invalid run', [
-        {
-          message: `is required: ${operation} actions run on an entity of blueprint "${blueprintIdentifier}"`,
-          pointer: '/entity',
-        },
-      ])
-    }
-    const entity = await this.store.getEntity(blueprintIdentifier, identifier)
-    if (!entity) throw notFound(`Entity "${identifier}" of blueprint "${blueprintIdentifier}" was not found`)
-    return entity
-  }
-
-  /**
-   * Defaults for missing inputs, hidden inputs dropped, every value checked (422 naming each bad
-   * input), and secret inputs stored encrypted with the organisation's secret.
-   */
-  private async inputs(action: Action, userInputs: UserInputs, context: FormContext, audit: RunAudit) {
-    const values: Record<string, unknown> = {...context.form}
-    const issues: {input: string; message: string}[] = []
-    let required: string[] = []
-    const hidden = new Set<string>()
-    try {
-      for (const [name, input] of Object.entries(userInputs.properties ?? {})) {
-        if (!(await isVisible(input, {...context, form: values}, this.jq))) {
-          hidden.add(name)
-          delete values[name]
-          continue
-        }
-        if (values[name] === undefined && input.default !== undefined) {
-          values[name] = await evaluate(input.default, {...context, form: values}, this.jq)
-        }
-      }
-      required = (await requiredInputs(userInputs, {...context, form: values}, this.jq)).filter(
-        (name) => !hidden.has(name),
-      )
-    } catch (error) {
-      if (error instanceof JqEvalError)
-        throw new PortalError(
-          422,
-          'invalid_request',
-          `Action "${action.identifier}": a jqQuery failed: ${error.message}`,
-        )
-      throw error
-    }
-    // Secret inputs arrive as plain text (Port's API) or encrypted with the caller's secret (idp)
-    // or the organisation's: their constraints are checked on the plain text.
-    const orgSecret = (await this.store.adminCredential())?.clientSecret
-    const secrets = Object.entries(userInputs.properties ?? {}).filter(
-      ([name, input]) => input.encryption === 'aes256-gcm' && values[name] !== undefined,
-    )
-    for (const [name] of secrets) {
-      const value = values[name]
-      const text = typeof value === 'string' ? value : JSON.stringify(value)
-      const plain =
-        (orgSecret ? decryptSecret(text, orgSecret) : undefined) ??
-        decryptSecret(text, audit.caller.clientSecret) ??
-        text
-      values[name] = typeof value === 'string' ? plain : value
-    }
-    issues.push(...checkInputs(userInputs, values, required, `action:${action.identifier}:${action.updatedAt ?? ''}`))
-    if (issues.length > 0) {
-      throw invalid(
-        `Invalid inputs for action "${action.identifier}"`,
-        issues.map((issue) => ({message: issue.message, pointer: `/properties/${issue.input}`})),
-      )
-    }
-    if (!orgSecret) return values
-    for (const [name] of secrets) {
-      const value = values[name]
-      values[name] = encryptSecret(typeof value === 'string' ? value : JSON.stringify(value), orgSecret)
-    }
-    return values
   }
 }

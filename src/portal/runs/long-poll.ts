@@ -1,0 +1,20 @@
+import type {Run} from '../../model/port.js'
+import type {RunEvents} from './run-events.js'
+import {isFinal, type RunsService} from './runs.js'
+
+/** The run, once it differs from `since` (its updatedAt) or `waitMs` have passed. */
+export async function waitForChange(
+  runs: RunsService,
+  events: RunEvents,
+  id: string,
+  since: string | null,
+  waitMs: number,
+): Promise<Run> {
+  const deadline = Date.now() + waitMs
+  for (;;) {
+    const run = await runs.get(id)
+    const left = deadline - Date.now()
+    if (since === null || run.updatedAt !== since || isFinal(run) || left <= 0) return run
+    await events.wait(id, left)
+  }
+}

@@ -15,7 +15,7 @@ export class TimerScheduler {
     private readonly store: Store,
     private readonly changes: ChangeQueue,
     private readonly write: <T>(work: () => Promise<T>) => Promise<T>,
-    private readonly onError: (error: unknown) => void,
+    onError: (error: unknown) => void,
     private readonly now: () => Date = () => new Date(),
   ) {
     this.serial = new SerialWork(() => this.fireDue(), onError)

@@ -14,6 +14,13 @@ export default tseslint.config(
       'no-console': 'error',
     },
   },
+  // Type-aware, for src only (tests and scripts would double the lint's time): a promise nobody
+  // awaits or catches loses its error.
+  {
+    files: ['src/**/*.ts'],
+    languageOptions: {parserOptions: {projectService: true, tsconfigRootDir: import.meta.dirname}},
+    rules: {'@typescript-eslint/no-floating-promises': 'error'},
+  },
   {files: ['bench/**', 'bin/**', 'examples/**'], rules: {'no-console': 'off'}},
   // Tests read JSON answers loosely; the assertions are the types.
   {files: ['test/**'], rules: {'@typescript-eslint/no-explicit-any': 'off'}},

@@ -135,15 +135,8 @@ export interface EntityText {
   json: string
 }
 
-/**
- * Everything the portal persists. Methods are async so that a networked store (PostgreSQL for a
- * shared team portal) can implement the same contract; the SQLite store answers synchronously.
- * Every write request runs inside one `transaction`.
- */
-export interface Store {
-  transaction<T>(work: () => Promise<T>): Promise<T>
-  close(): Promise<void>
-
+/** Credentials, portal-wide settings and the token-signing key. */
+export interface CredentialStore {
   createCredential(credential: Credential): Promise<void>
   getCredential(clientId: string): Promise<Credential | undefined>
   countCredentials(): Promise<number>
@@ -157,14 +150,20 @@ export interface Store {
   putSetting(key: string, value: unknown): Promise<void>
   /** The key access tokens are signed with, made once with the store. */
   tokenKey(): Promise<Buffer>
+}
 
+/** Blueprints. */
+export interface BlueprintStore {
   listBlueprints(): Promise<Blueprint[]>
   /** Blueprints whose ownership is inherited along a relation path (`ownership.type: Inherited`). */
   inheritingBlueprints(): Promise<Blueprint[]>
   getBlueprint(identifier: string): Promise<Blueprint | undefined>
   putBlueprint(blueprint: Blueprint): Promise<void>
   deleteBlueprint(identifier: string): Promise<void>
+}
 
+/** Entities, their relations and searches over them. */
+export interface EntityStore {
   getEntity(blueprint: string, identifier: string): Promise<StoredEntity | undefined>
   /** Which of these identifiers exist in the blueprint. */
   existingEntities(blueprint: string, identifiers: string[]): Promise<Set<string>>
@@ -192,7 +191,10 @@ export interface Store {
   dependents(target: EntityRef): Promise<Dependent[]>
   /** The entities this one's relations point at. */
   relatedTo(source: EntityRef): Promise<EntityRef[]>
+}
 
+/** Actions (automations included) and their permissions. */
+export interface ActionStore {
   listActions(): Promise<Action[]>
   /** The actions that are automations (`trigger.type: automation`), in the order of listActions. */
   listAutomations(): Promise<Action[]>
@@ -202,7 +204,10 @@ export interface Store {
   deleteAction(identifier: string): Promise<void>
   getActionPermissions(identifier: string): Promise<ActionPermissions | undefined>
   putActionPermissions(identifier: string, permissions: ActionPermissions): Promise<void>
+}
 
+/** Runs, their logs and their approvals. */
+export interface RunStore {
   getRun(id: string): Promise<Run | undefined>
   putRun(run: Run): Promise<void>
   /** Newest first. */
@@ -214,7 +219,10 @@ export interface Store {
   putApproval(approval: Approval): Promise<void>
   /** In the order they were first made. */
   runApprovals(runId: string): Promise<Approval[]>
+}
 
+/** Deliveries of runs to their backends, and the agent queue. */
+export interface DispatchStore {
   putDispatch(dispatch: Dispatch): Promise<void>
   getDispatch(runId: string): Promise<Dispatch | undefined>
   /** Pending deliveries due by `now`, oldest first, except those of the runs in `exclude`. */
@@ -236,21 +244,50 @@ export interface Store {
   }): Promise<Dispatch[]>
   /** When the next pending delivery is due (epoch ms), if any. */
   nextDispatchAt(): Promise<number | undefined>
+}
 
+/** Automation events waiting for their conditions to be evaluated. */
+export interface AutomationEventStore {
   /** Queued in the transaction that caused the event, so a crash cannot lose it. */
   queueAutomationEvent(event: Omit<AutomationEvent, 'seq'>): Promise<void>
   /** Oldest first. */
   automationEvents(limit: number): Promise<AutomationEvent[]>
   deleteAutomationEvent(seq: number): Promise<void>
+}
 
+/** The audit log. */
+export interface AuditStore {
   /** Appends audit records (in the write that made the changes); the oldest beyond a cap are dropped. */
   addAudits(records: AuditRecord[]): Promise<void>
   /** Audit records matching every given filter, newest first. */
   audits(filter: AuditFilter): Promise<AuditRecord[]>
+}
 
+/** Timers of `format: timer` properties. */
+export interface TimerStore {
   /** The timers of an entity become exactly these (a changed expiry may fire again). */
   setTimers(blueprint: string, entity: string, timers: Timer[]): Promise<void>
   /** Atomically marks up to `limit` unfired timers due by `now` fired and returns them, soonest first. */
   fireDueTimers(now: number, limit: number): Promise<Timer[]>
   nextTimerAt(): Promise<number | undefined>
+}
+
+/**
+ * Everything the portal persists. Methods are async so that a networked store (PostgreSQL for a
+ * shared team portal) can implement the same contract; the SQLite store answers synchronously.
+ * Every write request runs inside one `transaction`.
+ */
+export interface Store
+  extends
+    CredentialStore,
+    BlueprintStore,
+    EntityStore,
+    ActionStore,
+    RunStore,
+    DispatchStore,
+    AutomationEventStore,
+    AuditStore,
+    TimerStore {
+  transaction<T>(work: () => Promise<T>): Promise<T>
+  close(): Promise<void>
 }

@@ -80,6 +80,9 @@ export function createApp(options: AppOptions): RequestListener {
       throw new PortalError(401, 'unauthorized', 'A valid access token is required (POST /v1/auth/access_token)')
     }
     if (!token?.runId) return {credential, kind: credential.role}
+    if (token.actingFor !== undefined && credential.role === 'admin') {
+      return {credential, kind: 'admin', onBehalfOf: {actor: token.actingFor, runId: token.runId}}
+    }
     const run = await store.getRun(token.runId)
     if (!run || isFinal(run)) {
       throw new PortalError(401, 'unauthorized', `This token was for run ${token.runId}, which has ended`)

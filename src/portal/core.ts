@@ -1,4 +1,5 @@
 import type {JqEngine} from '../jq/engine.js'
+import type {Run} from '../model/port.js'
 import {ActionsService} from './actions-service.js'
 import {AgentPolls} from './agent-polls.js'
 import {BlueprintsService} from './blueprints-service.js'
@@ -97,7 +98,7 @@ export class PortalCore {
       jq,
       now,
       onError,
-      portalToken: async () => (await this.token()).token,
+      selfCallToken: async (run) => (await this.selfCallToken(run)).token,
       requestTimeoutMs: options.webhookTimeoutMs,
       retryBaseMs: options.retryBaseMs,
       runs: this.runs,
@@ -156,6 +157,18 @@ export class PortalCore {
   async runToken(runId: string, clientId: string): Promise<{token: string; expiresAt: number}> {
     const now = this.now().getTime()
     return (await this.tokens()).issue({clientId, expiresAt: now + RUN_TOKEN_TTL_MS, runId}, now)
+  }
+
+  /**
+   * A token for a run's backend calling the portal's own API (Port's API in a webhook's URL): the
+   * organisation's rights, as on Port, with its changes credited to whoever started the run.
+   */
+  async selfCallToken(run: Run): Promise<{token: string; expiresAt: number}> {
+    const admin = (await this.store.adminCredential())?.clientId
+    if (!admin) throw new Error('The portal has no credentials')
+    const now = this.now().getTime()
+    const claims = {actingFor: run.createdBy, clientId: admin, expiresAt: now + RUN_TOKEN_TTL_MS, runId: run.id}
+    return (await this.tokens()).issue(claims, now)
   }
 
   async tokens(): Promise<TokenIssuer> {

@@ -8,6 +8,7 @@ import type {JqEngine} from '../jq/engine.js'
 import {JqEvalError} from '../jq/engine.js'
 import {toWire} from './search.js'
 import {invalid, notFound, PortalError} from './http.js'
+import {automationActor} from './audit.js'
 import {generateId} from './ids.js'
 import type {RunEvents} from './run-events.js'
 import {afterCommit, wake, type ChangeQueue} from './invoke/changes.js'
@@ -25,9 +26,13 @@ const terminated = (run: Run) =>
 const isAll = (required: Run['requiredApproval']) =>
   typeof required === 'object' && required !== null && required.type === 'ALL'
 
-/** Who the portal itself acts as when it reports on runs and starts automations. */
-export const AUTOMATION_ACTOR = 'idp-portal'
-const PORTAL_CALLER: Credential = {clientId: AUTOMATION_ACTOR, clientSecret: '', createdAt: '', role: 'admin'}
+/** Who the portal itself is in the run logs it writes. */
+const PORTAL_ACTOR = 'idp-portal'
+/**
+ * The backend's reports on a run (outcome, what was sent) are made on behalf of whoever started
+ * it, so they are credited to them, as the changes the run makes are.
+ */
+const onBehalfOf = (run: Run): Credential => ({clientId: run.createdBy, clientSecret: '', createdAt: '', role: 'admin'})
 
 /** A run checked and built outside the write lock, ready to be stored. */
 export interface PreparedRun {
@@ -146,12 +151,12 @@ export class RunsService {
       approval: null,
       link: [],
       createdAt: at,
-      createdBy: AUTOMATION_ACTOR,
+      createdBy: automationActor(action),
       updatedAt: at,
-      updatedBy: AUTOMATION_ACTOR,
+      updatedBy: automationActor(action),
     }
     await this.store.putRun(run)
-    this.changes?.push({action: 'CREATE', after: run, before: null, by: AUTOMATION_ACTOR, kind: 'run'})
+    this.changes?.push({action: 'CREATE', after: run, before: null, by: run.createdBy, kind: 'run'})
     await this.schedule(run.id, now, {event})
     return run
   }
@@ -179,7 +184,7 @@ export class RunsService {
         ...(outcome.response === undefined ? {} : {response: outcome.response}),
         ...(outcome.link ? {link: outcome.link} : {}),
       },
-      {caller: PORTAL_CALLER, now},
+      {caller: onBehalfOf(run), now},
     )
   }
 
@@ -187,13 +192,13 @@ export class RunsService {
   async record(id: string, changes: Partial<Run>, now: Date, log?: string) {
     const run = await this.get(id)
     if (log) await this.portalLog(id, log, now)
-    return this.save({...run, ...changes}, {caller: PORTAL_CALLER, now})
+    return this.save({...run, ...changes}, {caller: onBehalfOf(run), now})
   }
 
   private async portalLog(runId: string, message: string, now: Date) {
     await this.store.addRunLog({
       createdAt: now.toISOString(),
-      createdBy: AUTOMATION_ACTOR,
+      createdBy: PORTAL_ACTOR,
       id: generateId('log'),
       message,
       runId,

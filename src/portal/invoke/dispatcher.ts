@@ -29,8 +29,8 @@ export interface DispatcherOptions {
   write: <T>(work: () => Promise<T>) => Promise<T>
   /** This portal's own base URL, for webhooks that call Port's API. */
   baseUrl: () => string
-  /** A bearer token of the organisation's admin credential, for those calls. */
-  portalToken: () => Promise<string>
+  /** A bearer token for those calls: the organisation's rights, changes credited to the run's starter. */
+  selfCallToken: (run: Run) => Promise<string>
   github: GitHubSettings
   onError: (error: unknown) => void
   now?: () => Date
@@ -222,7 +222,7 @@ export class Dispatcher {
     if (self) {
       const url = new URL(payload.url)
       target = this.options.baseUrl() + url.pathname + url.search
-      headers.authorization = `Bearer ${await this.options.portalToken()}`
+      headers.authorization = `Bearer ${await this.options.selfCallToken(run)}`
     }
 
     let status: number
@@ -400,10 +400,12 @@ export class Dispatcher {
           (await this.options.store.getCredential(run.createdBy))?.role !== 'admin'
         )
           throw new PortalError(403, 'forbidden', `Only admins' runs may write "${OWNERSHIP_BLUEPRINT}" entities`)
+        // Credited to whoever started the run (or to the automation), and tied to the run.
         const {entity} = await this.options.entities.write(blueprint, mapping as never, {
-          actor: 'idp-portal',
+          actor: run.createdBy,
           mode: 'merge',
           now: this.now(),
+          runId: run.id,
         })
         await this.options.runs.finish(
           run.id,

@@ -27,12 +27,18 @@ export const tooMany = (what: string) =>
     `${what} more than ${MAX_UNPAGED} entities; page through them with POST /v1/blueprints/{blueprint}/entities/search (limit, from)`,
   )
 
-/** Who writes and when; `run_id` ties entity writes to a run in the audit log. */
-const audit = (request: RequestContext) => ({
-  actor: request.caller.clientId,
-  now: request.now,
-  runId: request.query.get('run_id') ?? undefined,
-})
+/**
+ * Who writes and when; `run_id` ties entity writes to a run in the audit log. A self-call writes
+ * on behalf of its run: credited to whoever started the run, and tied to it.
+ */
+const audit = (request: RequestContext) => {
+  const behalf = 'onBehalfOf' in request.principal ? request.principal.onBehalfOf : undefined
+  return {
+    actor: behalf?.actor ?? request.caller.clientId,
+    now: request.now,
+    runId: request.query.get('run_id') ?? behalf?.runId,
+  }
+}
 
 /** What the route modules share: the portal's services and helpers built on them. */
 export function routeKit(core: PortalCore) {

@@ -20,6 +20,7 @@ export interface PortalOptions {
   port?: number
   host?: string
   tokenTtlSeconds?: number
+  /** GITHUB backends: the API and token (without one, their runs fail saying so). */
   github?: GitHubSettings
   /** Webhook retries back off from this (ms); tests make it small. */
   retryBaseMs?: number
@@ -56,11 +57,7 @@ export async function startPortal(options: PortalOptions): Promise<RunningPortal
   const core = new PortalCore({
     baseUrl: () => url,
     clock: options.clock,
-    github: options.github ?? {
-      apiUrl: process.env.IDP_PORTAL_GITHUB_URL ?? 'https://api.github.com',
-      pollMs: Number(process.env.IDP_PORTAL_GITHUB_POLL_MS) || undefined,
-      token: process.env.IDP_PORTAL_GITHUB_TOKEN,
-    },
+    github: options.github,
     jq,
     onError: options.onError,
     retryBaseMs: options.retryBaseMs,

@@ -5,6 +5,7 @@ import {signWebhook} from '../../verify.js'
 import {ORG_ID} from '../audit.js'
 import type {EntitiesService} from '../entities-service.js'
 import {PortalError} from '../http.js'
+import {PortalNotice} from '../notice.js'
 import {isFinal, type RunsService} from '../runs-service.js'
 import {toWire} from '../search.js'
 import type {Dispatch, Store} from '../store/store.js'
@@ -42,6 +43,10 @@ export interface DispatcherOptions {
 
 const PORT_API_HOSTS = new Set(['api.port.io', 'api.getport.io', 'api.us.port.io', 'api.us.getport.io'])
 const CONCURRENCY = 16
+/** Failed checks in a row after which a followed GitHub workflow run is given up on. */
+const FOLLOW_FAILURES = 10
+/** How long after a dispatch the workflow run may take to appear. */
+const FOLLOW_FIND_MS = 10 * 60_000
 
 /** Context of a GitHub workflow being followed until it completes. */
 interface GitHubFollow {
@@ -341,43 +346,63 @@ export class Dispatcher {
     })
   }
 
-  /** reportWorkflowStatus: the newest dispatched run of the workflow since the dispatch, until it completes. */
+  /**
+   * reportWorkflowStatus: the newest dispatched run of the workflow since the dispatch, until it
+   * completes. A check that fails (GitHub unreachable or answering an error) is logged on the run
+   * and in the portal's log, and the run fails after FOLLOW_FAILURES of them in a row or when no
+   * workflow run has appeared FOLLOW_FIND_MS after the dispatch.
+   */
   private async followGitHub(dispatch: Dispatch, run: Run) {
     const {org, repo, since, workflow} = (dispatch.context as GitHubFollow).github
     const {apiUrl, token} = this.options.github
     const path = `/repos/${enc(org)}/${enc(repo)}/actions/workflows/${enc(workflow)}/runs?event=workflow_dispatch&created=${enc('>=' + since.slice(0, 19) + 'Z')}`
-    const later = () =>
-      this.options.store.putDispatch({
-        ...dispatch,
-        availableAt: this.now().getTime() + (this.options.github.pollMs ?? 5000),
+    const later = (attempts: number, log?: string) =>
+      this.options.write(async () => {
+        if (log) await this.options.runs.record(run.id, {}, this.now(), log)
+        await this.options.store.putDispatch({
+          ...dispatch,
+          attempts,
+          availableAt: this.now().getTime() + (this.options.github.pollMs ?? 5000),
+        })
       })
+    const failed = async (reason: string) => {
+      const attempts = dispatch.attempts + 1
+      this.options.onError(new PortalNotice(`run ${run.id}: following ${org}/${repo} ${workflow}: ${reason}`))
+      if (attempts >= FOLLOW_FAILURES)
+        return this.fail(dispatch, `Gave up following workflow ${workflow} after ${attempts} failed checks: ${reason}`)
+      return later(attempts, `Checking workflow ${workflow} failed (${reason}); check ${attempts} of ${FOLLOW_FAILURES}`)
+    }
+    let runs: {status: string; conclusion: string | null; html_url: string; created_at: string}[]
     try {
       const response = await fetch(apiUrl + path, {headers: githubHeaders(token ?? ''), signal: this.signal()})
-      if (!response.ok) return await this.options.write(later)
-      const {workflow_runs: runs = []} = (await response.json()) as {
-        workflow_runs?: {status: string; conclusion: string | null; html_url: string; created_at: string}[]
-      }
-      const latest = runs
-        .filter((item) => item.created_at >= since.slice(0, 19))
-        .sort((a, b) => b.created_at.localeCompare(a.created_at))[0]
-      if (!latest || latest.status !== 'completed') return await this.options.write(later)
-      const ok = latest.conclusion === 'success'
-      await this.options.write(async () => {
-        await this.options.runs.finish(
-          run.id,
-          {
-            link: [latest.html_url],
-            log: `Workflow ${latest.conclusion}: ${latest.html_url}`,
-            status: ok ? 'SUCCESS' : 'FAILURE',
-            ...(ok ? {} : {summary: `The workflow ended ${latest.conclusion}`}),
-          },
-          this.now(),
-        )
-        await this.options.store.putDispatch({...dispatch, state: 'done'})
-      })
-    } catch {
-      await this.options.write(later)
+      if (!response.ok) return await failed(`GitHub answered HTTP ${response.status}`)
+      runs = ((await response.json()) as {workflow_runs?: typeof runs}).workflow_runs ?? []
+    } catch (error) {
+      if (this.stopped) return // cut short by the portal stopping: the next start follows it again
+      return await failed(`could not reach GitHub: ${(error as Error).message}`)
     }
+    const latest = runs
+      .filter((item) => item.created_at >= since.slice(0, 19))
+      .sort((a, b) => b.created_at.localeCompare(a.created_at))[0]
+    if (!latest) {
+      if (this.now().getTime() - Date.parse(since) < FOLLOW_FIND_MS) return later(0)
+      return this.fail(dispatch, `No run of workflow ${workflow} appeared in ${org}/${repo} after the dispatch`)
+    }
+    if (latest.status !== 'completed') return later(0)
+    const ok = latest.conclusion === 'success'
+    await this.options.write(async () => {
+      await this.options.runs.finish(
+        run.id,
+        {
+          link: [latest.html_url],
+          log: `Workflow ${latest.conclusion}: ${latest.html_url}`,
+          status: ok ? 'SUCCESS' : 'FAILURE',
+          ...(ok ? {} : {summary: `The workflow ended ${latest.conclusion}`}),
+        },
+        this.now(),
+      )
+      await this.options.store.putDispatch({...dispatch, state: 'done'})
+    })
   }
 
   private async upsertEntity(

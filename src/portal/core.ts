@@ -12,6 +12,7 @@ import {batchedWrites} from './invoke/batched-writes.js'
 import {Dispatcher, type GitHubSettings} from './invoke/dispatcher.js'
 import {ApprovalNotifier} from './invoke/notifications.js'
 import {TimerScheduler} from './invoke/timers.js'
+import {PortalNotice} from './notice.js'
 import {Permissions} from './permissions.js'
 import {RunEvents} from './run-events.js'
 import {RunsService} from './runs-service.js'
@@ -79,9 +80,15 @@ export class PortalCore {
       retryBaseMs: options.retryBaseMs,
       secret: async () => (await store.adminCredential())?.clientSecret ?? '',
     })
-    this.runs = new RunsService(store, jq, this.events, this.permissions, this.changes, (run, action, approvers) =>
-      afterCommit(() => this.notifier.notify(run, action, approvers)),
-    )
+    this.runs = new RunsService({
+      approvalNeeded: (run, action, approvers) => afterCommit(() => this.notifier.notify(run, action, approvers)),
+      changes: this.changes,
+      events: this.events,
+      jq,
+      notice: (message) => onError(new PortalNotice(message)),
+      permissions: this.permissions,
+      store,
+    })
     this.automations = new Automations(
       store,
       jq,

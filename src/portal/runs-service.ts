@@ -40,21 +40,50 @@ export interface PreparedRun {
   run: Run
   audit: RunAudit
   approvers: () => Promise<Credential[]>
+  /** Why the execute policy's queries or conditions failed: told in the run's log. */
+  problems: string[]
+}
+
+/** Who may decide on a run, and why its approve policy failed, if it did. */
+export interface Approvers {
+  action: Action
+  approvers: Credential[]
+  problems: string[]
 }
 
 /** A run that waits for approval, for the approval-notification webhook (sent after commit). */
 export type ApprovalNeeded = (run: Run, action: Action, approvers: () => Promise<Credential[]>) => void
 
+export interface RunsServiceOptions {
+  store: Store
+  jq: JqEngine
+  events: RunEvents
+  permissions: Permissions
+  changes?: ChangeQueue
+  approvalNeeded?: ApprovalNeeded
+  /** The portal's log, for what its operator should hear of (a permission policy that fails). */
+  notice?: (message: string) => void
+}
+
 /** Action runs: creation with input validation, the status lifecycle, logs and approvals. */
 export class RunsService {
-  constructor(
-    private readonly store: Store,
-    private readonly jq: JqEngine,
-    private readonly events: RunEvents,
-    private readonly permissions: Permissions,
-    private readonly changes?: ChangeQueue,
-    private readonly approvalNeeded?: ApprovalNeeded,
-  ) {}
+  private readonly store: Store
+  private readonly jq: JqEngine
+  private readonly events: RunEvents
+  private readonly permissions: Permissions
+  private readonly changes: ChangeQueue | undefined
+  private readonly approvalNeeded: ApprovalNeeded | undefined
+  private readonly notice: (message: string) => void
+
+  constructor(options: RunsServiceOptions) {
+    this.store = options.store
+    this.jq = options.jq
+    this.events = options.events
+    this.permissions = options.permissions
+    this.changes = options.changes
+    this.approvalNeeded = options.approvalNeeded
+    this.notice = options.notice ?? (() => {})
+  }
 
   async get(id: string): Promise<Run> {
     const run = await this.store.getRun(id)
@@ -89,11 +118,14 @@ export class RunsService {
     }
     const properties = await this.inputs(action, userInputs, context, audit)
     const subject = {action, entity, inputs: properties, now: audit.now, requester: audit.caller}
-    if (!(await this.permissions.mayExecute(subject))) {
+    const execute = await this.permissions.mayExecute(subject)
+    this.tell(action, execute.problems)
+    if (!execute.value) {
+      const why = execute.problems.length > 0 ? `; ${execute.problems.join('; ')}` : ''
       throw new PortalError(
         403,
         'forbidden',
-        `${email} may not execute action "${action.identifier}" (see GET /v1/actions/${action.identifier}/permissions)`,
+        `${email} may not execute action "${action.identifier}" (see GET /v1/actions/${action.identifier}/permissions)${why}`,
       )
     }
 
@@ -123,14 +155,30 @@ export class RunsService {
       updatedAt: now,
       updatedBy: audit.caller.clientId,
     }
-    return {action, approvers: () => this.permissions.approvers(subject), audit, run}
+    const approvers = async () => {
+      const decided = await this.permissions.approvers(subject)
+      this.tell(action, decided.problems)
+      return decided.value
+    }
+    return {action, approvers, audit, problems: execute.problems, run}
+  }
+
+  /** A permission policy that failed, in the portal's log. */
+  private tell(action: Action, problems: string[]) {
+    for (const problem of problems) this.notice(`action "${action.identifier}": ${problem}`)
+  }
+
+  /** A permission policy that failed, in the run's log (inside a write). */
+  async logProblems(id: string, problems: string[], now: Date): Promise<void> {
+    for (const problem of problems) await this.portalLog(id, `Permissions: ${problem}`, now)
   }
 
   /** Stores a prepared run and hands it to its backend (or to its approvers): inside the write, short. */
-  async commit({action, approvers, audit, run}: PreparedRun): Promise<Run> {
+  async commit({action, approvers, audit, problems, run}: PreparedRun): Promise<Run> {
     if (!(await this.store.getAction(action.identifier)))
       throw notFound(`Action "${action.identifier}" was deleted meanwhile`)
     await this.store.putRun(run)
+    await this.logProblems(run.id, problems, audit.now)
     this.changes?.push({action: 'CREATE', after: run, before: null, by: audit.caller.clientId, kind: 'run'})
     if (run.status === 'IN_PROGRESS') await this.schedule(run.id, audit.now)
     else this.approvalNeeded?.(run, action, approvers)
@@ -252,8 +300,8 @@ export class RunsService {
     return this.save({...(await this.get(id)), response}, audit)
   }
 
-  /** Who may decide on a run (jq policies included): worked out before the write. */
-  async approvers(id: string, now: Date): Promise<{action: Action; approvers: Credential[]}> {
+  /** Who may decide on a run (jq policies included, and why they failed): worked out before the write. */
+  async approvers(id: string, now: Date): Promise<Approvers> {
     return this.approversOf(await this.get(id), now)
   }
 
@@ -262,7 +310,7 @@ export class RunsService {
     id: string,
     body: {status: 'APPROVE' | 'DECLINE'; description?: string},
     audit: RunAudit,
-    {action, approvers}: {action: Action; approvers: Credential[]},
+    {action, approvers, problems}: Approvers,
   ): Promise<Run> {
     const run = await this.get(id)
     if (run.status !== 'WAITING_FOR_APPROVAL') {
@@ -273,7 +321,7 @@ export class RunsService {
       throw new PortalError(
         403,
         'forbidden',
-        `${identityOf(audit.caller).email} may not approve runs of action "${action.identifier}"`,
+        `${identityOf(audit.caller).email} may not approve runs of action "${action.identifier}"${problems.length > 0 ? `; ${problems.join('; ')}` : ''}`,
       )
     }
     const approved = body.status === 'APPROVE'
@@ -323,14 +371,19 @@ export class RunsService {
   /** Whether this credential is among the run's approvers (while it waits for approval). */
   async mayApprove(run: Run, caller: Credential, now: Date): Promise<boolean> {
     if (run.status !== 'WAITING_FOR_APPROVAL') return false
-    const {approvers} = await this.approversOf(run, now).catch(() => ({approvers: [] as Credential[]}))
-    return approvers.some((approver) => approver.clientId === caller.clientId)
+    // The run of an action deleted since has no approvers; a failing policy is told where one decides.
+    const action = await this.store.getAction(run.action.identifier)
+    if (!action) return false
+    const {value} = await this.permissions.approvers(await this.permissions.runSubject(run, action, now))
+    return value.some((approver) => approver.clientId === caller.clientId)
   }
 
-  private async approversOf(run: Run, now: Date) {
+  private async approversOf(run: Run, now: Date): Promise<Approvers> {
     const action = await this.store.getAction(run.action.identifier)
     if (!action) throw notFound(`Action "${run.action.identifier}" of run "${run.id}" no longer exists`)
-    return {action, approvers: await this.permissions.approvers(await this.permissions.runSubject(run, action, now))}
+    const {problems, value} = await this.permissions.approvers(await this.permissions.runSubject(run, action, now))
+    this.tell(action, problems)
+    return {action, approvers: value, problems}
   }
 
   /** The run, once it differs from `since` (its updatedAt) or `waitMs` have passed. */

@@ -104,6 +104,9 @@ export function runRoutes(kit: RouteKit): Route[] {
           'Invalid approval',
         )
         const approvers = await runs.approvers(request.params.run!, request.now)
+        // A failing approve policy is told in the run's log, whatever the decision comes to.
+        if (approvers.problems.length > 0)
+          await write(() => runs.logProblems(request.params.run!, approvers.problems, request.now))
         return ok(
           {run: await write(() => runs.approve(request.params.run!, decision, runAudit(request), approvers))},
           201,

@@ -5,7 +5,7 @@ import type {PortalCore} from './core.js'
 import {PortalError, readJsonBody, Router, send} from './http.js'
 import {RateLimiter, type RateLimit} from './rate-limit.js'
 import {routes} from './routes/index.js'
-import {isFinal} from './runs-service.js'
+import {isFinal} from '../model/port.js'
 import type {Credential} from './store/store.js'
 
 export interface AppOptions {

@@ -1,4 +1,4 @@
-import type {Blueprint, EntityInput, RelationValue} from '../model/port.js'
+import {refKey, type Blueprint, type EntityInput, type RelationValue} from '../model/port.js'
 import {checkEntity, relationTargets, withoutNulls} from '../catalog/entity-rules.js'
 import {conflict, invalid, notFound, PortalError} from './http.js'
 import {TEAM_BLUEPRINT} from '../model/system-blueprints.js'
@@ -8,7 +8,6 @@ import type {ChangeQueue} from './invoke/changes.js'
 import {groupBy} from '../catalog/order.js'
 import {
   blueprintLookup,
-  refKey,
   type Dependent,
   type EntityRef,
   type RemovedTarget,

@@ -3,7 +3,8 @@ import {relationTargets} from '../catalog/entity-rules.js'
 import {relationTargetsOf} from './entities-service.js'
 import type {ChangeQueue, PortalChange} from './invoke/changes.js'
 import {blueprintEntities} from './search.js'
-import {blueprintLookup, refKey, type EntityRef, type Store, type StoredEntity} from './store/store.js'
+import {refKey} from '../model/port.js'
+import {blueprintLookup, type EntityRef, type Store, type StoredEntity} from './store/store.js'
 
 /** How far an inherited team is followed, and how many entities one step may fan out to. */
 const MAX_FAN_OUT = 1000

@@ -1,5 +1,4 @@
-import type {Action, Run, RunLog} from '../model/port.js'
-import {TERMINAL_STATUSES} from '../model/port.js'
+import {isFinal, type Action, type Run, type RunLog} from '../model/port.js'
 import {evaluate, isVisible, requiredInputs, type FormContext} from '../actions/dynamic.js'
 import {checkInputs} from '../actions/inputs.js'
 import type {UserInputs} from '../model/inputs.js'
@@ -20,7 +19,6 @@ export interface RunAudit {
   now: Date
 }
 
-export const isFinal = (run: Run) => TERMINAL_STATUSES.includes(run.status)
 const terminated = (run: Run) =>
   new PortalError(422, 'run_terminated', `Run "${run.id}" has ended (${run.status}) and cannot be changed`)
 const isAll = (required: Run['requiredApproval']) =>

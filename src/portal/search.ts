@@ -1,8 +1,7 @@
-import type {EntitiesQuery, Rule} from '../model/port.js'
+import {refKey, type EntitiesQuery, type Rule} from '../model/port.js'
 import {breathe} from '../shared/breathe.js'
 import {PortalError} from './http.js'
 import {
-  refKey,
   type EntityFilter,
   type EntityRef,
   type EntityText,

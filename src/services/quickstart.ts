@@ -7,7 +7,7 @@ import {fileURLToPath} from 'node:url'
 import {createTransport} from '../api/connect.js'
 import {PortClient} from '../api/port-client.js'
 import {TokenProvider} from '../api/token.js'
-import type {Run} from '../model/port.js'
+import {isFinal, type Run} from '../model/port.js'
 import {applyPlan, type SyncSummary} from '../catalog/apply.js'
 import {startPortal, type RunningPortal} from '../portal/server.js'
 import {Agent, loadHandlers} from './agent.js'
@@ -137,7 +137,7 @@ export async function waitForRun(client: PortClient, id: string, timeoutMs = 60_
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const run = await client.runs.get(id)
-    if (['SUCCESS', 'FAILURE', 'DECLINED'].includes(run.status)) return run
+    if (isFinal(run)) return run
     if (Date.now() > deadline) throw new Error(`run ${id} did not end within ${timeoutMs / 1000}s`)
     await new Promise((resolve) => setTimeout(resolve, 100))
   }

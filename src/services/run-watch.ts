@@ -1,5 +1,5 @@
 import type {PortClient} from '../api/port-client.js'
-import {TERMINAL_STATUSES, type Run, type RunLog} from '../model/port.js'
+import {isFinal, type Run, type RunLog} from '../model/port.js'
 import {ExitCode, IdpError} from '../errors.js'
 import type {RunView, WatchEvent} from '../model/watch.js'
 import {summaryLine} from './failure.js'
@@ -31,7 +31,6 @@ const HOLD_SECONDS = 20
 /** Polling steps against a portal that answers at once: 1 s while the run changes, up to 5 s when idle. */
 const INTERVALS = [1000, 1000, 1500, 2000, 3000, 5000]
 
-const isFinal = (run: Run) => TERMINAL_STATUSES.includes(run.status)
 const links = (run: Run) => (Array.isArray(run.link) ? run.link : run.link ? [run.link] : [])
 
 /**

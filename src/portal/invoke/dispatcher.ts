@@ -1,4 +1,4 @@
-import {OWNERSHIP_BLUEPRINT, type Action, type Run} from '../../model/port.js'
+import {isFinal, OWNERSHIP_BLUEPRINT, type Action, type Run} from '../../model/port.js'
 import type {JqEngine} from '../../jq/engine.js'
 import {jsonOrText} from '../../shared/json.js'
 import {signWebhook} from '../../verify.js'
@@ -6,7 +6,7 @@ import {ORG_ID} from '../audit.js'
 import type {EntitiesService} from '../entities-service.js'
 import {PortalError} from '../http.js'
 import {PortalNotice} from '../notice.js'
-import {isFinal, type RunsService} from '../runs-service.js'
+import type {RunsService} from '../runs-service.js'
 import {toWire} from '../search.js'
 import type {Dispatch, Store} from '../store/store.js'
 import {encodeSelfCallPart, selfCallProblem} from './self-call.js'
@@ -370,7 +370,10 @@ export class Dispatcher {
       this.options.onError(new PortalNotice(`run ${run.id}: following ${org}/${repo} ${workflow}: ${reason}`))
       if (attempts >= FOLLOW_FAILURES)
         return this.fail(dispatch, `Gave up following workflow ${workflow} after ${attempts} failed checks: ${reason}`)
-      return later(attempts, `Checking workflow ${workflow} failed (${reason}); check ${attempts} of ${FOLLOW_FAILURES}`)
+      return later(
+        attempts,
+        `Checking workflow ${workflow} failed (${reason}); check ${attempts} of ${FOLLOW_FAILURES}`,
+      )
     }
     let runs: {status: string; conclusion: string | null; html_url: string; created_at: string}[]
     try {

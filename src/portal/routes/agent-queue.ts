@@ -1,5 +1,5 @@
 import {PortalError, type RequestContext, type Route} from '../http.js'
-import {isFinal} from '../runs-service.js'
+import {isFinal} from '../../model/port.js'
 import {body, ok, type RouteKit} from './kit.js'
 
 /** The pull agent's queue: Port's execution agent uses claim-pending and ack; release and run tokens are idp's. */

@@ -6,7 +6,17 @@ import {join} from 'node:path'
 import type Database from 'better-sqlite3'
 
 import {breathe} from '../../shared/breathe.js'
-import type {Action, AuditFilter, AuditRecord, Blueprint, Run, RunFilter, RunLog} from '../../model/port.js'
+import {
+  isFinal,
+  type Action,
+  type AuditFilter,
+  type AuditRecord,
+  type Blueprint,
+  type Run,
+  type RunFilter,
+  type RunLog,
+  type RunStatus,
+} from '../../model/port.js'
 import {relationTargets} from '../../catalog/entity-rules.js'
 import {filterSql} from './sqlite-filter.js'
 import {loadSqlite} from './sqlite-module.js'
@@ -163,8 +173,6 @@ function migrate(db: Database.Database): void {
   }
 }
 
-const FINAL = new Set(['SUCCESS', 'FAILURE', 'DECLINED'])
-
 /** Marks the async context of a store's open write transaction (see SqliteStore.q). */
 const inTransaction = new AsyncLocalStorage<SqliteStore>()
 
@@ -316,7 +324,7 @@ export class SqliteStore implements Store {
       exclude,
       claim.limit,
     )) {
-      if (row.status === null || FINAL.has(row.status)) {
+      if (row.status === null || isFinal({status: row.status as RunStatus})) {
         this.q.dispatchState.run('done', row.run_id)
         continue
       }

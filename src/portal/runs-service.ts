@@ -13,6 +13,7 @@ import type {RunEvents} from './run-events.js'
 import {afterCommit, wake, type ChangeQueue} from './invoke/changes.js'
 import {identityOf, type Permissions} from './permissions.js'
 import type {Credential, Store} from './store/store.js'
+import {textOf} from '../shared/json.js'
 
 export interface RunAudit {
   caller: Credential
@@ -481,7 +482,7 @@ export class RunsService {
     )
     for (const [name] of secrets) {
       const value = values[name]
-      const text = typeof value === 'string' ? value : JSON.stringify(value)
+      const text = textOf(value)
       const plain =
         (orgSecret ? decryptSecret(text, orgSecret) : undefined) ??
         decryptSecret(text, audit.caller.clientSecret) ??
@@ -498,7 +499,7 @@ export class RunsService {
     if (!orgSecret) return values
     for (const [name] of secrets) {
       const value = values[name]
-      values[name] = encryptSecret(typeof value === 'string' ? value : JSON.stringify(value), orgSecret)
+      values[name] = encryptSecret(textOf(value), orgSecret)
     }
     return values
   }

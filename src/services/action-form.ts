@@ -4,7 +4,7 @@ import {checkInputs, inputOrder, isJq, undeclaredInputs} from '../actions/inputs
 import type {UserInput, UserInputs} from '../model/inputs.js'
 import {parseWhen} from '../shared/when.js'
 import {didYouMean} from '../shared/suggest.js'
-import {jsonOrText} from '../shared/json.js'
+import {jsonOrText, textOf} from '../shared/json.js'
 import type {JqEngine} from '../jq/engine.js'
 import type {Choice, Prompter} from '../prompts/prompter.js'
 
@@ -167,8 +167,7 @@ async function promptFor(name: string, input: UserInput, options: AskOptions): P
     )
     return issues.length === 0 ? true : issues.map((issue) => issue.message).join('; ')
   }
-  const text = (value: unknown) =>
-    value === undefined || value === null ? undefined : typeof value === 'string' ? value : JSON.stringify(value)
+  const text = (value: unknown) => (value === undefined || value === null ? undefined : textOf(value))
 
   if (input.encryption) {
     const secret = await prompter.password({

@@ -1,6 +1,6 @@
 import {isFinal, OWNERSHIP_BLUEPRINT, type Action, type Run} from '../../model/port.js'
 import type {JqEngine} from '../../jq/engine.js'
-import {jsonOrText} from '../../shared/json.js'
+import {jsonOrText, textOf} from '../../shared/json.js'
 import {signWebhook} from '../../verify.js'
 import {ORG_ID} from '../audit.js'
 import type {EntitiesService} from '../entities-service.js'
@@ -494,9 +494,7 @@ const githubHeaders = (token: string) => ({
 })
 /** workflow_dispatch inputs are strings; objects go as JSON. */
 const stringValues = (inputs: Record<string, unknown>) =>
-  Object.fromEntries(
-    Object.entries(inputs).map(([key, value]) => [key, typeof value === 'string' ? value : JSON.stringify(value)]),
-  )
+  Object.fromEntries(Object.entries(inputs).map(([key, value]) => [key, textOf(value)]))
 
 function safeUrl(text: string): URL | undefined {
   try {

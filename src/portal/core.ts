@@ -1,4 +1,5 @@
 import type {JqEngine} from '../jq/engine.js'
+import {systemClock, type Clock} from '../shared/when.js'
 import type {Run} from '../model/port.js'
 import {ActionsService} from './actions-service.js'
 import {AgentPolls} from './agent-polls.js'
@@ -34,7 +35,7 @@ export interface CoreOptions {
   /** How long a webhook may take to answer before the attempt counts as failed (default 30 s). */
   webhookTimeoutMs?: number
   /** The portal's clock (tests move it instead of sleeping): timers, runs, tokens, audit times. */
-  clock?: () => Date
+  clock?: Clock
 }
 
 /**
@@ -59,23 +60,23 @@ export class PortalCore {
   readonly dispatcher: Dispatcher
   readonly timers: TimerScheduler
   readonly tokenTtlSeconds: number
-  readonly now: () => Date
+  readonly clock: Clock
   private issuer: TokenIssuer | undefined
 
   constructor(readonly options: CoreOptions) {
     const {jq, store} = options
     const onError = options.onError ?? (() => {})
-    const now = (this.now = options.clock ?? (() => new Date()))
+    const clock = (this.clock = options.clock ?? systemClock)
     this.tokenTtlSeconds = options.tokenTtlSeconds ?? 10_800
     this.inheritedTeams = new InheritedTeams(store, this.changes)
     this.blueprints = new BlueprintsService(store, this.inheritedTeams)
     this.entities = new EntitiesService(store, this.changes, this.inheritedTeams)
     this.actions = new ActionsService(store)
     this.permissions = new Permissions(store, jq)
-    this.credentials = new Credentials(store, now)
+    this.credentials = new Credentials(store, clock)
     this.notifier = new ApprovalNotifier({
       failed: async (runId, message) => {
-        await this.write(() => this.runs.record(runId, {}, now(), message))
+        await this.write(() => this.runs.record(runId, {}, clock(), message))
       },
       retryBaseMs: options.retryBaseMs,
       secret: async () => (await store.adminCredential())?.clientSecret ?? '',
@@ -89,21 +90,21 @@ export class PortalCore {
       permissions: this.permissions,
       store,
     })
-    this.automations = new Automations(
-      store,
+    this.automations = new Automations({
+      changes: this.changes,
+      clock,
       jq,
-      this.runs,
-      this.changes,
-      (work, depth) => this.write(work, depth),
       onError,
-      now,
-    )
+      runs: this.runs,
+      store,
+      write: (work, depth) => this.write(work, depth),
+    })
     this.dispatcher = new Dispatcher({
       baseUrl: options.baseUrl ?? (() => 'http://127.0.0.1:5480'),
       entities: this.entities,
       github: options.github ?? {apiUrl: 'https://api.github.com'},
+      clock,
       jq,
-      now,
       onError,
       selfCallToken: async (run) => (await this.selfCallToken(run)).token,
       requestTimeoutMs: options.webhookTimeoutMs,
@@ -112,7 +113,7 @@ export class PortalCore {
       store,
       write: batchedWrites((work) => this.write(work)),
     })
-    this.timers = new TimerScheduler(store, this.changes, (work) => this.write(work), onError, now)
+    this.timers = new TimerScheduler({changes: this.changes, clock, onError, store, write: (work) => this.write(work)})
   }
 
   get store(): Store {
@@ -127,14 +128,14 @@ export class PortalCore {
    * Keep `work` short: jq, regexes and network calls belong before it (see RunsService.prepare).
    */
   async write<T>(work: () => Promise<T>, depth = 0): Promise<T> {
-    const at = this.now().toISOString()
+    const at = this.clock().toISOString()
     const unit: UnitOfWork = {afterCommit: [], at, audits: [], changes: [], depth, wake: new Set()}
     let queuedConditions = false
     const result = await this.store.transaction(() =>
       runInUnit(unit, async () => {
         const value = await work()
-        await this.inheritedTeams.propagate(unit.changes, this.now())
-        queuedConditions = await this.automations.handle(this.now())
+        await this.inheritedTeams.propagate(unit.changes, this.clock())
+        queuedConditions = await this.automations.handle(this.clock())
         if (unit.audits.length > 0) await this.store.addAudits(unit.audits)
         return value
       }),
@@ -153,7 +154,7 @@ export class PortalCore {
   async token(clientId?: string): Promise<{token: string; expiresAt: number}> {
     const id = clientId ?? (await this.store.adminCredential())?.clientId
     if (!id) throw new Error('The portal has no credentials')
-    const now = this.now().getTime()
+    const now = this.clock().getTime()
     return (await this.tokens()).issue({clientId: id, expiresAt: now + this.tokenTtlSeconds * 1000}, now)
   }
 
@@ -162,7 +163,7 @@ export class PortalCore {
    * working when the run ends or after an hour.
    */
   async runToken(runId: string, clientId: string): Promise<{token: string; expiresAt: number}> {
-    const now = this.now().getTime()
+    const now = this.clock().getTime()
     return (await this.tokens()).issue({clientId, expiresAt: now + RUN_TOKEN_TTL_MS, runId}, now)
   }
 
@@ -173,7 +174,7 @@ export class PortalCore {
   async selfCallToken(run: Run): Promise<{token: string; expiresAt: number}> {
     const admin = (await this.store.adminCredential())?.clientId
     if (!admin) throw new Error('The portal has no credentials')
-    const now = this.now().getTime()
+    const now = this.clock().getTime()
     const claims = {actingFor: run.createdBy, clientId: admin, expiresAt: now + RUN_TOKEN_TTL_MS, runId: run.id}
     return (await this.tokens()).issue(claims, now)
   }

@@ -62,7 +62,7 @@ Exit codes: 0 SUCCESS, 9 FAILURE, 10 DECLINED, 11 --timeout passed (the run goes
       entity,
       given,
       jq,
-      now: () => new Date(),
+      clock: () => new Date(),
       paint: (color, text) => {
         const paint = (this.io.color as unknown as Record<string, ((text: string) => string) | undefined>)[color]
         return typeof paint === 'function' ? paint(text) : text

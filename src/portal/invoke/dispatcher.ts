@@ -12,6 +12,7 @@ import type {Dispatch, Store} from '../store/store.js'
 import {encodeSelfCallPart, selfCallProblem} from './self-call.js'
 import {SerialWork} from './serial.js'
 import {renderTemplate} from './templates.js'
+import {systemClock, type Clock} from '../../shared/when.js'
 
 export interface GitHubSettings {
   /** GitHub's REST API, or GitHub Enterprise's (`https://github.example.com/api/v3`). */
@@ -34,7 +35,7 @@ export interface DispatcherOptions {
   selfCallToken: (run: Run) => Promise<string>
   github: GitHubSettings
   onError: (error: unknown) => void
-  now?: () => Date
+  clock?: Clock
   /** Delivery attempts for a webhook that is down or answers 5xx. */
   attempts?: number
   retryBaseMs?: number
@@ -65,7 +66,10 @@ export class Dispatcher {
   /** Cancels requests in flight when the portal stops (the work is redone on the next start). */
   private readonly abort = new AbortController()
 
+  private readonly clock: Clock
+
   constructor(private readonly options: DispatcherOptions) {
+    this.clock = options.clock ?? systemClock
     this.serial = new SerialWork(() => this.pump(), options.onError)
   }
 
@@ -90,15 +94,11 @@ export class Dispatcher {
     while (this.inFlight.size > 0) await new Promise((resolve) => setTimeout(resolve, 10))
   }
 
-  private now(): Date {
-    return this.options.now?.() ?? new Date()
-  }
-
   private async pump(): Promise<void> {
     // Only as many as there are free slots, and none already in flight: this runs after every
     // delivery, so reading (and parsing) more would cost in proportion to the backlog.
     const free = CONCURRENCY - this.inFlight.size
-    const due = free > 0 ? await this.options.store.dueDispatches(this.now().getTime(), free, [...this.inFlight]) : []
+    const due = free > 0 ? await this.options.store.dueDispatches(this.clock().getTime(), free, [...this.inFlight]) : []
     for (const dispatch of due) {
       this.inFlight.add(dispatch.runId)
       void this.process(dispatch)
@@ -111,7 +111,7 @@ export class Dispatcher {
     clearTimeout(this.timer)
     const next = await this.options.store.nextDispatchAt()
     if (next !== undefined && !this.stopped) {
-      this.timer = setTimeout(() => this.kick(), Math.max(10, next - this.now().getTime()))
+      this.timer = setTimeout(() => this.kick(), Math.max(10, next - this.clock().getTime()))
       this.timer.unref()
     }
   }
@@ -207,7 +207,7 @@ export class Dispatcher {
     }
     if (dispatch.attempts === 0)
       await this.options.write(() =>
-        this.options.runs.record(run.id, {payload}, this.now(), `Sending ${verb} ${payload.url}`),
+        this.options.runs.record(run.id, {payload}, this.clock(), `Sending ${verb} ${payload.url}`),
       )
 
     const secret = (await this.options.store.adminCredential())?.clientSecret ?? ''
@@ -256,7 +256,7 @@ export class Dispatcher {
             status: ok ? 'SUCCESS' : 'FAILURE',
             ...(ok ? {} : {summary: `The webhook answered HTTP ${status}`}),
           },
-          this.now(),
+          this.clock(),
         )
         await this.options.store.putDispatch({...dispatch, state: 'done'})
       })
@@ -266,7 +266,7 @@ export class Dispatcher {
       await this.options.runs.record(
         run.id,
         {},
-        this.now(),
+        this.clock(),
         `Delivered: HTTP ${status}; waiting for the backend to report`,
       )
       await this.options.store.putDispatch({...dispatch, state: 'done'})
@@ -285,7 +285,7 @@ export class Dispatcher {
       await this.options.runs.record(
         run.id,
         {payload, pendingExecution: true},
-        this.now(),
+        this.clock(),
         'Waiting for an agent to pick the run up',
       )
       await this.options.store.putDispatch({...dispatch, state: 'queued'})
@@ -304,7 +304,7 @@ export class Dispatcher {
     const repo = String(await render(method.repo))
     const workflow = String(await render(method.workflow))
     const {ref = 'main', ...inputs} = ((await render(method.workflowInputs ?? {})) ?? {}) as Record<string, unknown>
-    const since = this.now().toISOString()
+    const since = this.clock().toISOString()
     const path = `/repos/${enc(org)}/${enc(repo)}/actions/workflows/${enc(workflow)}/dispatches`
     let status: number
     try {
@@ -330,7 +330,7 @@ export class Dispatcher {
       await this.options.runs.record(
         run.id,
         {payload: {inputs, org, ref, repo, type: 'GITHUB', workflow}},
-        this.now(),
+        this.clock(),
         `Dispatched workflow ${workflow} in ${org}/${repo} on ${ref}`,
       )
       await this.options.store.putDispatch(
@@ -338,7 +338,7 @@ export class Dispatcher {
           ? {
               ...dispatch,
               attempts: 0,
-              availableAt: this.now().getTime() + (this.options.github.pollMs ?? 5000),
+              availableAt: this.clock().getTime() + (this.options.github.pollMs ?? 5000),
               context: {github: {org, repo, since, workflow}},
             }
           : {...dispatch, state: 'done'},
@@ -358,11 +358,11 @@ export class Dispatcher {
     const path = `/repos/${enc(org)}/${enc(repo)}/actions/workflows/${enc(workflow)}/runs?event=workflow_dispatch&created=${enc('>=' + since.slice(0, 19) + 'Z')}`
     const later = (attempts: number, log?: string) =>
       this.options.write(async () => {
-        if (log) await this.options.runs.record(run.id, {}, this.now(), log)
+        if (log) await this.options.runs.record(run.id, {}, this.clock(), log)
         await this.options.store.putDispatch({
           ...dispatch,
           attempts,
-          availableAt: this.now().getTime() + (this.options.github.pollMs ?? 5000),
+          availableAt: this.clock().getTime() + (this.options.github.pollMs ?? 5000),
         })
       })
     const failed = async (reason: string) => {
@@ -388,7 +388,7 @@ export class Dispatcher {
       .filter((item) => item.created_at >= since.slice(0, 19))
       .sort((a, b) => b.created_at.localeCompare(a.created_at))[0]
     if (!latest) {
-      if (this.now().getTime() - Date.parse(since) < FOLLOW_FIND_MS) return later(0)
+      if (this.clock().getTime() - Date.parse(since) < FOLLOW_FIND_MS) return later(0)
       return this.fail(dispatch, `No run of workflow ${workflow} appeared in ${org}/${repo} after the dispatch`)
     }
     if (latest.status !== 'completed') return later(0)
@@ -402,7 +402,7 @@ export class Dispatcher {
           status: ok ? 'SUCCESS' : 'FAILURE',
           ...(ok ? {} : {summary: `The workflow ended ${latest.conclusion}`}),
         },
-        this.now(),
+        this.clock(),
       )
       await this.options.store.putDispatch({...dispatch, state: 'done'})
     })
@@ -432,13 +432,13 @@ export class Dispatcher {
         const {entity} = await this.options.entities.write(blueprint, mapping as never, {
           actor: run.createdBy,
           mode: 'merge',
-          now: this.now(),
+          now: this.clock(),
           runId: run.id,
         })
         await this.options.runs.finish(
           run.id,
           {log: `Upserted ${blueprintId} entity "${entity.identifier}"`, status: 'SUCCESS'},
-          this.now(),
+          this.clock(),
         )
       } catch (error) {
         await this.options.runs.finish(
@@ -448,7 +448,7 @@ export class Dispatcher {
             status: 'FAILURE',
             summary: (error as Error).message,
           },
-          this.now(),
+          this.clock(),
         )
       }
       await this.options.store.putDispatch({...dispatch, state: 'done'})
@@ -466,16 +466,16 @@ export class Dispatcher {
       await this.options.runs.record(
         run.id,
         {},
-        this.now(),
+        this.clock(),
         `Attempt ${attempts} of ${allowed} failed (${reason}); retrying in ${(wait / 1000).toFixed(1)}s`,
       )
-      await this.options.store.putDispatch({...dispatch, attempts, availableAt: this.now().getTime() + wait})
+      await this.options.store.putDispatch({...dispatch, attempts, availableAt: this.clock().getTime() + wait})
     })
   }
 
   private async fail(dispatch: Dispatch, reason: string) {
     await this.options.write(async () => {
-      await this.options.runs.finish(dispatch.runId, {log: reason, status: 'FAILURE', summary: reason}, this.now())
+      await this.options.runs.finish(dispatch.runId, {log: reason, status: 'FAILURE', summary: reason}, this.clock())
       await this.options.store.putDispatch({...dispatch, state: 'done'})
     })
   }

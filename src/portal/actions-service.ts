@@ -11,7 +11,7 @@ export interface Audit {
 }
 
 /** Self-service actions and automations (`/v1/actions`). */
-export class ActionsService {
+export class Actions {
   constructor(private readonly store: Store) {}
 
   async get(identifier: string): Promise<Action> {

@@ -10,7 +10,7 @@ export const automationActor = (automation: {identifier: string}) => AUTOMATION_
 /** The embedded portal's organisation id, as events, payloads and audit records carry it. */
 export const ORG_ID = 'org_idp'
 
-/** A blueprint or action change, as its service reports it for the audit log. */
+/** A blueprint or action change, as its domain class reports it for the audit log. */
 export interface DefinitionChange {
   resourceType: 'blueprint' | 'action'
   action: 'CREATE' | 'UPDATE' | 'DELETE'

@@ -29,7 +29,7 @@ const record = (
 const MAPS = ['relations', 'mirrorProperties', 'calculationProperties', 'aggregationProperties'] as const
 
 /** Blueprint writes with Port's rules; callers wrap them in a transaction. */
-export class BlueprintsService {
+export class Blueprints {
   constructor(
     private readonly store: Store,
     private readonly inherited?: InheritedTeams,

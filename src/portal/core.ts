@@ -1,11 +1,11 @@
 import type {JqEngine} from '../jq/engine.js'
 import {systemClock, type Clock} from '../shared/when.js'
 import type {Run} from '../model/port.js'
-import {ActionsService} from './actions-service.js'
+import {Actions} from './actions-service.js'
 import {AgentPolls} from './agent-polls.js'
-import {BlueprintsService} from './blueprints-service.js'
+import {Blueprints} from './blueprints-service.js'
 import {Credentials} from './credentials.js'
-import {EntitiesService} from './entities-service.js'
+import {Entities} from './entities-service.js'
 import {InheritedTeams} from './inherited-teams.js'
 import {Automations} from './invoke/automations.js'
 import {afterCommit, ChangeQueue, runInUnit, type UnitOfWork} from './invoke/changes.js'
@@ -16,7 +16,7 @@ import {TimerScheduler} from './invoke/timers.js'
 import {PortalNotice} from './notice.js'
 import {Permissions} from './permissions.js'
 import {RunEvents} from './run-events.js'
-import {RunsService} from './runs-service.js'
+import {Runs} from './runs-service.js'
 import {TokenIssuer} from './tokens.js'
 import type {Store} from './store/store.js'
 
@@ -39,18 +39,18 @@ export interface CoreOptions {
 }
 
 /**
- * The portal's services and background work, around one write path: every write runs in a
+ * The portal's domain classes (Blueprints, Entities, Actions, Runs…) and background work, around one write path: every write runs in a
  * transaction, its changes become timers and automation runs before it commits, and after it
  * commits the dispatcher and the timer scheduler look for work.
  */
 export class PortalCore {
   readonly changes = new ChangeQueue()
   readonly events = new RunEvents()
-  readonly blueprints: BlueprintsService
-  readonly entities: EntitiesService
+  readonly blueprints: Blueprints
+  readonly entities: Entities
   private readonly inheritedTeams: InheritedTeams
-  readonly actions: ActionsService
-  readonly runs: RunsService
+  readonly actions: Actions
+  readonly runs: Runs
   readonly permissions: Permissions
   readonly credentials: Credentials
   /** When agents last polled the queue (an idp extension, for the CLI's hints). */
@@ -69,9 +69,9 @@ export class PortalCore {
     const clock = (this.clock = options.clock ?? systemClock)
     this.tokenTtlSeconds = options.tokenTtlSeconds ?? 10_800
     this.inheritedTeams = new InheritedTeams(store, this.changes)
-    this.blueprints = new BlueprintsService(store, this.inheritedTeams)
-    this.entities = new EntitiesService(store, this.changes, this.inheritedTeams)
-    this.actions = new ActionsService(store)
+    this.blueprints = new Blueprints(store, this.inheritedTeams)
+    this.entities = new Entities(store, this.changes, this.inheritedTeams)
+    this.actions = new Actions(store)
     this.permissions = new Permissions(store, jq)
     this.credentials = new Credentials(store, clock)
     this.notifier = new ApprovalNotifier({
@@ -81,7 +81,7 @@ export class PortalCore {
       retryBaseMs: options.retryBaseMs,
       secret: async () => (await store.adminCredential())?.clientSecret ?? '',
     })
-    this.runs = new RunsService({
+    this.runs = new Runs({
       approvalNeeded: (run, action, approvers) => afterCommit(() => this.notifier.notify(run, action, approvers)),
       changes: this.changes,
       events: this.events,
@@ -125,7 +125,7 @@ export class PortalCore {
    * become timers and automation runs before it commits; after it commits, the work it left
    * (notifications, watchers) runs, and the dispatcher and the timer scheduler look for work if
    * it gave them some. `depth` counts automation hops.
-   * Keep `work` short: jq, regexes and network calls belong before it (see RunsService.prepare).
+   * Keep `work` short: jq, regexes and network calls belong before it (see Runs.prepare).
    */
   async write<T>(work: () => Promise<T>, depth = 0): Promise<T> {
     const at = this.clock().toISOString()

@@ -44,7 +44,7 @@ export const relationTargetsOf = (blueprint: Blueprint): Record<string, string> 
   Object.fromEntries(Object.entries(blueprint.relations ?? {}).map(([name, relation]) => [name, relation.target]))
 
 /** Entity writes with Port's semantics; callers wrap them in a transaction. */
-export class EntitiesService {
+export class Entities {
   constructor(
     private readonly store: Store,
     private readonly changes?: ChangeQueue,

@@ -53,7 +53,7 @@ export interface Approvers {
 /** A run that waits for approval, for the approval-notification webhook (sent after commit). */
 export type ApprovalNeeded = (run: Run, action: Action, approvers: () => Promise<Credential[]>) => void
 
-export interface RunsServiceOptions {
+export interface RunsOptions {
   store: Store
   jq: JqEngine
   events: RunEvents
@@ -65,7 +65,7 @@ export interface RunsServiceOptions {
 }
 
 /** Action runs: creation with input validation, the status lifecycle, logs and approvals. */
-export class RunsService {
+export class Runs {
   private readonly store: Store
   private readonly jq: JqEngine
   private readonly events: RunEvents
@@ -74,7 +74,7 @@ export class RunsService {
   private readonly approvalNeeded: ApprovalNeeded | undefined
   private readonly notice: (message: string) => void
 
-  constructor(options: RunsServiceOptions) {
+  constructor(options: RunsOptions) {
     this.store = options.store
     this.jq = options.jq
     this.events = options.events

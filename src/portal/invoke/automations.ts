@@ -3,7 +3,7 @@ import type {JqEngine} from '../../jq/engine.js'
 import {ORG_ID} from '../audit.js'
 import {PortalNotice} from '../notice.js'
 import {toWire} from '../search.js'
-import type {RunsService} from '../runs-service.js'
+import type {Runs} from '../runs-service.js'
 import {blueprintLookup, type Store, type StoredEntity, type Timer} from '../store/store.js'
 import {unitDepth, wake, type ChangeQueue, type PortalChange} from './changes.js'
 import {SerialWork} from './serial.js'
@@ -41,7 +41,7 @@ const MAX_DEPTH = 5
 export interface AutomationsOptions {
   store: Store
   jq: JqEngine
-  runs: RunsService
+  runs: Runs
   changes: ChangeQueue
   /** Runs a write transaction `depth` automation hops from the first. */
   write: <T>(work: () => Promise<T>, depth: number) => Promise<T>
@@ -53,7 +53,7 @@ export class Automations {
   private readonly serial: SerialWork
   private readonly store: Store
   private readonly jq: JqEngine
-  private readonly runs: RunsService
+  private readonly runs: Runs
   private readonly changes: ChangeQueue
   private readonly write: AutomationsOptions['write']
   private readonly onError: (error: unknown) => void

@@ -3,10 +3,10 @@ import type {JqEngine} from '../../jq/engine.js'
 import {jsonOrText, textOf} from '../../shared/json.js'
 import {signWebhook} from '../../verify.js'
 import {ORG_ID} from '../audit.js'
-import type {EntitiesService} from '../entities-service.js'
+import type {Entities} from '../entities-service.js'
 import {PortalError} from '../http.js'
 import {PortalNotice} from '../notice.js'
-import type {RunsService} from '../runs-service.js'
+import type {Runs} from '../runs-service.js'
 import {toWire} from '../search.js'
 import type {Dispatch, Store} from '../store/store.js'
 import {encodeSelfCallPart, selfCallProblem} from './self-call.js'
@@ -25,8 +25,8 @@ export interface GitHubSettings {
 export interface DispatcherOptions {
   store: Store
   jq: JqEngine
-  runs: RunsService
-  entities: EntitiesService
+  runs: Runs
+  entities: Entities
   /** Runs a write transaction (and the automations it triggers); writes ready at once may share one. */
   write: <T>(work: () => Promise<T>) => Promise<T>
   /** This portal's own base URL, for webhooks that call Port's API. */

@@ -40,7 +40,7 @@ const audit = (request: RequestContext) => {
   }
 }
 
-/** What the route modules share: the portal's services and helpers built on them. */
+/** What the route modules share: the portal's domain classes and helpers built on them. */
 export function routeKit(core: PortalCore) {
   const {actions, blueprints, entities, runs, store} = core
   const scans = new Scans(store)

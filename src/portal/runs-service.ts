@@ -43,6 +43,15 @@ export interface PreparedRun {
   problems: string[]
 }
 
+/** What PATCH /v1/actions/runs/{id} may change. */
+export interface RunPatch {
+  status?: 'SUCCESS' | 'FAILURE'
+  statusLabel?: string
+  link?: string | string[]
+  summary?: string
+  externalRunId?: string
+}
+
 /** Who may decide on a run, and why its approve policy failed, if it did. */
 export interface Approvers {
   action: Action
@@ -257,15 +266,14 @@ export class Runs {
    * of it is 422, a repeated status included, as Port answers (its GitHub Action's suite asserts it;
    * Port's agent logs the 422 of its second report and goes on). Log lines are still taken.
    */
-  async patch(id: string, changes: Record<string, unknown>, audit: RunAudit): Promise<Run> {
+  async patch(id: string, changes: RunPatch, audit: RunAudit): Promise<Run> {
     const run = await this.open(id)
     const next: Run = {...run}
-    if (changes.status) next.status = changes.status as Run['status']
-    if (changes.statusLabel !== undefined) next.statusLabel = changes.statusLabel as string
-    if (changes.link !== undefined)
-      next.link = Array.isArray(changes.link) ? (changes.link as string[]) : [changes.link as string]
-    if (changes.summary !== undefined) next.summary = changes.summary as string
-    if (changes.externalRunId !== undefined) next.externalRunId = changes.externalRunId as string
+    if (changes.status) next.status = changes.status
+    if (changes.statusLabel !== undefined) next.statusLabel = changes.statusLabel
+    if (changes.link !== undefined) next.link = Array.isArray(changes.link) ? changes.link : [changes.link]
+    if (changes.summary !== undefined) next.summary = changes.summary
+    if (changes.externalRunId !== undefined) next.externalRunId = changes.externalRunId
     return this.save(next, audit)
   }
 

@@ -1,9 +1,10 @@
 import {Command, Flags, type Interfaces} from '@oclif/core'
 
 import type {Connection} from './api/connect.js'
-import {ExitCode, IdpError} from './errors.js'
+import {ExitCode, IdpError, usageError} from './errors.js'
 import {systemIO, type IO} from './io/output.js'
 import {didYouMean} from './shared/suggest.js'
+import {parseDuration} from './shared/when.js'
 
 export type CommandFlags<T extends typeof Command> = Interfaces.InferredFlags<
   (typeof BaseCommand)['baseFlags'] & T['flags']
@@ -130,6 +131,13 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
         this.io.err(`Error: ${failure.message}`)
         process.exitCode = failure.exitCode
       })
+  }
+
+  /** A duration flag's value (30s, 10m, 1h) in ms; a usage error naming the flag when it is not one. */
+  protected duration(flag: string, value: string): number {
+    const ms = parseDuration(value)
+    if (ms === undefined) throw usageError(`--${flag} "${value}" is not a duration such as 30s, 10m or 1h.`)
+    return ms
   }
 
   /** Progress and notes for people; silent with --json so stderr stays quiet for scripts. */

@@ -1,5 +1,5 @@
 import {DEFAULT_LOCAL_URL, ProfileStore} from '../config/profiles.js'
-import {resolveTarget, type Target} from '../config/session.js'
+import {resolveTarget, type Credentials, type Target} from '../config/session.js'
 import {HttpTransport} from './http.js'
 import {PortClient} from './port-client.js'
 import {TokenProvider, type TokenCache} from './token.js'
@@ -45,13 +45,36 @@ export async function createTransport(
   })
 }
 
+/** The API client for a portal and credentials, with the hints its errors give. */
+export async function createClient(
+  options: {
+    apiUrl: string
+    credentials: Credentials | undefined
+    cache?: TokenCache | undefined
+    /** A ready access token (IDP_TOKEN), used instead of the credentials. */
+    accessToken?: string | undefined
+  } & Pick<ConnectOptions, 'trace' | 'userAgent' | 'onRateWait'>,
+): Promise<PortClient> {
+  const {accessToken, apiUrl, cache, credentials} = options
+  const transport = await createTransport(apiUrl, options)
+  const {login, unreachable} = hints(apiUrl)
+  const tokens = new TokenProvider({
+    accessToken,
+    apiUrl,
+    cache,
+    credentials,
+    loginHint: login,
+    transport,
+    unreachableHint: unreachable,
+  })
+  return new PortClient({apiUrl, tokens, transport, unreachableHint: unreachable})
+}
+
 /** Resolve the target portal and credentials, and build the API client for it. */
 export async function connect(options: ConnectOptions): Promise<Connection> {
   const env = options.env ?? process.env
   const store = await ProfileStore.open(options.configDir)
   const target = resolveTarget(store, {apiUrl: options.apiUrl, env, profile: options.profile})
-  const transport = await createTransport(target.apiUrl, options)
-  const {login, unreachable} = hints(target.apiUrl)
   const cache: TokenCache | undefined =
     target.profile && target.credentials?.source === 'profile'
       ? {
@@ -62,15 +85,12 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
           },
         }
       : undefined
-  const tokens = new TokenProvider({
+  const client = await createClient({
+    ...options,
     accessToken: env.IDP_TOKEN || undefined,
     apiUrl: target.apiUrl,
     cache,
     credentials: target.credentials,
-    loginHint: login,
-    transport,
-    unreachableHint: unreachable,
   })
-  const client = new PortClient({apiUrl: target.apiUrl, tokens, transport, unreachableHint: unreachable})
   return {client, store, target}
 }

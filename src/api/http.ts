@@ -71,15 +71,28 @@ export class NetworkError extends Error {
  * honouring Retry-After; timeouts on headers and body; an optional redacted trace.
  */
 export class HttpTransport {
-  private constructor(
-    private readonly pool: Pool,
-    private readonly request: PoolRequest,
-    private readonly basePath: string,
-    readonly origin: string,
-    private readonly options: Required<Omit<TransportOptions, 'trace' | 'onRateWait'>> &
-      Pick<TransportOptions, 'trace'>,
-    private readonly pacer: RatePacer,
-  ) {}
+  private readonly pool: Pool
+  private readonly request: PoolRequest
+  private readonly basePath: string
+  readonly origin: string
+  private readonly options: Required<Omit<TransportOptions, 'trace' | 'onRateWait'>> & Pick<TransportOptions, 'trace'>
+  private readonly pacer: RatePacer
+
+  private constructor(parts: {
+    pool: Pool
+    request: PoolRequest
+    basePath: string
+    origin: string
+    options: HttpTransport['options']
+    pacer: RatePacer
+  }) {
+    this.pool = parts.pool
+    this.request = parts.request
+    this.basePath = parts.basePath
+    this.origin = parts.origin
+    this.options = parts.options
+    this.pacer = parts.pacer
+  }
 
   static async create(options: TransportOptions): Promise<HttpTransport> {
     const {Pool, request} = await loadPool()
@@ -99,12 +112,9 @@ export class HttpTransport {
       },
       sleep,
     })
-    return new HttpTransport(
-      pool,
-      request,
-      url.pathname.replace(/\/+$/, ''),
-      url.origin,
-      {
+    return new HttpTransport({
+      basePath: url.pathname.replace(/\/+$/, ''),
+      options: {
         connections: options.connections ?? 8,
         random: options.random ?? Math.random,
         retries: options.retries ?? 4,
@@ -116,8 +126,11 @@ export class HttpTransport {
         trace: options.trace,
         userAgent: options.userAgent,
       },
+      origin: url.origin,
       pacer,
-    )
+      pool,
+      request,
+    })
   }
 
   async send(request: HttpRequest): Promise<HttpResponse> {

@@ -1,3 +1,5 @@
+import {systemClock, type Clock} from '../shared/when.js'
+
 type Headers = Record<string, string | string[] | undefined>
 
 const header = (headers: Headers, name: string): number | undefined => {
@@ -18,7 +20,7 @@ export function resetAt(headers: Headers, now: number): number | undefined {
 }
 
 export interface PacerOptions {
-  now?: () => number
+  clock?: Clock
   sleep?: (ms: number) => Promise<void>
   /** Called once per wait for a window, with how long it will be. */
   onWait?: ((ms: number) => void) | undefined
@@ -37,18 +39,18 @@ export class RatePacer {
   private periodMs: number | undefined
   private inFlight = 0
   private waiting: Promise<void> | undefined
-  private readonly now: () => number
+  private readonly clock: Clock
   private readonly sleep: (ms: number) => Promise<void>
 
   constructor(private readonly options: PacerOptions = {}) {
-    this.now = options.now ?? Date.now
+    this.clock = options.clock ?? systemClock
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)))
   }
 
   /** Waits until the current window has room for one more request, and takes it. */
   async acquire(): Promise<void> {
     for (;;) {
-      const now = this.now()
+      const now = this.clock().getTime()
       if (this.remaining !== undefined && now >= this.windowEnds) this.nextWindow(now)
       if (this.remaining === undefined || this.remaining > 0) {
         if (this.remaining !== undefined) this.remaining--
@@ -68,7 +70,7 @@ export class RatePacer {
   /** Learns the window from an answer's headers (429s included). */
   release(headers: Headers): void {
     this.inFlight--
-    const now = this.now()
+    const now = this.clock().getTime()
     const remaining = header(headers, 'x-ratelimit-remaining')
     const ends = resetAt(headers, now)
     const limit = header(headers, 'x-ratelimit-limit')

@@ -3,6 +3,7 @@ import type {CachedToken} from '../config/profiles.js'
 import {credentialsOrigin, type Credentials} from '../config/session.js'
 import {NetworkError, type HttpTransport} from './http.js'
 import {toApiError, unreachable} from './errors.js'
+import {systemClock, type Clock} from '../shared/when.js'
 
 export interface TokenCache {
   load(): CachedToken | undefined
@@ -22,7 +23,7 @@ export interface TokenProviderOptions {
   /** Shown when there are no credentials at all. */
   loginHint: string
   unreachableHint: string
-  now?: () => number
+  clock?: Clock
 }
 
 /** Exchanges client credentials for an access token (`POST /v1/auth/access_token`) and caches it. */
@@ -42,7 +43,7 @@ export class TokenProvider {
         "A handler's run token ends with its run; outside a handler, unset IDP_TOKEN to use client credentials.",
       )
     }
-    const now = (this.options.now ?? Date.now)()
+    const now = (this.options.clock ?? systemClock)().getTime()
     if (!force && this.current && this.current.expiresAt - REFRESH_MARGIN_MS > now) return this.current.accessToken
     this.current = await fetchToken(this.options)
     await this.options.cache?.save(this.current)
@@ -69,7 +70,7 @@ export async function fetchToken(options: TokenProviderOptions): Promise<CachedT
     method: 'POST',
     path: '/v1/auth/access_token',
   } as const
-  const started = (options.now ?? Date.now)()
+  const started = (options.clock ?? systemClock)().getTime()
   let response
   try {
     response = await options.transport.send(request)

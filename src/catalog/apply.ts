@@ -1,5 +1,5 @@
 import type {PortClient} from '../api/port-client.js'
-import type {Blueprint, EntityInput} from '../model/port.js'
+import {refKey, type Blueprint, type EntityInput} from '../model/port.js'
 import {TEAM_BLUEPRINT} from '../model/system-blueprints.js'
 import {canonicalBlueprint, teamValue} from '../domain/canonical.js'
 import {relationTargets} from '../domain/entity-rules.js'
@@ -37,7 +37,6 @@ const ref = (change: AnyChange): Ref =>
   change.kind === 'entity'
     ? {blueprint: change.blueprint, identifier: change.identifier, kind: 'entity'}
     : {identifier: change.identifier, kind: change.kind}
-const entityKey = (blueprint: string, identifier: string) => `${blueprint}\u0000${identifier}`
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error))
 
 /** The summary a plan would produce if every write succeeded (what --dry-run reports). */
@@ -146,18 +145,18 @@ export async function applyPlan(
   const definitions = new Map(remote.blueprints)
   for (const change of plan.blueprints) if (change.desired) definitions.set(change.identifier, change.desired)
   const entityWrites = plan.entities.filter((change) => change.action === 'create' || change.action === 'update')
-  const created = new Set(
-    entityWrites.filter((c) => c.action === 'create').map((c) => entityKey(c.blueprint, c.identifier)),
-  )
+  const created = new Set(entityWrites.filter((c) => c.action === 'create').map((c) => refKey(c)))
   // Relation targets and owning teams (`_team` entities) being created go first.
   const dependencies = (change: EntityChange) =>
     [
       ...Object.entries(definitions.get(change.blueprint)?.relations ?? {}).flatMap(([name, relation]) =>
-        relationTargets(change.desired!.relations?.[name] ?? null).map((id) => entityKey(relation.target, id)),
+        relationTargets(change.desired!.relations?.[name] ?? null).map((id) =>
+          refKey({blueprint: relation.target, identifier: id}),
+        ),
       ),
-      ...teamValue(change.desired!.team).map((team) => entityKey(TEAM_BLUEPRINT, team)),
+      ...teamValue(change.desired!.team).map((team) => refKey({blueprint: TEAM_BLUEPRINT, identifier: team})),
     ].filter((key) => created.has(key))
-  const entityOrder = waves(entityWrites, (c) => entityKey(c.blueprint, c.identifier), dependencies)
+  const entityOrder = waves(entityWrites, (c) => refKey(c), dependencies)
   progress = 0
   const upsert = async (
     changes: EntityChange[],
@@ -215,23 +214,23 @@ export async function applyPlan(
 
   // Prune: entities (dependents first), then blueprints.
   const entityDeletes = plan.entities.filter((change) => change.action === 'delete')
-  const deleting = new Map(entityDeletes.map((change) => [entityKey(change.blueprint, change.identifier), change]))
+  const deleting = new Map(entityDeletes.map((change) => [refKey(change), change]))
   const pointedAtBy = new Map<string, string[]>()
   for (const change of entityDeletes) {
     const entity = remote.entities.get(change.blueprint)?.get(change.identifier)
     for (const [name, relation] of Object.entries(definitions.get(change.blueprint)?.relations ?? {})) {
       for (const id of relationTargets(entity?.relations?.[name] ?? null)) {
-        const target = entityKey(relation.target, id)
+        const target = refKey({blueprint: relation.target, identifier: id})
         if (!deleting.has(target)) continue
         if (!pointedAtBy.has(target)) pointedAtBy.set(target, [])
-        pointedAtBy.get(target)!.push(entityKey(change.blueprint, change.identifier))
+        pointedAtBy.get(target)!.push(refKey(change))
       }
     }
   }
   const deleteOrder = waves(
     entityDeletes,
-    (c) => entityKey(c.blueprint, c.identifier),
-    (c) => pointedAtBy.get(entityKey(c.blueprint, c.identifier)) ?? [],
+    (c) => refKey(c),
+    (c) => pointedAtBy.get(refKey(c)) ?? [],
   )
   progress = 0
   for (const wave of [...deleteOrder.waves, deleteOrder.cyclic]) {

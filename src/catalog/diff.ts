@@ -1,4 +1,4 @@
-import type {Action as PortAction, Blueprint, Entity, EntityInput} from '../model/port.js'
+import {refKey, type Action as PortAction, type Blueprint, type Entity, type EntityInput} from '../model/port.js'
 import {canonicalAction, canonicalBlueprint, relationValue, same, teamValue} from '../domain/canonical.js'
 import {Ownership, REGISTRY_BLUEPRINT} from './ownership.js'
 import type {RemoteState} from './remote.js'
@@ -181,10 +181,10 @@ export function computePlan(
   if (source) {
     const deletes: Change[] = []
     const owned = ownership.ownedBy(source.key)
-    const localEntities = new Set(catalog.entities.map(({value}) => `${value.blueprint}\u0000${value.identifier}`))
+    const localEntities = new Set(catalog.entities.map(({value}) => refKey(value)))
     for (const [blueprint, identifiers] of owned.entities) {
       for (const identifier of identifiers) {
-        if (localEntities.has(`${blueprint}\u0000${identifier}`) || !remote.entities.get(blueprint)?.has(identifier))
+        if (localEntities.has(refKey({blueprint, identifier})) || !remote.entities.get(blueprint)?.has(identifier))
           continue
         deletes.push({action: 'delete', blueprint, identifier, kind: 'entity'})
       }

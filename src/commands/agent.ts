@@ -3,7 +3,6 @@ import {hostname} from 'node:os'
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
-import {parseDuration} from '../shared/when.js'
 import {usageError} from '../errors.js'
 import {Agent, loadHandlers} from '../services/agent.js'
 
@@ -35,11 +34,7 @@ A claimed run that the agent does not acknowledge in --visibility-timeout is han
   }
 
   async run(): Promise<{stopped: boolean}> {
-    const duration = (flag: 'grace' | 'poll-interval' | 'visibility-timeout') => {
-      const ms = parseDuration(this.flags[flag])
-      if (ms === undefined) throw usageError(`--${flag} "${this.flags[flag]}" is not a duration such as 30s or 5m.`)
-      return ms
-    }
+    const duration = (flag: 'grace' | 'poll-interval' | 'visibility-timeout') => this.duration(flag, this.flags[flag])
     let handlers
     try {
       handlers = loadHandlers(this.flags.handler ?? [], this.flags.handlers)

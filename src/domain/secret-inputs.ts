@@ -1,4 +1,5 @@
 import {createCipheriv, createDecipheriv, createPublicKey, publicEncrypt, randomBytes, constants} from 'node:crypto'
+import {textOf} from '../shared/json.js'
 
 export type Encryption = 'aes256-gcm' | {algorithm: 'client-side'; key: string}
 
@@ -46,7 +47,7 @@ export function encryptClientSide(plaintext: string, publicKeyPem: string): stri
 }
 
 export function encryptInput(value: unknown, encryption: Encryption, clientSecret: string | undefined): string {
-  const text = typeof value === 'string' ? value : JSON.stringify(value)
+  const text = textOf(value)
   if (encryption === 'aes256-gcm') {
     if (!clientSecret) throw new Error('encrypting a secret input needs the client secret idp logged in with')
     return encryptSecret(text, clientSecret)

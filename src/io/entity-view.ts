@@ -1,11 +1,11 @@
 import type {Entity} from '../model/port.js'
 import type {IO} from './output.js'
+import {textOf} from '../shared/json.js'
 
 /** One entity as `key value` lines: identifier, blueprint, title, team, properties, relations. */
 export function printEntity(io: IO, blueprint: string, entity: Entity): void {
   const {bold} = io.color
-  const line = (key: string, value: unknown) =>
-    io.out(`${bold(key.padEnd(14))} ${typeof value === 'string' ? value : JSON.stringify(value)}`)
+  const line = (key: string, value: unknown) => io.out(`${bold(key.padEnd(14))} ${textOf(value)}`)
   line('identifier', entity.identifier)
   line('blueprint', blueprint)
   if (entity.title) line('title', entity.title)

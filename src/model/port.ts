@@ -129,6 +129,13 @@ export const OWNERSHIP_BLUEPRINT = 'idp-catalog-source'
 
 export const TERMINAL_STATUSES: readonly RunStatus[] = ['SUCCESS', 'FAILURE', 'DECLINED']
 
+/** One string per entity, for sets and maps of them (identifiers may hold any character but NUL). */
+export const refKey = (ref: {blueprint: string; identifier: string}): string =>
+  `${ref.blueprint}\u0000${ref.identifier}`
+
+/** Whether a run has ended (SUCCESS, FAILURE or DECLINED), which is final. */
+export const isFinal = (run: {status: RunStatus}): boolean => TERMINAL_STATUSES.includes(run.status)
+
 export interface Ref {
   identifier: string
   title: string | null

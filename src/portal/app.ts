@@ -8,12 +8,13 @@ import {Router} from './http/router.js'
 import {send} from './http/reply.js'
 import {RateLimiter, type RateLimit} from './http/rate-limit.js'
 import {routes} from './routes/index.js'
-import {isFinal} from './runs/runs.js'
+import {isFinal} from '../model/port.js'
 import type {Credential} from './store/store.js'
+import {systemClock, type Clock} from '../shared/when.js'
 
 export interface AppOptions {
   core: PortalCore
-  now?: () => Date
+  clock?: Clock
   /** Called with each unexpected (500) error. */
   onError?: (error: unknown) => void
   /** Emulate Port's rate limits (off by default). */
@@ -26,7 +27,7 @@ const ANONYMOUS: Credential = {clientId: 'anonymous', clientSecret: '', createdA
 export function createApp(options: AppOptions): RequestListener {
   const {store} = options.core
   const router = new Router().add(...routes(options.core))
-  const now = options.now ?? (() => new Date())
+  const clock = options.clock ?? systemClock
   const limiter = options.rateLimit && new RateLimiter(options.rateLimit)
 
   return (request: IncomingMessage, response: ServerResponse) => {
@@ -52,7 +53,7 @@ export function createApp(options: AppOptions): RequestListener {
     const principal: Principal = route.auth === 'public' ? {kind: 'anonymous'} : await authenticate(request)
     limiter?.take(
       principal.kind === 'anonymous' ? `address:${request.socket.remoteAddress}` : principal.credential.clientId,
-      now().getTime(),
+      clock().getTime(),
       (name, value) => response.setHeader(name, value),
     )
     authorize(route.auth, principal, {
@@ -65,7 +66,7 @@ export function createApp(options: AppOptions): RequestListener {
       body,
       caller: principal.kind === 'anonymous' ? ANONYMOUS : principal.credential,
       method,
-      now: now(),
+      now: clock(),
       params,
       principal,
       query: url.searchParams,
@@ -76,13 +77,16 @@ export function createApp(options: AppOptions): RequestListener {
   async function authenticate(request: IncomingMessage): Promise<Principal> {
     const header = request.headers.authorization ?? ''
     const match = /^Bearer\s+(\S+)$/i.exec(header)
-    const token = match ? (await options.core.tokens()).verify(match[1]!, now().getTime()) : undefined
+    const token = match ? (await options.core.tokens()).verify(match[1]!, clock().getTime()) : undefined
     // A revoked credential is gone, and with it every token it was issued (run tokens included).
     const credential = token ? await store.getCredential(token.clientId) : undefined
     if (!credential) {
       throw new PortalError(401, 'unauthorized', 'A valid access token is required (POST /v1/auth/access_token)')
     }
     if (!token?.runId) return {credential, kind: credential.role}
+    if (token.actingFor !== undefined && credential.role === 'admin') {
+      return {credential, kind: 'admin', onBehalfOf: {actor: token.actingFor, runId: token.runId}}
+    }
     const run = await store.getRun(token.runId)
     if (!run || isFinal(run)) {
       throw new PortalError(401, 'unauthorized', `This token was for run ${token.runId}, which has ended`)

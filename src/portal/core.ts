@@ -1,9 +1,11 @@
 import type {JqEngine} from '../jq/engine.js'
-import {ActionsService} from './catalog/actions.js'
+import {systemClock, type Clock} from '../shared/when.js'
+import type {Run} from '../model/port.js'
+import {Actions} from './catalog/actions.js'
 import {AgentPolls} from './runs/agent-polls.js'
-import {BlueprintsService} from './catalog/blueprints.js'
+import {Blueprints} from './catalog/blueprints.js'
 import {Credentials} from './auth/credentials.js'
-import {EntitiesService} from './catalog/entities.js'
+import {Entities} from './catalog/entities.js'
 import {InheritedTeams} from './catalog/inherited-teams.js'
 import {Automations} from './invoke/automations.js'
 import {afterCommit, ChangeQueue, runInUnit, type UnitOfWork} from './writes/unit-of-work.js'
@@ -12,10 +14,11 @@ import {Dispatcher} from './invoke/dispatcher.js'
 import type {GitHubSettings} from './invoke/backends/backend.js'
 import {ApprovalNotifier} from './invoke/notifications.js'
 import {TimerScheduler} from './invoke/timers.js'
+import {PortalNotice} from './invoke/notice.js'
 import {Permissions} from './auth/permissions.js'
 import {RunEvents} from './runs/run-events.js'
 import {RunApprovals} from './runs/approvals.js'
-import {RunsService} from './runs/runs.js'
+import {Runs} from './runs/runs.js'
 import {TokenIssuer} from './auth/tokens.js'
 import type {Store} from './store/store.js'
 
@@ -34,22 +37,22 @@ export interface CoreOptions {
   /** How long a webhook may take to answer before the attempt counts as failed (default 30 s). */
   webhookTimeoutMs?: number
   /** The portal's clock (tests move it instead of sleeping): timers, runs, tokens, audit times. */
-  clock?: () => Date
+  clock?: Clock
 }
 
 /**
- * The portal's services and background work, around one write path: every write runs in a
+ * The portal's domain classes (Blueprints, Entities, Actions, Runs…) and background work, around one write path: every write runs in a
  * transaction, its changes become timers and automation runs before it commits, and after it
  * commits the dispatcher and the timer scheduler look for work.
  */
 export class PortalCore {
   readonly changes = new ChangeQueue()
   readonly events = new RunEvents()
-  readonly blueprints: BlueprintsService
-  readonly entities: EntitiesService
+  readonly blueprints: Blueprints
+  readonly entities: Entities
   private readonly inheritedTeams: InheritedTeams
-  readonly actions: ActionsService
-  readonly runs: RunsService
+  readonly actions: Actions
+  readonly runs: Runs
   readonly approvals: RunApprovals
   readonly permissions: Permissions
   readonly credentials: Credentials
@@ -60,55 +63,61 @@ export class PortalCore {
   readonly dispatcher: Dispatcher
   readonly timers: TimerScheduler
   readonly tokenTtlSeconds: number
-  readonly now: () => Date
+  readonly clock: Clock
   private issuer: TokenIssuer | undefined
 
   constructor(readonly options: CoreOptions) {
     const {jq, store} = options
     const onError = options.onError ?? (() => {})
-    const now = (this.now = options.clock ?? (() => new Date()))
+    const clock = (this.clock = options.clock ?? systemClock)
     this.tokenTtlSeconds = options.tokenTtlSeconds ?? 10_800
     this.inheritedTeams = new InheritedTeams(store, this.changes)
-    this.blueprints = new BlueprintsService(store, this.inheritedTeams)
-    this.entities = new EntitiesService(store, this.changes, this.inheritedTeams)
-    this.actions = new ActionsService(store)
+    this.blueprints = new Blueprints(store, this.inheritedTeams)
+    this.entities = new Entities(store, this.changes, this.inheritedTeams)
+    this.actions = new Actions(store)
     this.permissions = new Permissions(store, jq)
-    this.credentials = new Credentials(store, now)
+    this.credentials = new Credentials(store, clock)
     this.notifier = new ApprovalNotifier({
       failed: async (runId, message) => {
-        await this.write(() => this.runs.record(runId, {}, now(), message))
+        await this.write(() => this.runs.record(runId, {}, clock(), message))
       },
       retryBaseMs: options.retryBaseMs,
       secret: async () => (await store.adminCredential())?.clientSecret ?? '',
     })
-    this.runs = new RunsService(store, jq, this.events, this.permissions, this.changes, (run, action, approvers) =>
-      afterCommit(() => this.notifier.notify(run, action, approvers)),
-    )
-    this.approvals = new RunApprovals(store, this.permissions, this.runs)
-    this.automations = new Automations(
-      store,
+    this.runs = new Runs({
+      approvalNeeded: (run, action, approvers) => afterCommit(() => this.notifier.notify(run, action, approvers)),
+      changes: this.changes,
+      events: this.events,
       jq,
-      this.runs,
-      this.changes,
-      (work, depth) => this.write(work, depth),
+      notice: (message) => onError(new PortalNotice(message)),
+      permissions: this.permissions,
+      store,
+    })
+    this.approvals = new RunApprovals(store, this.permissions, this.runs)
+    this.automations = new Automations({
+      changes: this.changes,
+      clock,
+      jq,
       onError,
-      now,
-    )
+      runs: this.runs,
+      store,
+      write: (work, depth) => this.write(work, depth),
+    })
     this.dispatcher = new Dispatcher({
       baseUrl: options.baseUrl ?? (() => 'http://127.0.0.1:5480'),
       entities: this.entities,
       github: options.github ?? {apiUrl: 'https://api.github.com'},
+      clock,
       jq,
-      now,
       onError,
-      portalToken: async () => (await this.token()).token,
+      selfCallToken: async (run) => (await this.selfCallToken(run)).token,
       requestTimeoutMs: options.webhookTimeoutMs,
       retryBaseMs: options.retryBaseMs,
       runs: this.runs,
       store,
       write: batchedWrites((work) => this.write(work)),
     })
-    this.timers = new TimerScheduler(store, this.changes, (work) => this.write(work), onError, now)
+    this.timers = new TimerScheduler({changes: this.changes, clock, onError, store, write: (work) => this.write(work)})
   }
 
   get store(): Store {
@@ -120,17 +129,17 @@ export class PortalCore {
    * become timers and automation runs before it commits; after it commits, the work it left
    * (notifications, watchers) runs, and the dispatcher and the timer scheduler look for work if
    * it gave them some. `depth` counts automation hops.
-   * Keep `work` short: jq, regexes and network calls belong before it (see RunsService.prepare).
+   * Keep `work` short: jq, regexes and network calls belong before it (see Runs.prepare).
    */
   async write<T>(work: () => Promise<T>, depth = 0): Promise<T> {
-    const at = this.now().toISOString()
+    const at = this.clock().toISOString()
     const unit: UnitOfWork = {afterCommit: [], at, audits: [], changes: [], depth, wake: new Set()}
     let queuedConditions = false
     const result = await this.store.transaction(() =>
       runInUnit(unit, async () => {
         const value = await work()
-        await this.inheritedTeams.propagate(unit.changes, this.now())
-        queuedConditions = await this.automations.handle(this.now())
+        await this.inheritedTeams.propagate(unit.changes, this.clock())
+        queuedConditions = await this.automations.handle(this.clock())
         if (unit.audits.length > 0) await this.store.addAudits(unit.audits)
         return value
       }),
@@ -149,7 +158,7 @@ export class PortalCore {
   async token(clientId?: string): Promise<{token: string; expiresAt: number}> {
     const id = clientId ?? (await this.store.adminCredential())?.clientId
     if (!id) throw new Error('The portal has no credentials')
-    const now = this.now().getTime()
+    const now = this.clock().getTime()
     return (await this.tokens()).issue({clientId: id, expiresAt: now + this.tokenTtlSeconds * 1000}, now)
   }
 
@@ -158,8 +167,20 @@ export class PortalCore {
    * working when the run ends or after an hour.
    */
   async runToken(runId: string, clientId: string): Promise<{token: string; expiresAt: number}> {
-    const now = this.now().getTime()
+    const now = this.clock().getTime()
     return (await this.tokens()).issue({clientId, expiresAt: now + RUN_TOKEN_TTL_MS, runId}, now)
+  }
+
+  /**
+   * A token for a run's backend calling the portal's own API (Port's API in a webhook's URL): the
+   * organisation's rights, as on Port, with its changes credited to whoever started the run.
+   */
+  async selfCallToken(run: Run): Promise<{token: string; expiresAt: number}> {
+    const admin = (await this.store.adminCredential())?.clientId
+    if (!admin) throw new Error('The portal has no credentials')
+    const now = this.clock().getTime()
+    const claims = {actingFor: run.createdBy, clientId: admin, expiresAt: now + RUN_TOKEN_TTL_MS, runId: run.id}
+    return (await this.tokens()).issue(claims, now)
   }
 
   async tokens(): Promise<TokenIssuer> {

@@ -12,6 +12,7 @@ import {openStore, type StoreKind} from './store/open.js'
 import type {Store} from './store/store.js'
 import {credentialEmail, ensureSystemBlueprints, syncCredentialUser} from './auth/teams.js'
 import {USER_BLUEPRINT} from '../model/system-blueprints.js'
+import {systemClock, type Clock} from '../shared/when.js'
 
 export interface PortalOptions {
   dataDir: string
@@ -20,6 +21,7 @@ export interface PortalOptions {
   port?: number
   host?: string
   tokenTtlSeconds?: number
+  /** GITHUB backends: the API and token (without one, their runs fail saying so). */
   github?: GitHubSettings
   /** Webhook retries back off from this (ms); tests make it small. */
   retryBaseMs?: number
@@ -27,7 +29,7 @@ export interface PortalOptions {
   webhookTimeoutMs?: number
   onError?: (error: unknown) => void
   /** The portal's clock; tests pass one they can move. */
-  clock?: () => Date
+  clock?: Clock
   /** Emulate Port's rate limits (off by default). */
   rateLimit?: RateLimit | undefined
 }
@@ -50,17 +52,13 @@ export interface RunningPortal {
  */
 export async function startPortal(options: PortalOptions): Promise<RunningPortal> {
   const store = openStore(options.dataDir, options.store)
-  const createdAdmin = await ensureAdmin(store, options.clock ?? (() => new Date()))
+  const createdAdmin = await ensureAdmin(store, options.clock ?? systemClock)
   const jq = new WorkerJq()
   let url = ''
   const core = new PortalCore({
     baseUrl: () => url,
     clock: options.clock,
-    github: options.github ?? {
-      apiUrl: process.env.IDP_PORTAL_GITHUB_URL ?? 'https://api.github.com',
-      pollMs: Number(process.env.IDP_PORTAL_GITHUB_POLL_MS) || undefined,
-      token: process.env.IDP_PORTAL_GITHUB_TOKEN,
-    },
+    github: options.github,
     jq,
     onError: options.onError,
     retryBaseMs: options.retryBaseMs,
@@ -72,7 +70,7 @@ export async function startPortal(options: PortalOptions): Promise<RunningPortal
   // idle connection closed after 2 min (long polls wait at most 30 s); bodies are capped in http/body.ts.
   const server = createServer(
     {headersTimeout: 10_000, keepAliveTimeout: 30_000, maxHeaderSize: 16_384, requestTimeout: 60_000},
-    createApp({core, now: core.now, onError: options.onError, rateLimit: options.rateLimit}),
+    createApp({clock: core.clock, core, onError: options.onError, rateLimit: options.rateLimit}),
   )
   server.setTimeout(120_000, (socket) => socket.destroy())
   await new Promise<void>((resolve, reject) => {
@@ -105,18 +103,18 @@ export async function startPortal(options: PortalOptions): Promise<RunningPortal
  * Port's `_team` and `_user` blueprints, a `_user` entity for each credential (databases made
  * before they existed get theirs on the next start), and admin credentials on the first start.
  */
-async function ensureAdmin(store: Store, now: () => Date) {
+async function ensureAdmin(store: Store, clock: Clock) {
   return store.transaction(async () => {
-    await ensureSystemBlueprints(store, now())
+    await ensureSystemBlueprints(store, clock())
     for (const credential of await store.listCredentials()) {
       if (!(await store.getEntity(USER_BLUEPRINT, credentialEmail(credential))))
-        await syncCredentialUser(store, credential, now())
+        await syncCredentialUser(store, credential, clock())
     }
     if ((await store.countCredentials()) > 0) return undefined
     const admin = {clientId: generateId('client', 24), clientSecret: randomBytes(32).toString('base64url')}
-    const credential = {...admin, createdAt: now().toISOString(), role: 'admin' as const}
+    const credential = {...admin, createdAt: clock().toISOString(), role: 'admin' as const}
     await store.createCredential(credential)
-    await syncCredentialUser(store, credential, now())
+    await syncCredentialUser(store, credential, clock())
     return admin
   })
 }

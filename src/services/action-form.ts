@@ -2,9 +2,9 @@ import type {Action, EntitiesQuery, Entity} from '../model/port.js'
 import {evaluate, isVisible, requiredInputs, type FormContext} from '../domain/dynamic-inputs.js'
 import {checkInputs, inputOrder, isJq, undeclaredInputs} from '../domain/action-inputs.js'
 import type {UserInput, UserInputs} from '../model/inputs.js'
-import {parseWhen} from '../shared/when.js'
+import {parseWhen, type Clock} from '../shared/when.js'
 import {didYouMean} from '../shared/suggest.js'
-import {jsonOrText} from '../shared/json.js'
+import {jsonOrText, textOf} from '../shared/json.js'
 import type {JqEngine} from '../jq/engine.js'
 import type {Choice, Prompter} from '../prompts/prompter.js'
 
@@ -20,7 +20,7 @@ export interface FormOptions {
   user: Record<string, unknown>
   /** Entities an entity input may choose from (blueprint, dataset rules, search text). */
   searchEntities: (blueprint: string, query: EntitiesQuery | undefined, term: string | undefined) => Promise<Entity[]>
-  now: () => Date
+  clock: Clock
   /** Colours enum choices by their enumColors. */
   paint?: (color: string, text: string) => string
 }
@@ -167,8 +167,7 @@ async function promptFor(name: string, input: UserInput, options: AskOptions): P
     )
     return issues.length === 0 ? true : issues.map((issue) => issue.message).join('; ')
   }
-  const text = (value: unknown) =>
-    value === undefined || value === null ? undefined : typeof value === 'string' ? value : JSON.stringify(value)
+  const text = (value: unknown) => (value === undefined || value === null ? undefined : textOf(value))
 
   if (input.encryption) {
     const secret = await prompter.password({
@@ -249,7 +248,7 @@ async function promptFor(name: string, input: UserInput, options: AskOptions): P
     return answer === '' ? undefined : answer
   }
   if (input.format === 'date-time') {
-    const when = (value: string) => (value.trim() === '' ? undefined : parseWhen(value, options.now()))
+    const when = (value: string) => (value.trim() === '' ? undefined : parseWhen(value, options.clock()))
     const answer = await prompter.input({
       ...(text(options.fallback) ? {default: text(options.fallback)!} : {}),
       message: `${message} (e.g. 5d, "in 2 weeks", or an ISO time)`,

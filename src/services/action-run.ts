@@ -4,6 +4,7 @@ import {coerceInput} from '../domain/action-inputs.js'
 import type {UserInput} from '../model/inputs.js'
 import {usageError} from '../errors.js'
 import {readDataFile} from '../shared/data-file.js'
+import {textOf} from '../shared/json.js'
 
 /** Single-quotes a value for a POSIX shell when it needs it. */
 export const shellQuote = (text: string) =>
@@ -104,7 +105,7 @@ export function equivalentCommand(
       omitted.push(name)
       continue
     }
-    const text = typed[name] ?? (typeof value === 'string' ? value : JSON.stringify(value))
+    const text = typed[name] ?? textOf(value)
     parts.push('--input', shellQuote(`${name}=${text}`))
   }
   return {command: parts.join(' '), omitted}

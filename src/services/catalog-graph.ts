@@ -1,4 +1,4 @@
-import type {Blueprint, Entity} from '../model/port.js'
+import {refKey, type Blueprint, type Entity} from '../model/port.js'
 import {relationTargets} from '../domain/entity-rules.js'
 import {groupBy} from '../domain/order.js'
 
@@ -34,14 +34,14 @@ export function catalogGraph(blueprints: Blueprint[], entities: GraphEntity[] = 
     }
   }
   const byBlueprint = new Map(blueprints.map((blueprint) => [blueprint.identifier, blueprint]))
-  const present = new Set(entities.map(({blueprint, entity}) => `${blueprint}\u0000${entity.identifier}`))
+  const present = new Set(entities.map(({blueprint, entity}) => refKey({blueprint, identifier: entity.identifier})))
   const links: CatalogGraph['links'] = []
   for (const {blueprint, entity} of entities) {
     for (const [name, value] of Object.entries(entity.relations ?? {})) {
       const target = byBlueprint.get(blueprint)?.relations?.[name]?.target
       if (!target) continue
       for (const id of relationTargets(value as never)) {
-        if (present.has(`${target}\u0000${id}`))
+        if (present.has(refKey({blueprint: target, identifier: id})))
           links.push({from: entity.identifier, fromBlueprint: blueprint, name, to: id, toBlueprint: target})
       }
     }
@@ -61,12 +61,10 @@ export function catalogGraph(blueprints: Blueprint[], entities: GraphEntity[] = 
 /** Node ids for Mermaid, which allows only plain names: b0, b1 … and e0, e1 …; labels carry the text. */
 function ids(graph: CatalogGraph) {
   const blueprints = new Map(graph.blueprints.map((blueprint, index) => [blueprint.identifier, `b${index}`]))
-  const entities = new Map(
-    graph.entities.map((entity, index) => [`${entity.blueprint}\u0000${entity.identifier}`, `e${index}`]),
-  )
+  const entities = new Map(graph.entities.map((entity, index) => [refKey(entity), `e${index}`]))
   return {
     blueprint: (id: string) => blueprints.get(id)!,
-    entity: (bp: string, id: string) => entities.get(`${bp}\u0000${id}`)!,
+    entity: (bp: string, id: string) => entities.get(refKey({blueprint: bp, identifier: id}))!,
   }
 }
 

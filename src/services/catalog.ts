@@ -2,7 +2,7 @@ import {existsSync, mkdirSync, readFileSync, statSync, writeFileSync} from 'node
 import {dirname, join} from 'node:path'
 
 import type {PortClient} from '../api/port-client.js'
-import type {Blueprint, Entity} from '../model/port.js'
+import {refKey, type Blueprint, type Entity} from '../model/port.js'
 import {SYSTEM_BLUEPRINTS, USER_BLUEPRINT} from '../model/system-blueprints.js'
 import {AUDIT_FIELDS, canonicalAction, canonicalBlueprint, same} from '../domain/canonical.js'
 import {computePlan, countPlan, type Plan, type PlanCounts} from '../catalog/diff.js'
@@ -140,9 +140,7 @@ export async function prepareSync(client: PortClient, root: string, options: Pre
     plan.blueprints.filter((change) => change.action !== 'unchanged').map((change) => change.identifier),
   )
   const unchanged = new Set(
-    plan.entities
-      .filter((change) => change.action === 'unchanged')
-      .map((change) => `${change.blueprint}\u0000${change.identifier}`),
+    plan.entities.filter((change) => change.action === 'unchanged').map((change) => refKey(change)),
   )
   const unchangedBlueprints = new Set(
     plan.blueprints.filter((change) => change.action === 'unchanged').map((change) => change.identifier),
@@ -150,8 +148,7 @@ export async function prepareSync(client: PortClient, root: string, options: Pre
   validateCatalog(
     catalog,
     remote,
-    (entity) =>
-      !changedBlueprints.has(entity.blueprint) && unchanged.has(`${entity.blueprint}\u0000${entity.identifier}`),
+    (entity) => !changedBlueprints.has(entity.blueprint) && unchanged.has(refKey(entity)),
     (identifier) => unchangedBlueprints.has(identifier),
   )
   const checked = await finish(catalog, [...reservedProblems(catalog), ...plan.conflicts])

@@ -1,4 +1,5 @@
 import type {AuditRecord} from '../model/port.js'
+import {textOf} from '../shared/json.js'
 
 export interface FieldChange {
   field: string
@@ -29,8 +30,7 @@ export function changedFields(before: EntityLike | null, after: EntityLike | nul
   return changes
 }
 
-const shown = (value: unknown) =>
-  value === undefined || value === null ? '∅' : typeof value === 'string' ? value : JSON.stringify(value)
+const shown = (value: unknown) => (value === undefined || value === null ? '∅' : textOf(value))
 
 /** One line for an audit record: what happened to which field, `old → new`. */
 export function describeAudit(record: AuditRecord): string {

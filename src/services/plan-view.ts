@@ -1,5 +1,6 @@
 import type {FieldValues, PlanCounts} from '../catalog/diff.js'
 import type {Prepared} from './catalog.js'
+import {textOf} from '../shared/json.js'
 
 export interface PlanJson {
   source: {name: string; from: string} | null
@@ -41,8 +42,7 @@ export function planJson(prepared: Prepared): PlanJson {
   return {changes, counts: prepared.counts, prunable: prepared.prunable, source, unowned}
 }
 
-const shown = (value: unknown) =>
-  value === undefined || value === null ? '∅' : typeof value === 'string' ? value : JSON.stringify(value)
+const shown = (value: unknown) => (value === undefined || value === null ? '∅' : textOf(value))
 
 /** What changes: `field: old → new` where the values are known, else the field names. */
 export function changeText(change: PlanJson['changes'][number]): string {

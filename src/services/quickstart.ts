@@ -4,10 +4,9 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
-import {createTransport} from '../api/connect.js'
-import {PortClient} from '../api/port-client.js'
-import {TokenProvider} from '../api/token.js'
-import type {Run} from '../model/port.js'
+import {createClient} from '../api/connect.js'
+import type {PortClient} from '../api/port-client.js'
+import {isFinal, type Run} from '../model/port.js'
 import {applyPlan, type SyncSummary} from '../catalog/apply.js'
 import {startPortal, type RunningPortal} from '../portal/server.js'
 import {Agent, loadHandlers} from './agent.js'
@@ -40,15 +39,11 @@ export async function startQuickstart(options: QuickstartOptions): Promise<Quick
   const portal = await startPortal({dataDir, port: options.port})
   const admin = await portal.store.adminCredential()
   const credentials = {clientId: admin!.clientId, clientSecret: admin!.clientSecret}
-  const transport = await createTransport(portal.url, {userAgent: options.userAgent})
-  const tokens = new TokenProvider({
+  const client = await createClient({
     apiUrl: portal.url,
     credentials: {...credentials, source: 'profile'},
-    loginHint: '',
-    transport,
-    unreachableHint: '',
+    userAgent: options.userAgent,
   })
-  const client = new PortClient({apiUrl: portal.url, tokens, transport, unreachableHint: ''})
 
   const sync = await syncCatalog(client, join(EXAMPLES, 'catalog'))
   const gitopsRepo = createGitOpsRepo(join(dataDir, 'gitops'))
@@ -137,7 +132,7 @@ export async function waitForRun(client: PortClient, id: string, timeoutMs = 60_
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const run = await client.runs.get(id)
-    if (['SUCCESS', 'FAILURE', 'DECLINED'].includes(run.status)) return run
+    if (isFinal(run)) return run
     if (Date.now() > deadline) throw new Error(`run ${id} did not end within ${timeoutMs / 1000}s`)
     await new Promise((resolve) => setTimeout(resolve, 100))
   }

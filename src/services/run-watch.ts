@@ -1,8 +1,9 @@
 import type {PortClient} from '../api/port-client.js'
-import {TERMINAL_STATUSES, type Run, type RunLog} from '../model/port.js'
+import {isFinal, type Run, type RunLog} from '../model/port.js'
 import {ExitCode, IdpError} from '../errors.js'
 import type {RunView, WatchEvent} from '../model/watch.js'
 import {summaryLine} from './failure.js'
+import {systemClock, type Clock} from '../shared/when.js'
 
 export interface WatchOptions {
   client: PortClient
@@ -11,7 +12,7 @@ export interface WatchOptions {
   timeoutMs?: number | undefined
   onEvent: (event: WatchEvent) => void
   sleep?: (ms: number) => Promise<void>
-  now?: () => number
+  clock?: Clock
 }
 
 export interface WatchResult {
@@ -31,7 +32,6 @@ const HOLD_SECONDS = 20
 /** Polling steps against a portal that answers at once: 1 s while the run changes, up to 5 s when idle. */
 const INTERVALS = [1000, 1000, 1500, 2000, 3000, 5000]
 
-const isFinal = (run: Run) => TERMINAL_STATUSES.includes(run.status)
 const links = (run: Run) => (Array.isArray(run.link) ? run.link : run.link ? [run.link] : [])
 
 /**
@@ -43,7 +43,8 @@ const links = (run: Run) => (Array.isArray(run.link) ? run.link : run.link ? [ru
  */
 export async function watchRun(options: WatchOptions): Promise<WatchResult> {
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)))
-  const now = options.now ?? Date.now
+  const clock = options.clock ?? systemClock
+  const now = () => clock().getTime()
   const deadline = options.timeoutMs === undefined ? Number.POSITIVE_INFINITY : now() + options.timeoutMs
   const seenLogs = new Set<string>()
   let offset = 0

@@ -7,3 +7,6 @@ export function jsonOrText(text: string): unknown {
     return text
   }
 }
+
+/** A value as text: a string as it is, anything else as JSON (the inverse of jsonOrText). */
+export const textOf = (value: unknown): string => (typeof value === 'string' ? value : JSON.stringify(value))

@@ -75,6 +75,16 @@ describe('with flags', () => {
     expect(extended.code, extended.stderr).toBe(0)
     const after = Date.parse((await entity('DevEnv', 'flags-env')).properties.ttl)
     expect(Math.round((after - before) / 86_400_000)).toBe(3)
+    // The backend's change is the run's: `run get` lists it, credited to who ran the action.
+    const [extend] = (await portal.api('GET', '/v1/actions/runs?action=extend_dev_env_ttl')).runs
+    const {changes} = (await portal.run(['run', 'get', extend.id, '--json'])).json()
+    expect(changes).toMatchObject([
+      {
+        action: 'UPDATE',
+        context: {entity: 'flags-env', runId: extend.id},
+        trigger: {by: {userId: portal.credentials().clientId}},
+      },
+    ])
 
     const deleted = await portal.run(['action', 'run', 'delete_dev_env', '--entity', 'flags-env'])
     expect(deleted.code, deleted.stderr).toBe(0)

@@ -292,6 +292,35 @@ describe('other backends', () => {
     await withGitHub.stop()
     await github.close()
   }, 30_000)
+
+  it('GITHUB: a workflow GitHub keeps failing to report is given up on, each failed check logged', async () => {
+    const github = await receiver((request) => (request.method === 'POST' ? {status: 204} : {status: 502}))
+    const notices: string[] = []
+    const withGitHub = await startTestPortal({
+      github: {apiUrl: github.url, pollMs: 5, token: 'gh-token'},
+      onError: (error) => notices.push((error as Error).message),
+    })
+    await withGitHub.call('POST', '/v1/actions', {
+      identifier: 'deploy',
+      invocationMethod: {org: 'acme', repo: 'svc', type: 'GITHUB', workflow: 'deploy.yml'},
+      trigger: {operation: 'CREATE', type: 'self-service', userInputs: {properties: {}}},
+    })
+    const {body} = await withGitHub.call('POST', '/v1/actions/deploy/runs', {properties: {}})
+    const ended = await until(async () => {
+      const {body: current} = await withGitHub.call('GET', `/v1/actions/runs/${body.run.id}`)
+      return current.run.status === 'IN_PROGRESS' ? undefined : current.run
+    }, 20_000)
+    expect(ended).toMatchObject({status: 'FAILURE'})
+    expect(ended.summary).toBe('Gave up following workflow deploy.yml after 10 failed checks: GitHub answered HTTP 502')
+    const logs = (await withGitHub.call('GET', `/v1/actions/runs/${body.run.id}/logs`)).body.runLogs
+    expect(logs.map((log: {message: string}) => log.message)).toContain(
+      'Checking workflow deploy.yml failed (GitHub answered HTTP 502); check 1 of 10',
+    )
+    expect(notices).toHaveLength(10)
+    expect(notices[0]).toBe(`run ${body.run.id}: following acme/svc deploy.yml: GitHub answered HTTP 502`)
+    await withGitHub.stop()
+    await github.close()
+  }, 30_000)
 })
 
 describe('automations and timers', () => {

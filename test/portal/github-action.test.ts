@@ -72,6 +72,24 @@ it('CREATE_RUN, PATCH_RUN and DELETE in the shapes the action sends, tied togeth
   expect(audits.map((record: {action: string}) => record.action)).toEqual(['DELETE', 'CREATE'])
 })
 
+it("PATCH_RUN of a run that already ended SUCCESS is 422, as the action's own suite asserts on Port", async () => {
+  await portal.call('POST', '/v1/actions', {
+    identifier: 'gh-action-test',
+    invocationMethod: {type: 'KAFKA'},
+    trigger: {operation: 'CREATE', type: 'self-service', userInputs: {properties: {}}},
+  })
+  // The suite's set-up: createRun, then patchRun {status: SUCCESS}.
+  const {run} = (await portal.call('POST', '/v1/actions/gh-action-test/runs', {properties: {}})).body
+  expect(run.status).toBe('IN_PROGRESS')
+  expect((await portal.call('PATCH', `/v1/actions/runs/${run.id}`, {status: 'SUCCESS'})).status).toBe(200)
+  // "Should fail to update run - run already completed": the same PATCH again.
+  const again = await portal.call('PATCH', `/v1/actions/runs/${run.id}`, {status: 'SUCCESS'})
+  expect(again.status).toBe(422)
+  expect(again.body).toMatchObject({error: 'run_terminated', ok: false})
+  // PATCH_RUN with only a logMessage posts a log line, which is still taken after the end.
+  expect((await portal.call('POST', `/v1/actions/runs/${run.id}/logs`, {message: 'Test message'})).status).toBe(201)
+})
+
 it('UPSERT naming a relation the blueprint lacks is 404, as on Port', async () => {
   const answer = await portal.call('POST', '/v1/blueprints/svc/entities?upsert=true&merge=true', {
     identifier: 'cart',

@@ -1,6 +1,7 @@
 import {afterAll, beforeAll, expect, it} from 'vitest'
 
 import {startTestPortal, type TestPortal} from '../helpers/portal.js'
+import {startRolesPortal} from '../security/helpers.js'
 
 let portal: TestPortal
 let member: string
@@ -241,4 +242,52 @@ it('approvals: ALL needs every approver; one decline is final', async () => {
   await decide('lead@example.com', second, 'APPROVE')
   expect((await decide('ops@example.com', second, 'DECLINE')).body.run.status).toBe('DECLINED')
   expect((await decide('lead@example.com', second, 'APPROVE')).status).toBe(422)
+})
+
+it('a permission policy that fails says why: in the 403, the run’s log and the portal’s log', async () => {
+  const notices: string[] = []
+  const roles = await startRolesPortal({onError: (error) => notices.push((error as Error).message)})
+  const {asAdmin, member} = roles
+  const create = async (identifier: string, permissions: unknown, extra: Record<string, unknown> = {}) => {
+    await asAdmin.call('POST', '/v1/actions', {
+      identifier,
+      invocationMethod: {type: 'KAFKA'},
+      trigger: {operation: 'CREATE', type: 'self-service', userInputs: {properties: {}}},
+      ...extra,
+    })
+    expect((await asAdmin.call('PATCH', `/v1/actions/${identifier}/permissions`, permissions)).status).toBe(200)
+  }
+  const logs = async (runId: string) =>
+    (await asAdmin.call('GET', `/v1/actions/runs/${runId}/logs`)).body.runLogs.map(
+      (line: {message: string}) => line.message,
+    )
+  const broken = 'error("no team table")'
+  const queries = {any: {combinator: 'and', rules: [{operator: '=', property: '$blueprint', value: '_team'}]}}
+
+  await create('refused', {execute: {policy: {conditions: [broken], queries}}})
+  const refused = await member.call('POST', '/v1/actions/refused/runs', {properties: {}})
+  expect(refused.status).toBe(403)
+  expect(refused.body.message).toContain('; execute policy condition 1 failed: ')
+  expect(refused.body.message).toContain('no team table')
+  expect(notices.some((line) => line.startsWith('action "refused": execute policy condition 1 failed: '))).toBe(true)
+
+  // Conditions are ORed: a later one lets the member run it; the run's log says the first failed.
+  await create('allowed', {execute: {policy: {conditions: [broken, 'true'], queries}}})
+  const allowed = await member.call('POST', '/v1/actions/allowed/runs', {properties: {}})
+  expect(allowed.status).toBe(202)
+  expect((await logs(allowed.body.run.id))[0]).toMatch(
+    /^Permissions: execute policy condition 1 failed: .*no team table/,
+  )
+
+  await create('approved', {approve: {policy: {conditions: [broken], queries}}}, {requiredApproval: true})
+  const waiting = (await member.call('POST', '/v1/actions/approved/runs', {properties: {}})).body.run
+  expect(waiting.status).toBe('WAITING_FOR_APPROVAL')
+  const decision = await asAdmin.call('PATCH', `/v1/actions/runs/${waiting.id}/approval`, {status: 'APPROVE'})
+  expect(decision.status).toBe(403)
+  expect(decision.body.message).toContain('approve policy condition 1 failed')
+  expect(await logs(waiting.id)).toContainEqual(
+    expect.stringMatching(/^Permissions: approve policy condition 1 failed/),
+  )
+  expect(notices.some((line) => line.startsWith('action "approved": approve policy condition 1 failed'))).toBe(true)
+  await roles.stop()
 })

@@ -42,7 +42,7 @@ const form = (
     entity,
     given,
     jq,
-    now: () => NOW,
+    clock: () => NOW,
     prompter: scripted?.prompter,
     searchEntities: async (blueprint, dataset, term) => {
       searched.push({blueprint, dataset, term})

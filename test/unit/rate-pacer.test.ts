@@ -13,7 +13,7 @@ async function simulate(reset: 'epoch' | 'seconds', requests: number, concurrenc
   const limiter = new RateLimiter(parseRateLimit('20/2s', reset))
   const waits: number[] = []
   const pacer = new RatePacer({
-    now: () => now,
+    clock: () => new Date(now),
     onWait: (ms) => waits.push(ms),
     sleep: async (ms) => {
       // Requests already sent finish first, as they would while a real client sleeps.

@@ -48,7 +48,13 @@ function portLike(script: (Run | Error)[], logs: RunLog[][]) {
       },
     },
   } as unknown as PortClient
-  return {calls, client, now: () => clock, pauses, sleep: async (ms: number) => void (pauses.push(ms), (clock += ms))}
+  return {
+    calls,
+    client,
+    clock: () => new Date(clock),
+    pauses,
+    sleep: async (ms: number) => void (pauses.push(ms), (clock += ms)),
+  }
 }
 
 describe('watchRun against a portal that answers at once', () => {
@@ -68,7 +74,7 @@ describe('watchRun against a portal that answers at once', () => {
     )
     const result = await watchRun({
       client: fake.client,
-      now: fake.now,
+      clock: fake.clock,
       onEvent: (event) => events.push(event),
       runId: 'r_1',
       sleep: fake.sleep,
@@ -98,7 +104,7 @@ describe('watchRun against a portal that answers at once', () => {
     const fake = portLike([run('IN_PROGRESS', 't1')], [])
     const result = await watchRun({
       client: fake.client,
-      now: fake.now,
+      clock: fake.clock,
       onEvent: () => {},
       runId: 'r_1',
       sleep: fake.sleep,

@@ -3,7 +3,6 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.js'
 import type {Action, Entity, Run} from '../../model/port.js'
 import {encryptInput} from '../../domain/secret-inputs.js'
-import {parseDuration} from '../../shared/when.js'
 import {usageError} from '../../errors.js'
 import {runView, runUrl} from '../../io/run-view.js'
 import {followRun} from '../../services/run-watch.js'
@@ -33,9 +32,7 @@ Exit codes: 0 SUCCESS, 9 FAILURE, 10 DECLINED, 11 --timeout passed (the run goes
   }
 
   async run() {
-    const timeoutMs = this.flags.timeout === undefined ? undefined : parseDuration(this.flags.timeout)
-    if (this.flags.timeout !== undefined && timeoutMs === undefined)
-      throw usageError(`--timeout "${this.flags.timeout}" is not a duration such as 30s, 10m or 1h.`)
+    const timeoutMs = this.flags.timeout === undefined ? undefined : this.duration('timeout', this.flags.timeout)
     const {client, target} = await this.connect()
     const fetched = this.orSuggest(
       () => client.actions.get(this.args.action),
@@ -65,7 +62,7 @@ Exit codes: 0 SUCCESS, 9 FAILURE, 10 DECLINED, 11 --timeout passed (the run goes
       entity,
       given,
       jq,
-      now: () => new Date(),
+      clock: () => new Date(),
       paint: (color, text) => {
         const paint = (this.io.color as unknown as Record<string, ((text: string) => string) | undefined>)[color]
         return typeof paint === 'function' ? paint(text) : text

@@ -17,6 +17,7 @@ export default class PortalServe extends BaseCommand<typeof PortalServe> {
   static override summary = 'Run the embedded Port-compatible portal.'
   static override description = `Serves Port's REST API (blueprints, entities, search) from SQLite in --data-dir, so idp works with no account.
 On the first start of a data directory it creates admin credentials and saves them as the CLI profile "local" (a 0600 file; the secret is never printed); later starts update that profile's URL. The data directory is kept 0700 and its files 0600.
+GITHUB backends use IDP_PORTAL_GITHUB_TOKEN (and IDP_PORTAL_GITHUB_URL for GitHub Enterprise) from the environment, never a flag.
 Stops cleanly on Ctrl-C or SIGTERM. With --json it prints one line when ready: {"url", "dataDir", "profile", "createdAdmin"}.`
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
@@ -72,6 +73,7 @@ Stops cleanly on Ctrl-C or SIGTERM. With --json it prints one line when ready: {
     const rateLimit = await this.rateLimit()
     const portal = await startPortal({
       dataDir,
+      github: githubSettings(process.env),
       host: this.flags.host,
       onError: (error) =>
         this.io.err(
@@ -123,5 +125,14 @@ Stops cleanly on Ctrl-C or SIGTERM. With --json it prints one line when ready: {
     await portal.close()
     this.note('Portal stopped.')
     return result
+  }
+}
+
+/** GITHUB backends' settings come from the environment, so that the token is never on argv. */
+function githubSettings(env: NodeJS.ProcessEnv) {
+  return {
+    apiUrl: env.IDP_PORTAL_GITHUB_URL ?? 'https://api.github.com',
+    pollMs: Number(env.IDP_PORTAL_GITHUB_POLL_MS) || undefined,
+    token: env.IDP_PORTAL_GITHUB_TOKEN,
   }
 }

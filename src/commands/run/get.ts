@@ -4,6 +4,7 @@ import {BaseCommand} from '../../base-command.js'
 import type {AuditRecord, Run} from '../../model/port.js'
 import {runUrl} from '../../io/run-view.js'
 import {describeAudit} from '../../services/history.js'
+import {textOf} from '../../shared/json.js'
 
 export default class RunGet extends BaseCommand<typeof RunGet> {
   static override summary = 'Show one action run.'
@@ -25,11 +26,7 @@ export default class RunGet extends BaseCommand<typeof RunGet> {
       .catch(() => [] as AuditRecord[])
     return this.emit({changes, run}, () => {
       const row = (key: string, value: unknown) =>
-        value !== undefined &&
-        value !== null &&
-        this.io.out(
-          `${this.io.color.bold(key.padEnd(12))} ${typeof value === 'string' ? value : JSON.stringify(value)}`,
-        )
+        value !== undefined && value !== null && this.io.out(`${this.io.color.bold(key.padEnd(12))} ${textOf(value)}`)
       row('run', run.id)
       row('action', run.action.identifier)
       row('status', run.status + (run.statusLabel ? ` · ${run.statusLabel}` : ''))

@@ -2,8 +2,6 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../base-command.js'
 import type {Run} from '../../model/port.js'
-import {parseDuration} from '../../shared/when.js'
-import {usageError} from '../../errors.js'
 import {runView} from '../../io/run-view.js'
 import {followRun} from '../../services/run-watch.js'
 
@@ -19,9 +17,7 @@ Exit codes: 0 SUCCESS, 9 FAILURE, 10 DECLINED, 11 --timeout passed (the run goes
   static override flags = {timeout: Flags.string({summary: 'Stop watching after this long, e.g. 10m (exit 11).'})}
 
   async run(): Promise<{run: Run}> {
-    const timeoutMs = this.flags.timeout === undefined ? undefined : parseDuration(this.flags.timeout)
-    if (this.flags.timeout !== undefined && timeoutMs === undefined)
-      throw usageError(`--timeout "${this.flags.timeout}" is not a duration such as 30s, 10m or 1h.`)
+    const timeoutMs = this.flags.timeout === undefined ? undefined : this.duration('timeout', this.flags.timeout)
     const {client} = await this.connect()
     const run = await this.orSuggest(
       () => client.runs.get(this.args.id),

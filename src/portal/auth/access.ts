@@ -14,12 +14,20 @@ import type {Credential, Store} from '../store/store.js'
  *   (claim, ack, release), report on any run and mint run tokens for the runs it handles.
  * - run (the token a handler gets): reports on its own run (status, logs, response, entity
  *   writes tied to it with `run_id`) and nothing else.
+ * - a self-call (a run's backend calling the portal's API, e.g. the TTL clean-up's DELETE): admin,
+ *   the organisation's rights as on Port, with its changes credited to whoever started the run.
  * - anonymous: the token route only.
  */
 export type Principal =
   | {kind: 'anonymous'}
-  | {kind: 'admin' | 'member' | 'agent'; credential: Credential}
+  | {kind: 'admin' | 'member' | 'agent'; credential: Credential; onBehalfOf?: OnBehalfOf}
   | {kind: 'run'; credential: Credential; runId: string}
+
+/** A self-call's run and who started it (a credential's id, or an automation's actor). */
+export interface OnBehalfOf {
+  runId: string
+  actor: string
+}
 
 /**
  * Who may call a route, declared beside it:

@@ -4,6 +4,7 @@ import {conflict, notFound} from '../http/errors.js'
 import {generateId} from '../ids.js'
 import type {Credential, Role, Store} from '../store/store.js'
 import {ensureSystemBlueprints, syncCredentialUser} from './teams.js'
+import {systemClock, type Clock} from '../../shared/when.js'
 
 /** A credential as it is listed: never with its secret. */
 export interface CredentialInfo {
@@ -26,7 +27,7 @@ export interface CreatedCredential {
 export class Credentials {
   constructor(
     private readonly store: Store,
-    private readonly now: () => Date = () => new Date(),
+    private readonly clock: Clock = systemClock,
   ) {}
 
   /** Runs inside a write transaction; the secret is returned this once. */
@@ -38,15 +39,15 @@ export class Credentials {
     const credential: Credential = {
       clientId: generateId('client', 24),
       clientSecret: randomBytes(32).toString('base64url'),
-      createdAt: this.now().toISOString(),
+      createdAt: this.clock().toISOString(),
       role: options.role,
       ...(options.email ? {email: options.email} : {}),
       teams: options.teams ?? [],
     }
     await this.store.createCredential(credential)
     // As on Port, whoever has credentials is a `_user` entity, and its teams are `_team` entities.
-    await ensureSystemBlueprints(this.store, this.now())
-    await syncCredentialUser(this.store, credential, this.now())
+    await ensureSystemBlueprints(this.store, this.clock())
+    await syncCredentialUser(this.store, credential, this.clock())
     return {clientId: credential.clientId, clientSecret: credential.clientSecret, role: credential.role}
   }
 

@@ -39,9 +39,16 @@ export interface Subject {
   now: Date
 }
 
+/** A decision, with why a policy's query or condition failed (they count as no result, as on Port). */
+export interface Decided<T> {
+  value: T
+  problems: string[]
+}
+
 /**
  * Port's action RBAC: without a policy, users (by email), roles and teams decide; with one, only
- * the policy does (its conditions are ORed; a query that fails counts as no result).
+ * the policy does (its conditions are ORed; a query or condition that fails counts as no result,
+ * and is reported, so that a broken policy is not mistaken for a refusal).
  */
 export class Permissions {
   constructor(
@@ -65,40 +72,51 @@ export class Permissions {
   }
 
   /** Admins may execute everything, as in Port. */
-  async mayExecute(subject: Subject): Promise<boolean> {
-    if (subject.requester.role === 'admin') return true
+  async mayExecute(subject: Subject): Promise<Decided<boolean>> {
+    if (subject.requester.role === 'admin') return {problems: [], value: true}
     const {execute} = await this.get(subject.action.identifier)
     const identity = await this.identity(subject.requester)
     if (execute.policy) {
-      const context = await this.policyContext(execute.policy, subject)
-      for (const condition of execute.policy.conditions) {
-        if ((await this.jq.first(condition, context).catch(() => false)) === true) return true
+      const {context, problems} = await this.policyContext(execute.policy, subject, 'execute')
+      for (const [index, condition] of execute.policy.conditions.entries()) {
+        const value = await this.condition(condition, context, `execute policy condition ${index + 1}`, problems)
+        if (value === true) return {problems, value: true}
       }
-      return false
+      return {problems, value: false}
     }
-    return (
+    const value =
       matches(execute, identity) ||
       Boolean(execute.ownedByTeam && subject.entity?.team && overlaps(teamsOf(subject.entity), identity.teams))
-    )
+    return {problems: [], value}
   }
 
   /** The credentials that may approve a run of this action, in creation order. */
-  async approvers(subject: Subject): Promise<Credential[]> {
+  async approvers(subject: Subject): Promise<Decided<Credential[]>> {
     const {approve} = await this.get(subject.action.identifier)
     const credentials = await this.store.listCredentials()
     if (!approve.policy) {
       const approvers: Credential[] = []
       for (const credential of credentials)
         if (matches(approve, await this.identity(credential))) approvers.push(credential)
-      return approvers
+      return {problems: [], value: approvers}
     }
-    const context = await this.policyContext(approve.policy, subject)
+    const {context, problems} = await this.policyContext(approve.policy, subject, 'approve')
     const emails = new Set<string>()
-    for (const condition of approve.policy.conditions) {
-      const value = await this.jq.first(condition, context).catch(() => [])
+    for (const [index, condition] of approve.policy.conditions.entries()) {
+      const value = await this.condition(condition, context, `approve policy condition ${index + 1}`, problems)
       for (const email of Array.isArray(value) ? value : []) if (typeof email === 'string') emails.add(email)
     }
-    return credentials.filter((credential) => emails.has(identityOf(credential).email))
+    return {problems, value: credentials.filter((credential) => emails.has(identityOf(credential).email))}
+  }
+
+  /** A condition's value; one that fails counts as none, and says why in `problems`. */
+  private async condition(condition: string, context: unknown, what: string, problems: string[]): Promise<unknown> {
+    try {
+      return await this.jq.first(condition, context)
+    } catch (error) {
+      problems.push(`${what} failed: ${(error as Error).message}`)
+      return undefined
+    }
   }
 
   /** Who a credential is, with its teams: those it was given and its `_user` entity's. */
@@ -119,7 +137,11 @@ export class Permissions {
     return {action, entity, inputs: run.properties, now, requester}
   }
 
-  private async policyContext(policy: NonNullable<PermissionBlock['policy']>, subject: Subject) {
+  private async policyContext(
+    policy: NonNullable<PermissionBlock['policy']>,
+    subject: Subject,
+    block: keyof ActionPermissions,
+  ) {
     const user = await this.identity(subject.requester)
     const base = {
       action: subject.action,
@@ -130,6 +152,7 @@ export class Permissions {
       user,
     }
     const results: Record<string, {entities: unknown[]}> = {}
+    const problems: string[] = []
     for (const [name, query] of Object.entries(policy.queries)) {
       try {
         const rendered = (await renderTemplate(query, base, this.jq)) as EntitiesQuery
@@ -139,11 +162,12 @@ export class Permissions {
           entities.push(...page.map(entityOf))
         }
         results[name] = {entities}
-      } catch {
+      } catch (error) {
         // Port ignores a query that fails; conditions see no result for it.
+        problems.push(`${block} policy query "${name}" failed: ${(error as Error).message}`)
       }
     }
-    return {...base, results}
+    return {context: {...base, results}, problems}
   }
 }
 

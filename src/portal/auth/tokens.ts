@@ -6,6 +6,11 @@ export interface TokenClaims {
   expiresAt: number
   /** A handler's token: it reports on this run only (auth/access.ts). */
   runId?: string | undefined
+  /**
+   * A self-call's token (a run's backend calling the portal's API): the organisation's rights, with
+   * every change credited to this actor (whoever started the run `runId`) and tied to that run.
+   */
+  actingFor?: string | undefined
 }
 
 /** How many checked tokens are remembered (all are forgotten at once when it is reached). */
@@ -35,6 +40,7 @@ export class TokenIssuer {
         e: claims.expiresAt,
         n: randomBytes(6).toString('base64url'),
         r: claims.runId,
+        ...(claims.actingFor === undefined ? {} : {a: claims.actingFor}),
       }),
     ).toString('base64url')
     const token = `idp_${payload}.${this.sign(payload)}`
@@ -63,9 +69,19 @@ export class TokenIssuer {
     const given = Buffer.from(signature)
     if (expected.length !== given.length || !timingSafeEqual(expected, given)) return undefined
     try {
-      const {c, e, r} = JSON.parse(Buffer.from(payload, 'base64url').toString()) as {c: string; e: number; r?: string}
+      const {a, c, e, r} = JSON.parse(Buffer.from(payload, 'base64url').toString()) as {
+        a?: string
+        c: string
+        e: number
+        r?: string
+      }
       if (typeof c !== 'string' || typeof e !== 'number') return undefined
-      return {clientId: c, expiresAt: e, runId: typeof r === 'string' ? r : undefined}
+      return {
+        actingFor: typeof a === 'string' ? a : undefined,
+        clientId: c,
+        expiresAt: e,
+        runId: typeof r === 'string' ? r : undefined,
+      }
     } catch {
       return undefined
     }

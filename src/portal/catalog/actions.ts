@@ -1,5 +1,4 @@
 import type {Action} from '../../model/port.js'
-import {schemas} from '../../schemas/registry.js'
 import {conflict, invalid, notFound} from '../http/errors.js'
 import {generateId} from '../ids.js'
 import type {Store} from '../store/store.js'
@@ -11,7 +10,7 @@ export interface Audit {
 }
 
 /** Self-service actions and automations (`/v1/actions`). */
-export class ActionsService {
+export class Actions {
   constructor(private readonly store: Store) {}
 
   async get(identifier: string): Promise<Action> {
@@ -20,17 +19,16 @@ export class ActionsService {
     return action
   }
 
-  async create(input: unknown, audit: Audit): Promise<Action> {
+  async create(input: Action, audit: Audit): Promise<Action> {
     const action = await this.check(input)
     if (await this.store.getAction(action.identifier))
       throw conflict(`An action with identifier "${action.identifier}" already exists`)
     return this.save(action, undefined, audit)
   }
 
-  async replace(identifier: string, input: unknown, audit: Audit): Promise<Action> {
+  async replace(identifier: string, input: Action, audit: Audit): Promise<Action> {
     const existing = await this.get(identifier)
-    const body = input && typeof input === 'object' ? {identifier, ...(input as object)} : input
-    const action = await this.check(body)
+    const action = await this.check(input)
     if (action.identifier !== identifier) {
       throw invalid('Invalid action', [
         {message: `must be "${identifier}" (identifiers cannot change)`, pointer: '/identifier'},
@@ -73,10 +71,8 @@ export class ActionsService {
     )
   }
 
-  private async check(input: unknown): Promise<Action> {
-    const result = schemas().validate('idp:action', input)
-    if (!result.ok) throw invalid('Invalid action', result.issues)
-    const action = input as Action
+  /** The blueprint it names exists (its shape was checked with the request body). */
+  private async check(action: Action): Promise<Action> {
     const blueprint = action.trigger.blueprintIdentifier ?? action.trigger.event?.blueprintIdentifier
     if (blueprint && !(await this.store.getBlueprint(blueprint))) {
       const pointer =

@@ -28,8 +28,11 @@ const record = (
 
 const MAPS = ['relations', 'mirrorProperties', 'calculationProperties', 'aggregationProperties'] as const
 
+/** A PATCH: any of a blueprint's fields; `schema.properties` and the maps above merge into the blueprint's. */
+export type BlueprintPatch = Partial<Blueprint>
+
 /** Blueprint writes with Port's rules; callers wrap them in a transaction. */
-export class BlueprintsService {
+export class Blueprints {
   constructor(
     private readonly store: Store,
     private readonly inherited?: InheritedTeams,
@@ -41,7 +44,7 @@ export class BlueprintsService {
     return blueprint
   }
 
-  async create(input: unknown, audit: Audit): Promise<Blueprint> {
+  async create(input: Blueprint, audit: Audit): Promise<Blueprint> {
     const candidate = await this.check(input)
     if (await this.store.getBlueprint(candidate.identifier)) {
       throw conflict(`A blueprint with identifier "${candidate.identifier}" already exists`)
@@ -52,25 +55,23 @@ export class BlueprintsService {
     return blueprint
   }
 
-  async replace(identifier: string, input: unknown, audit: Audit): Promise<Blueprint> {
+  async replace(identifier: string, input: Blueprint, audit: Audit): Promise<Blueprint> {
     const existing = await this.get(identifier)
-    const body = isObject(input) ? {...input, identifier: input.identifier ?? identifier} : input
-    const candidate = await this.check(body, existing)
+    const candidate = await this.check(input, existing)
     return this.save(existing, normalize(candidate, existing, audit), audit)
   }
 
-  async patch(identifier: string, input: unknown, audit: Audit): Promise<Blueprint> {
+  async patch(identifier: string, input: BlueprintPatch, audit: Audit): Promise<Blueprint> {
     const existing = await this.get(identifier)
-    if (!isObject(input)) throw invalid('Invalid blueprint', [{message: 'must be object', pointer: ''}])
     const merged: Record<string, unknown> = {...existing, ...input, identifier}
-    if (isObject(input.schema)) {
+    if (input.schema) {
       merged.schema = {
-        properties: {...existing.schema.properties, ...(input.schema.properties as object)},
+        properties: {...existing.schema.properties, ...input.schema.properties},
         required: input.schema.required ?? existing.schema.required ?? [],
       }
     }
     for (const map of MAPS) {
-      if (isObject(input[map])) merged[map] = {...(existing[map] as object), ...input[map]}
+      if (input[map]) merged[map] = {...existing[map], ...input[map]}
     }
     const candidate = await this.check(merged, existing)
     return this.save(existing, normalize(candidate, existing, audit), audit)
@@ -100,7 +101,7 @@ export class BlueprintsService {
     record('DELETE', existing, null, audit)
   }
 
-  /** Schema, Port's extra rules, relation targets and (on update) property types. */
+  /** Schema (a PATCH's merged blueprint too), Port's extra rules, relation targets and (on update) property types. */
   private async check(input: unknown, existing?: Blueprint): Promise<Blueprint> {
     const shape = schemas().validate('idp:blueprint', input)
     if (!shape.ok) throw invalid('Invalid blueprint', shape.issues)
@@ -167,9 +168,6 @@ export interface Audit {
   actor: string
   now: Date
 }
-
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value)
 
 /** Port's stored form (see canonicalBlueprint) with audit fields. */
 function normalize(input: Blueprint, existing: Blueprint | undefined, audit: Audit): Blueprint {

@@ -1,4 +1,4 @@
-import type {Blueprint, EntityInput, RelationValue} from '../../model/port.js'
+import {refKey, type Blueprint, type EntityInput, type RelationValue} from '../../model/port.js'
 import {checkEntity, relationTargets, relationTargetsOf, withoutNulls} from '../../domain/entity-rules.js'
 import {conflict, invalid, notFound, PortalError} from '../http/errors.js'
 import {TEAM_BLUEPRINT} from '../../model/system-blueprints.js'
@@ -8,7 +8,6 @@ import type {ChangeQueue} from '../writes/unit-of-work.js'
 import {groupBy} from '../../domain/order.js'
 import {
   blueprintLookup,
-  refKey,
   type Dependent,
   type EntityRef,
   type RemovedTarget,
@@ -42,7 +41,7 @@ export interface WriteOptions extends WriteAudit {
 }
 
 /** Entity writes with Port's semantics; callers wrap them in a transaction. */
-export class EntitiesService {
+export class Entities {
   constructor(
     private readonly store: Store,
     private readonly changes?: ChangeQueue,

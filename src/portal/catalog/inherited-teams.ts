@@ -4,7 +4,8 @@ import {relationTargetsOf} from '../../domain/entity-rules.js'
 import type {ChangeQueue} from '../writes/unit-of-work.js'
 import type {PortalChange} from '../writes/change.js'
 import {blueprintEntities} from './paging.js'
-import {blueprintLookup, refKey, type EntityRef, type Store, type StoredEntity} from '../store/store.js'
+import {refKey} from '../../model/port.js'
+import {blueprintLookup, type EntityRef, type Store, type StoredEntity} from '../store/store.js'
 
 /** How far an inherited team is followed, and how many entities one step may fan out to. */
 const MAX_FAN_OUT = 1000

@@ -1,14 +1,7 @@
-import type {EntitiesQuery, Rule} from '../../model/port.js'
+import {refKey, type EntitiesQuery, type Rule} from '../../model/port.js'
 import {breathe} from '../../shared/breathe.js'
 import {PortalError} from '../http/errors.js'
-import {
-  refKey,
-  type EntityFilter,
-  type EntityRef,
-  type FilterValue,
-  type Store,
-  type StoredEntity,
-} from '../store/store.js'
+import {type EntityFilter, type EntityRef, type FilterValue, type Store, type StoredEntity} from '../store/store.js'
 
 export type Matcher = (entity: StoredEntity) => boolean
 

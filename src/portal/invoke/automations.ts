@@ -3,11 +3,12 @@ import type {JqEngine} from '../../jq/engine.js'
 import {ORG_ID} from '../writes/audit.js'
 import {PortalNotice} from './notice.js'
 import {toWire} from '../catalog/wire.js'
-import type {RunsService} from '../runs/runs.js'
+import type {Runs} from '../runs/runs.js'
 import {blueprintLookup, type Store, type StoredEntity, type Timer} from '../store/store.js'
 import {unitDepth, wake, type ChangeQueue} from '../writes/unit-of-work.js'
 import type {PortalChange} from '../writes/change.js'
 import {SerialWork} from './serial.js'
+import {systemClock, type Clock} from '../../shared/when.js'
 
 /** Port's automation event object (`.event` in conditions and templates). */
 export interface AutomationEvent {
@@ -38,19 +39,36 @@ const MAX_DEPTH = 5
  * queued in the same transaction (an outbox row, so a crash cannot lose it) and its condition is
  * evaluated after the commit, outside the write lock: a slow condition delays only its own run.
  */
+export interface AutomationsOptions {
+  store: Store
+  jq: JqEngine
+  runs: Runs
+  changes: ChangeQueue
+  /** Runs a write transaction `depth` automation hops from the first. */
+  write: <T>(work: () => Promise<T>, depth: number) => Promise<T>
+  onError: (error: unknown) => void
+  clock?: Clock
+}
+
 export class Automations {
   private readonly serial: SerialWork
+  private readonly store: Store
+  private readonly jq: JqEngine
+  private readonly runs: Runs
+  private readonly changes: ChangeQueue
+  private readonly write: AutomationsOptions['write']
+  private readonly onError: (error: unknown) => void
+  private readonly clock: Clock
 
-  constructor(
-    private readonly store: Store,
-    private readonly jq: JqEngine,
-    private readonly runs: RunsService,
-    private readonly changes: ChangeQueue,
-    private readonly write: <T>(work: () => Promise<T>, depth: number) => Promise<T>,
-    private readonly onError: (error: unknown) => void,
-    private readonly now: () => Date = () => new Date(),
-  ) {
-    this.serial = new SerialWork(() => this.evaluateQueued(), onError)
+  constructor(options: AutomationsOptions) {
+    this.store = options.store
+    this.jq = options.jq
+    this.runs = options.runs
+    this.changes = options.changes
+    this.write = options.write
+    this.onError = options.onError
+    this.clock = options.clock ?? systemClock
+    this.serial = new SerialWork(() => this.evaluateQueued(), options.onError)
   }
 
   /** Inside the write: timers, unconditional automation runs, and queued conditional ones. */
@@ -95,7 +113,7 @@ export class Automations {
         const automation = await this.store.getAction(identifier)
         const holds = automation ? await this.conditionHolds(automation, event as AutomationEvent) : false
         await this.write(async () => {
-          if (holds) await this.runs.createForAutomation(automation!, event, this.now())
+          if (holds) await this.runs.createForAutomation(automation!, event, this.clock())
           await this.store.deleteAutomationEvent(seq)
         }, depth + 1)
       }

@@ -1,6 +1,6 @@
-import type {Action, Run} from '../../model/port.js'
+import {isFinal, type Action, type Run} from '../../model/port.js'
+import {systemClock, type Clock} from '../../shared/when.js'
 import {ORG_ID} from '../writes/audit.js'
-import {isFinal} from '../runs/runs.js'
 import {toWire} from '../catalog/wire.js'
 import type {Dispatch} from '../store/store.js'
 import {queueForAgent} from './backends/agent-queue.js'
@@ -12,8 +12,7 @@ import {SerialWork} from './serial.js'
 import {renderTemplate} from './templates.js'
 
 export interface DispatcherOptions extends BackendOptions {
-  onError: (error: unknown) => void
-  now?: () => Date
+  clock?: Clock
   /** Delivery attempts for a webhook that is down or answers 5xx. */
   attempts?: number
   retryBaseMs?: number
@@ -33,15 +32,18 @@ export class Dispatcher {
   /** Cancels requests in flight when the portal stops (the work is redone on the next start). */
   private readonly abort = new AbortController()
 
+  private readonly clock: Clock
   /** What the backends (one module each, in backends/) get from the queue. */
   private readonly kit: BackendKit
 
   constructor(private readonly options: DispatcherOptions) {
+    this.clock = options.clock ?? systemClock
     this.serial = new SerialWork(() => this.pump(), options.onError)
     this.kit = {
       ...options,
+      clock: () => this.clock(),
       fail: (dispatch, reason) => this.fail(dispatch, reason),
-      now: () => this.now(),
+      isStopped: () => this.stopped,
       retry: (dispatch, run, reason) => this.retry(dispatch, run, reason),
       signal: () => this.signal(),
     }
@@ -68,15 +70,11 @@ export class Dispatcher {
     while (this.inFlight.size > 0) await new Promise((resolve) => setTimeout(resolve, 10))
   }
 
-  private now(): Date {
-    return this.options.now?.() ?? new Date()
-  }
-
   private async pump(): Promise<void> {
     // Only as many as there are free slots, and none already in flight: this runs after every
     // delivery, so reading (and parsing) more would cost in proportion to the backlog.
     const free = CONCURRENCY - this.inFlight.size
-    const due = free > 0 ? await this.options.store.dueDispatches(this.now().getTime(), free, [...this.inFlight]) : []
+    const due = free > 0 ? await this.options.store.dueDispatches(this.clock().getTime(), free, [...this.inFlight]) : []
     for (const dispatch of due) {
       this.inFlight.add(dispatch.runId)
       void this.process(dispatch)
@@ -89,7 +87,7 @@ export class Dispatcher {
     clearTimeout(this.timer)
     const next = await this.options.store.nextDispatchAt()
     if (next !== undefined && !this.stopped) {
-      this.timer = setTimeout(() => this.kick(), Math.max(10, next - this.now().getTime()))
+      this.timer = setTimeout(() => this.kick(), Math.max(10, next - this.clock().getTime()))
       this.timer.unref()
     }
   }
@@ -169,16 +167,16 @@ export class Dispatcher {
       await this.options.runs.record(
         run.id,
         {},
-        this.now(),
+        this.clock(),
         `Attempt ${attempts} of ${allowed} failed (${reason}); retrying in ${(wait / 1000).toFixed(1)}s`,
       )
-      await this.options.store.putDispatch({...dispatch, attempts, availableAt: this.now().getTime() + wait})
+      await this.options.store.putDispatch({...dispatch, attempts, availableAt: this.clock().getTime() + wait})
     })
   }
 
   private async fail(dispatch: Dispatch, reason: string) {
     await this.options.write(async () => {
-      await this.options.runs.finish(dispatch.runId, {log: reason, status: 'FAILURE', summary: reason}, this.now())
+      await this.options.runs.finish(dispatch.runId, {log: reason, status: 'FAILURE', summary: reason}, this.clock())
       await this.options.store.putDispatch({...dispatch, state: 'done'})
     })
   }

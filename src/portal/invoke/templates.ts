@@ -1,4 +1,5 @@
 import type {JqEngine} from '../../jq/engine.js'
+import {textOf} from '../../shared/json.js'
 
 const WHOLE = /^\s*\{\{(.+?)\}\}\s*$/s
 const PART = /\{\{(.+?)\}\}/gs
@@ -49,7 +50,7 @@ async function renderString(template: string, context: unknown, jq: JqEngine, op
   for (const match of template.matchAll(PART)) {
     parts.push(template.slice(last, match.index))
     const value = await jq.first(match[1]!.trim(), context)
-    const text = value === null || value === undefined ? '' : typeof value === 'string' ? value : JSON.stringify(value)
+    const text = value === null || value === undefined ? '' : textOf(value)
     parts.push(options.encodePart ? options.encodePart(text) : text)
     last = match.index! + match[0].length
   }

@@ -1,6 +1,7 @@
 import type {Store} from '../store/store.js'
 import type {ChangeQueue} from '../writes/unit-of-work.js'
 import {SerialWork} from './serial.js'
+import {systemClock, type Clock} from '../../shared/when.js'
 
 /**
  * Fires `format: timer` properties when they expire (within a second), once: each fired timer is
@@ -11,14 +12,23 @@ export class TimerScheduler {
   private timer: NodeJS.Timeout | undefined
   private readonly serial: SerialWork
 
-  constructor(
-    private readonly store: Store,
-    private readonly changes: ChangeQueue,
-    private readonly write: <T>(work: () => Promise<T>) => Promise<T>,
-    onError: (error: unknown) => void,
-    private readonly now: () => Date = () => new Date(),
-  ) {
-    this.serial = new SerialWork(() => this.fireDue(), onError)
+  private readonly store: Store
+  private readonly changes: ChangeQueue
+  private readonly write: <T>(work: () => Promise<T>) => Promise<T>
+  private readonly clock: Clock
+
+  constructor(options: {
+    store: Store
+    changes: ChangeQueue
+    write: <T>(work: () => Promise<T>) => Promise<T>
+    onError: (error: unknown) => void
+    clock?: Clock
+  }) {
+    this.store = options.store
+    this.changes = options.changes
+    this.write = options.write
+    this.clock = options.clock ?? systemClock
+    this.serial = new SerialWork(() => this.fireDue(), options.onError)
   }
 
   /** Re-plans the next wake-up (after writes that may have set a timer). */
@@ -37,7 +47,7 @@ export class TimerScheduler {
     for (;;) {
       const next = await this.store.nextTimerAt()
       if (next === undefined || this.serial.stopped) return
-      const now = this.now().getTime()
+      const now = this.clock().getTime()
       if (next > now) {
         // Wake at the next expiry; never sleep more than a second, so clock jumps do not matter.
         this.timer = setTimeout(() => this.kick(), Math.min(1000, next - now + 5))

@@ -1,4 +1,3 @@
-import type {PortalCore} from '../core.js'
 import type {Route} from '../http/router.js'
 import {body, ok, type RouteKit} from './kit.js'
 
@@ -14,7 +13,11 @@ export function actionRoutes(kit: RouteKit): Route[] {
     },
     {
       auth: 'admin',
-      handler: async (request) => ok({action: await write(() => actions.create(request.body, audit(request)))}, 201),
+      handler: async (request) =>
+        ok(
+          {action: await write(() => actions.create(body(request, 'idp:action', 'Invalid action'), audit(request)))},
+          201,
+        ),
       method: 'POST',
       pattern: '/v1/actions',
     },
@@ -27,7 +30,15 @@ export function actionRoutes(kit: RouteKit): Route[] {
     {
       auth: 'admin',
       handler: async (request) =>
-        ok({action: await write(() => actions.replace(request.params.id!, request.body, audit(request)))}),
+        ok({
+          action: await write(() =>
+            actions.replace(
+              request.params.id!,
+              body(request, 'idp:action', 'Invalid action', {identifier: request.params.id!}),
+              audit(request),
+            ),
+          ),
+        }),
       method: 'PUT',
       pattern: '/v1/actions/:id',
     },
@@ -52,11 +63,7 @@ export function actionRoutes(kit: RouteKit): Route[] {
     {
       auth: 'admin',
       handler: async (request) => {
-        const changes = body<Parameters<PortalCore['permissions']['update']>[1]>(
-          request,
-          'idp:api-requests#/$defs/actionPermissions',
-          'Invalid permissions',
-        )
+        const changes = body(request, 'idp:api-requests#/$defs/actionPermissions', 'Invalid permissions')
         const permissions = await write(async () => {
           const {identifier} = await actions.get(request.params.id!)
           return core.permissions.update(identifier, changes)
@@ -69,11 +76,7 @@ export function actionRoutes(kit: RouteKit): Route[] {
     {
       auth: 'member',
       handler: async (request) => {
-        const input = body<{properties: Record<string, unknown>; entity?: string}>(
-          request,
-          'idp:api-requests#/$defs/runCreate',
-          'Invalid run',
-        )
+        const input = body(request, 'idp:api-requests#/$defs/runCreate', 'Invalid run')
         const action = await actions.get(request.params.id!)
         // jq (inputs, permissions) runs before the write, so it never holds the write lock.
         const prepared = await runs.prepare(action, input, runAudit(request))

@@ -1,6 +1,6 @@
 import {PortalError} from '../http/errors.js'
 import type {RequestContext, Route} from '../http/router.js'
-import {isFinal} from '../runs/runs.js'
+import {isFinal} from '../../model/port.js'
 import {body, ok, type RouteKit} from './kit.js'
 
 /** The pull agent's queue: Port's execution agent uses claim-pending and ack; release and run tokens are idp's. */
@@ -10,13 +10,7 @@ export function agentQueueRoutes(kit: RouteKit): Route[] {
     {
       auth: 'agent',
       handler: async (request) => {
-        const claim = body<{
-          installationId?: string
-          limit?: number
-          visibilityTimeoutMs?: number
-          invocationMethod?: string
-          exclude?: string[]
-        }>(request, 'idp:api-requests#/$defs/claim', 'Invalid claim')
+        const claim = body(request, 'idp:api-requests#/$defs/claim', 'Invalid claim')
         const now = request.now.getTime()
         core.agentPolls.record(claim.installationId ?? request.caller.clientId, now)
         const claimed = await write(() =>
@@ -49,7 +43,7 @@ export function agentQueueRoutes(kit: RouteKit): Route[] {
     ...(['ack', 'release'] as const).map((verb) => ({
       auth: 'agent' as const,
       handler: async (request: RequestContext) => {
-        const {runIds} = body<{runIds: string[]}>(request, 'idp:api-requests#/$defs/runIds', `Invalid ${verb}`)
+        const {runIds} = body(request, 'idp:api-requests#/$defs/runIds', `Invalid ${verb}`)
         const count = await write(async () => {
           let changed = 0
           for (const runId of runIds) {
@@ -82,7 +76,7 @@ export function agentQueueRoutes(kit: RouteKit): Route[] {
       // (auth/access.ts); only the queue's drivers may mint them. Ended or unknown runs get none.
       auth: 'agent',
       handler: async (request) => {
-        const {runIds} = body<{runIds: string[]}>(request, 'idp:api-requests#/$defs/runIds', 'Invalid run tokens')
+        const {runIds} = body(request, 'idp:api-requests#/$defs/runIds', 'Invalid run tokens')
         const tokens = []
         for (const runId of new Set(runIds)) {
           const run = await store.getRun(runId)

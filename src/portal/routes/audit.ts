@@ -1,4 +1,4 @@
-import type {AuditRecord} from '../../model/port.js'
+import {refKey, type AuditRecord} from '../../model/port.js'
 import {forbidden} from '../auth/access.js'
 import {listParam} from '../http/params.js'
 import {PortalError} from '../http/errors.js'
@@ -91,7 +91,7 @@ export function auditRoutes(kit: RouteKit): Route[] {
             if (runId && !(await check(`run:${runId}`, async () => maySeeRun(runId)))) continue
             if (
               record.resourceType === 'entity' &&
-              !(await check(`entity:${blueprint}:${entity}`, async () =>
+              !(await check(`entity:${refKey({blueprint: blueprint!, identifier: entity!})}`, async () =>
                 Boolean(await store.getEntity(blueprint!, entity!)),
               ))
             )

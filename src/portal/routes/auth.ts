@@ -11,11 +11,7 @@ export function authRoutes(kit: RouteKit): Route[] {
     {
       auth: 'public',
       handler: async (request) => {
-        const {clientId, clientSecret} = body<{clientId: string; clientSecret: string}>(
-          request,
-          'idp:api-requests#/$defs/accessToken',
-          'Invalid token request',
-        )
+        const {clientId, clientSecret} = body(request, 'idp:api-requests#/$defs/accessToken', 'Invalid token request')
         const credential = await store.getCredential(clientId)
         if (!credential || !sameSecret(credential.clientSecret, clientSecret)) {
           throw new PortalError(401, 'invalid_credentials', 'Invalid credentials supplied to the generate token API')

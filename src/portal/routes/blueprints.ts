@@ -1,8 +1,8 @@
 import {booleanParam} from '../http/params.js'
-import type {Route} from '../http/router.js'
+import type {RequestContext, Route} from '../http/router.js'
 import {breathe} from '../../shared/breathe.js'
 import {entityOf, EVERY} from '../catalog/paging.js'
-import {ok, type RouteKit} from './kit.js'
+import {body, ok, type RouteKit} from './kit.js'
 
 /** Blueprints: the data model, which only admins change (as in Port). */
 export function blueprintRoutes(kit: RouteKit): Route[] {
@@ -17,7 +17,7 @@ export function blueprintRoutes(kit: RouteKit): Route[] {
     {
       auth: 'admin',
       handler: async (request) =>
-        ok({blueprint: await write(() => blueprints.create(request.body, audit(request)))}, 201),
+        ok({blueprint: await write(() => blueprints.create(blueprintBody(request), audit(request)))}, 201),
       method: 'POST',
       pattern: '/v1/blueprints',
     },
@@ -30,14 +30,26 @@ export function blueprintRoutes(kit: RouteKit): Route[] {
     {
       auth: 'admin',
       handler: async (request) =>
-        ok({blueprint: await write(() => blueprints.replace(request.params.bp!, request.body, audit(request)))}),
+        ok({
+          blueprint: await write(() =>
+            blueprints.replace(request.params.bp!, blueprintBody(request, request.params.bp!), audit(request)),
+          ),
+        }),
       method: 'PUT',
       pattern: '/v1/blueprints/:bp',
     },
     {
       auth: 'admin',
       handler: async (request) =>
-        ok({blueprint: await write(() => blueprints.patch(request.params.bp!, request.body, audit(request)))}),
+        ok({
+          blueprint: await write(() =>
+            blueprints.patch(
+              request.params.bp!,
+              body(request, 'idp:api-requests#/$defs/blueprintPatch', 'Invalid blueprint'),
+              audit(request),
+            ),
+          ),
+        }),
       method: 'PATCH',
       pattern: '/v1/blueprints/:bp',
     },
@@ -87,3 +99,7 @@ export function blueprintRoutes(kit: RouteKit): Route[] {
     },
   ]
 }
+
+/** A blueprint body; PUT takes the identifier from the path when the body leaves it out. */
+const blueprintBody = (request: RequestContext, identifier?: string) =>
+  body(request, 'idp:blueprint', 'Invalid blueprint', identifier === undefined ? {} : {identifier})

@@ -1,4 +1,3 @@
-import {type Role} from '../store/store.js'
 import type {Route} from '../http/router.js'
 import {body, ok, type RouteKit} from './kit.js'
 
@@ -15,11 +14,7 @@ export function credentialRoutes(kit: RouteKit): Route[] {
     {
       auth: 'admin',
       handler: async (request) => {
-        const options = body<{role: Role; email?: string; teams?: string[]}>(
-          request,
-          'idp:api-requests#/$defs/credentialCreate',
-          'Invalid credential',
-        )
+        const options = body(request, 'idp:api-requests#/$defs/credentialCreate', 'Invalid credential')
         return ok({credential: await write(() => core.credentials.create(options))}, 201)
       },
       method: 'POST',

@@ -1,4 +1,3 @@
-import type {EntityInput} from '../../model/port.js'
 import {mayWriteEntities} from '../auth/access.js'
 import {booleanParam} from '../http/params.js'
 import {invalid, PortalError} from '../http/errors.js'
@@ -30,10 +29,11 @@ export function entityRoutes(kit: RouteKit): Route[] {
       auth: 'run',
       handler: async (request) => {
         const mode = writeMode(request)
+        const input = body(request, 'idp:entity', 'Invalid entity')
         const result = await write(async () => {
           const blueprint = await entities.blueprint(request.params.bp!)
           mayWriteEntities(request.principal, blueprint.identifier)
-          return entities.write(blueprint, request.body as EntityInput, writeOptions(request, mode))
+          return entities.write(blueprint, input, writeOptions(request, mode))
         })
         return ok({entity: toWire(result.entity)}, 201)
       },
@@ -43,11 +43,7 @@ export function entityRoutes(kit: RouteKit): Route[] {
     {
       auth: 'run',
       handler: async (request) => {
-        const {entities: items} = body<{entities: EntityInput[]}>(
-          request,
-          'idp:api-requests#/$defs/bulkEntities',
-          'Invalid bulk request',
-        )
+        const {entities: items} = body(request, 'idp:api-requests#/$defs/bulkEntities', 'Invalid bulk request')
         const options = writeOptions(request, writeMode(request))
         const outcome = await write(async () => {
           const blueprint = await entities.blueprint(request.params.bp!)
@@ -74,11 +70,7 @@ export function entityRoutes(kit: RouteKit): Route[] {
     {
       auth: 'member',
       handler: async (request) => {
-        const {entities: ids} = body<{entities: string[]}>(
-          request,
-          'idp:api-requests#/$defs/bulkDelete',
-          'Invalid bulk delete',
-        )
+        const {entities: ids} = body(request, 'idp:api-requests#/$defs/bulkDelete', 'Invalid bulk delete')
         const deleteDependents = booleanParam(request.query, 'delete_dependents')
         const deleted = await write(async () => {
           const {identifier: bp} = await blueprints.get(request.params.bp!)
@@ -105,13 +97,8 @@ export function entityRoutes(kit: RouteKit): Route[] {
     ...(['PUT', 'PATCH'] as const).map((method) => ({
       auth: 'run' as const,
       handler: async (request: RequestContext) => {
-        const input = request.body as EntityInput
-        if (
-          input &&
-          typeof input === 'object' &&
-          input.identifier !== undefined &&
-          input.identifier !== request.params.id
-        ) {
+        const input = body(request, 'idp:entity', 'Invalid entity')
+        if (input.identifier !== undefined && input.identifier !== request.params.id) {
           throw invalid('Invalid entity', [
             {message: `must be "${request.params.id}" (the identifier in the URL)`, pointer: '/identifier'},
           ])

@@ -1,4 +1,6 @@
-import type {Run} from '../../model/port.js'
+import type {Action, Blueprint, EntitiesQuery, EntityInput, Run} from '../../model/port.js'
+import type {BlueprintPatch} from '../catalog/blueprints.js'
+import type {RunPatch} from '../runs/runs.js'
 import {schemas} from '../../schemas/registry.js'
 import {forbidden, mayReport} from '../auth/access.js'
 import type {PortalCore} from '../core.js'
@@ -9,16 +11,65 @@ import type {RequestContext} from '../http/router.js'
 import {Scans} from '../catalog/scans.js'
 import {entityText} from '../catalog/paging.js'
 import {project, toWire} from '../catalog/wire.js'
-import type {StoredEntity} from '../store/store.js'
+import type {ActionPermissions, PermissionBlock, Role, StoredEntity} from '../store/store.js'
 
 export const ok = (body: Record<string, unknown>, status = 200) => ({body: {ok: true, ...body}, status})
 
-/** The request body, checked against a schema of the shared registry (422 naming every problem). */
-export function body<T>(request: RequestContext, ref: string, what: string): T {
-  const result = schemas().validate(ref, request.body ?? null)
-  if (!result.ok) throw invalid(what, result.issues)
-  return request.body as T
+/** Each request body's schema in the shared registry, and the type a body that passes it has. */
+export interface RequestBodies {
+  'idp:action': Action
+  'idp:blueprint': Blueprint
+  'idp:entity': EntityInput
+  'idp:entities-query': EntitiesQuery
+  'idp:api-requests#/$defs/accessToken': {clientId: string; clientSecret: string}
+  'idp:api-requests#/$defs/actionPermissions': Partial<Record<keyof ActionPermissions, Partial<PermissionBlock>>>
+  'idp:api-requests#/$defs/approval': {status: 'APPROVE' | 'DECLINE'; description?: string}
+  'idp:api-requests#/$defs/blueprintPatch': BlueprintPatch
+  'idp:api-requests#/$defs/blueprintSearch': {
+    query?: EntitiesQuery
+    limit?: number
+    from?: string
+    include?: string[]
+    exclude?: string[]
+  }
+  /** Items are objects here; Entities.write checks each, so a bulk write answers 207 with each item's errors. */
+  'idp:api-requests#/$defs/bulkEntities': {entities: EntityInput[]}
+  'idp:api-requests#/$defs/bulkDelete': {entities: string[]}
+  'idp:api-requests#/$defs/claim': {
+    installationId?: string
+    limit?: number
+    visibilityTimeoutMs?: number
+    invocationMethod?: string
+    exclude?: string[]
+  }
+  'idp:api-requests#/$defs/credentialCreate': {role: Role; email?: string; teams?: string[]}
+  'idp:api-requests#/$defs/organizationPatch': {name?: string; settings?: Record<string, unknown>}
+  'idp:api-requests#/$defs/runCreate': {properties: Record<string, unknown>; entity?: string}
+  'idp:api-requests#/$defs/runIds': {runIds: string[]}
+  'idp:api-requests#/$defs/runLog': {message: string; terminationStatus?: 'SUCCESS' | 'FAILURE'; statusLabel?: string}
+  'idp:api-requests#/$defs/runPatch': RunPatch
+  'idp:api-requests#/$defs/runResponse': {response: unknown}
 }
+
+/**
+ * The request body, checked against its schema in the shared registry (422 naming every problem)
+ * and typed as that schema's body. `defaults` fill fields the path already gives (PUT's identifier).
+ */
+export function body<R extends keyof RequestBodies>(
+  request: RequestContext,
+  ref: R,
+  what: string,
+  defaults: Record<string, unknown> = {},
+): RequestBodies[R] {
+  const given: unknown = request.body ?? null
+  const value = isPlainObject(given) ? {...defaults, ...given} : given
+  const result = schemas().validate(ref, value)
+  if (!result.ok) throw invalid(what, result.issues)
+  return value as RequestBodies[R]
+}
+
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value)
 
 /** Answers that are not paged hold at most this many entities; paged search has no such cap. */
 export const MAX_UNPAGED = 10_000
@@ -30,14 +81,20 @@ export const tooMany = (what: string) =>
     `${what} more than ${MAX_UNPAGED} entities; page through them with POST /v1/blueprints/{blueprint}/entities/search (limit, from)`,
   )
 
-/** Who writes and when; `run_id` ties entity writes to a run in the audit log. */
-const audit = (request: RequestContext) => ({
-  actor: request.caller.clientId,
-  now: request.now,
-  runId: request.query.get('run_id') ?? undefined,
-})
+/**
+ * Who writes and when; `run_id` ties entity writes to a run in the audit log. A self-call writes
+ * on behalf of its run: credited to whoever started the run, and tied to it.
+ */
+const audit = (request: RequestContext) => {
+  const behalf = 'onBehalfOf' in request.principal ? request.principal.onBehalfOf : undefined
+  return {
+    actor: behalf?.actor ?? request.caller.clientId,
+    now: request.now,
+    runId: request.query.get('run_id') ?? behalf?.runId,
+  }
+}
 
-/** What the route modules share: the portal's services and helpers built on them. */
+/** What the route modules share: the portal's domain classes and helpers built on them. */
 export function routeKit(core: PortalCore) {
   const {actions, approvals, blueprints, entities, runs, store} = core
   const scans = new Scans(store)

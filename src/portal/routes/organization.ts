@@ -27,7 +27,7 @@ export function organizationRoutes(kit: RouteKit): Route[] {
     {
       auth: 'agent',
       handler: async (request) => {
-        const changes = body<Partial<Organization>>(
+        const changes: Partial<Organization> = body(
           request,
           'idp:api-requests#/$defs/organizationPatch',
           'Invalid organization update',

@@ -59,7 +59,7 @@ export function runRoutes(kit: RouteKit): Route[] {
       auth: 'run',
       handler: async (request) => {
         await reportableRun(request, request.params.run!)
-        const changes = body<Record<string, unknown>>(request, 'idp:api-requests#/$defs/runPatch', 'Invalid run update')
+        const changes = body(request, 'idp:api-requests#/$defs/runPatch', 'Invalid run update')
         return ok({run: await write(() => runs.patch(request.params.run!, changes, runAudit(request)))})
       },
       method: 'PATCH',
@@ -70,7 +70,7 @@ export function runRoutes(kit: RouteKit): Route[] {
       auth: 'run',
       handler: async (request) => {
         await reportableRun(request, request.params.run!)
-        const {response} = body<{response: unknown}>(request, 'idp:api-requests#/$defs/runResponse', 'Invalid response')
+        const {response} = body(request, 'idp:api-requests#/$defs/runResponse', 'Invalid response')
         return ok({run: await write(() => runs.respond(request.params.run!, response, runAudit(request)))})
       },
       method: 'PATCH',
@@ -80,11 +80,7 @@ export function runRoutes(kit: RouteKit): Route[] {
       auth: 'run',
       handler: async (request) => {
         await reportableRun(request, request.params.run!)
-        const log = body<{message: string; terminationStatus?: 'SUCCESS' | 'FAILURE'; statusLabel?: string}>(
-          request,
-          'idp:api-requests#/$defs/runLog',
-          'Invalid run log',
-        )
+        const log = body(request, 'idp:api-requests#/$defs/runLog', 'Invalid run log')
         return ok({runLog: await write(() => runs.addLog(request.params.run!, log, runAudit(request)))}, 201)
       },
       method: 'POST',
@@ -107,12 +103,11 @@ export function runRoutes(kit: RouteKit): Route[] {
     {
       auth: 'member',
       handler: async (request) => {
-        const decision = body<{status: 'APPROVE' | 'DECLINE'; description?: string}>(
-          request,
-          'idp:api-requests#/$defs/approval',
-          'Invalid approval',
-        )
+        const decision = body(request, 'idp:api-requests#/$defs/approval', 'Invalid approval')
         const approvers = await approvals.approvers(request.params.run!, request.now)
+        // A failing approve policy is told in the run's log, whatever the decision comes to.
+        if (approvers.problems.length > 0)
+          await write(() => runs.logProblems(request.params.run!, approvers.problems, request.now))
         return ok(
           {run: await write(() => approvals.approve(request.params.run!, decision, runAudit(request), approvers))},
           201,

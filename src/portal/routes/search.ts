@@ -1,4 +1,3 @@
-import {type EntitiesQuery} from '../../model/port.js'
 import {JsonTexts} from '../http/reply.js'
 import {PortalError} from '../http/errors.js'
 import type {Route} from '../http/router.js'
@@ -13,13 +12,7 @@ export function searchRoutes(kit: RouteKit): Route[] {
     {
       auth: 'member',
       handler: async (request) => {
-        const search = body<{
-          query?: EntitiesQuery
-          limit?: number
-          from?: string
-          include?: string[]
-          exclude?: string[]
-        }>(request, 'idp:api-requests#/$defs/blueprintSearch', 'Invalid search request')
+        const search = body(request, 'idp:api-requests#/$defs/blueprintSearch', 'Invalid search request')
         const {identifier} = await blueprints.get(request.params.bp!)
         const compiled = await compileSearch(search.query ?? {combinator: 'and', rules: []}, store, request.now)
         const limit = search.limit ?? 200
@@ -45,7 +38,7 @@ export function searchRoutes(kit: RouteKit): Route[] {
     {
       auth: 'member',
       handler: async (request) => {
-        const query = body<EntitiesQuery>(request, 'idp:entities-query', 'Invalid search query')
+        const query = body(request, 'idp:entities-query', 'Invalid search query')
         const compiled = await compileSearch(query, store, request.now)
         const shown = textView(request)
         const answer = new JsonTexts()

@@ -1,8 +1,8 @@
-import type {Action, Run} from '../../model/port.js'
+import type {Run} from '../../model/port.js'
 import {identityOf, type Permissions} from '../auth/permissions.js'
 import {notFound, PortalError} from '../http/errors.js'
 import type {Credential, Store} from '../store/store.js'
-import type {RunAudit, RunsService} from './runs.js'
+import type {Approvers, RunAudit, Runs} from './runs.js'
 
 const isAll = (required: Run['requiredApproval']) =>
   typeof required === 'object' && required !== null && required.type === 'ALL'
@@ -12,11 +12,11 @@ export class RunApprovals {
   constructor(
     private readonly store: Store,
     private readonly permissions: Permissions,
-    private readonly runs: RunsService,
+    private readonly runs: Runs,
   ) {}
 
-  /** Who may decide on a run (jq policies included): worked out before the write. */
-  async approvers(id: string, now: Date): Promise<{action: Action; approvers: Credential[]}> {
+  /** Who may decide on a run (jq policies included, and why they failed): worked out before the write. */
+  async approvers(id: string, now: Date): Promise<Approvers> {
     return this.approversOf(await this.runs.get(id), now)
   }
 
@@ -25,7 +25,7 @@ export class RunApprovals {
     id: string,
     body: {status: 'APPROVE' | 'DECLINE'; description?: string},
     audit: RunAudit,
-    {action, approvers}: {action: Action; approvers: Credential[]},
+    {action, approvers, problems}: Approvers,
   ): Promise<Run> {
     const run = await this.runs.get(id)
     if (run.status !== 'WAITING_FOR_APPROVAL') {
@@ -36,7 +36,7 @@ export class RunApprovals {
       throw new PortalError(
         403,
         'forbidden',
-        `${identityOf(audit.caller).email} may not approve runs of action "${action.identifier}"`,
+        `${identityOf(audit.caller).email} may not approve runs of action "${action.identifier}"${problems.length > 0 ? `; ${problems.join('; ')}` : ''}`,
       )
     }
     const approved = body.status === 'APPROVE'
@@ -86,13 +86,18 @@ export class RunApprovals {
   /** Whether this credential is among the run's approvers (while it waits for approval). */
   async mayApprove(run: Run, caller: Credential, now: Date): Promise<boolean> {
     if (run.status !== 'WAITING_FOR_APPROVAL') return false
-    const {approvers} = await this.approversOf(run, now).catch(() => ({approvers: [] as Credential[]}))
-    return approvers.some((approver) => approver.clientId === caller.clientId)
+    // The run of an action deleted since has no approvers; a failing policy is told where one decides.
+    const action = await this.store.getAction(run.action.identifier)
+    if (!action) return false
+    const {value} = await this.permissions.approvers(await this.permissions.runSubject(run, action, now))
+    return value.some((approver) => approver.clientId === caller.clientId)
   }
 
-  private async approversOf(run: Run, now: Date) {
+  private async approversOf(run: Run, now: Date): Promise<Approvers> {
     const action = await this.store.getAction(run.action.identifier)
     if (!action) throw notFound(`Action "${run.action.identifier}" of run "${run.id}" no longer exists`)
-    return {action, approvers: await this.permissions.approvers(await this.permissions.runSubject(run, action, now))}
+    const {problems, value} = await this.permissions.approvers(await this.permissions.runSubject(run, action, now))
+    this.runs.tell(action, problems)
+    return {action, approvers: value, problems}
   }
 }

@@ -1,10 +1,10 @@
-import type {Run} from '../../model/port.js'
+import {isFinal, type Run} from '../../model/port.js'
 import type {RunEvents} from './run-events.js'
-import {isFinal, type RunsService} from './runs.js'
+import type {Runs} from './runs.js'
 
 /** The run, once it differs from `since` (its updatedAt) or `waitMs` have passed. */
 export async function waitForChange(
-  runs: RunsService,
+  runs: Runs,
   events: RunEvents,
   id: string,
   since: string | null,

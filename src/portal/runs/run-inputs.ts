@@ -6,6 +6,7 @@ import {decryptSecret, encryptSecret} from '../../domain/secret-inputs.js'
 import {JqEvalError, type JqEngine} from '../../jq/engine.js'
 import {invalid, notFound, PortalError} from '../http/errors.js'
 import type {Credential, Store} from '../store/store.js'
+import {textOf} from '../../shared/json.js'
 
 /** The entity a run acts on: none for CREATE actions and actions without a blueprint. */
 export async function targetEntity(store: Store, action: Action, identifier: string | undefined) {
@@ -70,7 +71,7 @@ export async function runInputs(
   )
   for (const [name] of secrets) {
     const value = values[name]
-    const text = typeof value === 'string' ? value : JSON.stringify(value)
+    const text = textOf(value)
     const plain =
       (orgSecret ? decryptSecret(text, orgSecret) : undefined) ?? decryptSecret(text, caller.clientSecret) ?? text
     values[name] = typeof value === 'string' ? plain : value
@@ -85,7 +86,7 @@ export async function runInputs(
   if (!orgSecret) return values
   for (const [name] of secrets) {
     const value = values[name]
-    values[name] = encryptSecret(typeof value === 'string' ? value : JSON.stringify(value), orgSecret)
+    values[name] = encryptSecret(textOf(value), orgSecret)
   }
   return values
 }

@@ -1,11 +1,11 @@
-import type {Action, Run, RunLog} from '../../model/port.js'
-import {TERMINAL_STATUSES} from '../../model/port.js'
+import {isFinal, type Action, type Run, type RunLog} from '../../model/port.js'
 import type {FormContext} from '../../domain/dynamic-inputs.js'
 import type {UserInputs} from '../../model/inputs.js'
 import type {JqEngine} from '../../jq/engine.js'
 import {toWire} from '../catalog/wire.js'
-import {runInputs, targetEntity} from './run-inputs.js'
 import {notFound, PortalError} from '../http/errors.js'
+import {runInputs, targetEntity} from './run-inputs.js'
+import {automationActor} from '../writes/audit.js'
 import {generateId} from '../ids.js'
 import type {RunEvents} from './run-events.js'
 import {afterCommit, wake, type ChangeQueue} from '../writes/unit-of-work.js'
@@ -17,13 +17,16 @@ export interface RunAudit {
   now: Date
 }
 
-export const isFinal = (run: Run) => TERMINAL_STATUSES.includes(run.status)
 const terminated = (run: Run) =>
   new PortalError(422, 'run_terminated', `Run "${run.id}" has ended (${run.status}) and cannot be changed`)
 
-/** Who the portal itself acts as when it reports on runs and starts automations. */
-export const AUTOMATION_ACTOR = 'idp-portal'
-const PORTAL_CALLER: Credential = {clientId: AUTOMATION_ACTOR, clientSecret: '', createdAt: '', role: 'admin'}
+/** Who the portal itself is in the run logs it writes. */
+const PORTAL_ACTOR = 'idp-portal'
+/**
+ * The backend's reports on a run (outcome, what was sent) are made on behalf of whoever started
+ * it, so they are credited to them, as the changes the run makes are.
+ */
+const onBehalfOf = (run: Run): Credential => ({clientId: run.createdBy, clientSecret: '', createdAt: '', role: 'admin'})
 
 /** A run checked and built outside the write lock, ready to be stored. */
 export interface PreparedRun {
@@ -31,21 +34,59 @@ export interface PreparedRun {
   run: Run
   audit: RunAudit
   approvers: () => Promise<Credential[]>
+  /** Why the execute policy's queries or conditions failed: told in the run's log. */
+  problems: string[]
+}
+
+/** What PATCH /v1/actions/runs/{id} may change. */
+export interface RunPatch {
+  status?: 'SUCCESS' | 'FAILURE'
+  statusLabel?: string
+  link?: string | string[]
+  summary?: string
+  externalRunId?: string
+}
+
+/** Who may decide on a run, and why its approve policy failed, if it did. */
+export interface Approvers {
+  action: Action
+  approvers: Credential[]
+  problems: string[]
 }
 
 /** A run that waits for approval, for the approval-notification webhook (sent after commit). */
 export type ApprovalNeeded = (run: Run, action: Action, approvers: () => Promise<Credential[]>) => void
 
+export interface RunsOptions {
+  store: Store
+  jq: JqEngine
+  events: RunEvents
+  permissions: Permissions
+  changes?: ChangeQueue
+  approvalNeeded?: ApprovalNeeded
+  /** The portal's log, for what its operator should hear of (a permission policy that fails). */
+  notice?: (message: string) => void
+}
+
 /** Action runs: creation, the status lifecycle and logs (inputs, approvals and waiting are beside it). */
-export class RunsService {
-  constructor(
-    private readonly store: Store,
-    private readonly jq: JqEngine,
-    private readonly events: RunEvents,
-    private readonly permissions: Permissions,
-    private readonly changes?: ChangeQueue,
-    private readonly approvalNeeded?: ApprovalNeeded,
-  ) {}
+export class Runs {
+  private readonly store: Store
+  private readonly jq: JqEngine
+  private readonly events: RunEvents
+  private readonly permissions: Permissions
+  private readonly changes: ChangeQueue | undefined
+  private readonly approvalNeeded: ApprovalNeeded | undefined
+  private readonly notice: (message: string) => void
+
+  constructor(options: RunsOptions) {
+    this.store = options.store
+    this.jq = options.jq
+    this.events = options.events
+    this.permissions = options.permissions
+    this.changes = options.changes
+    this.approvalNeeded = options.approvalNeeded
+    this.notice = options.notice ?? (() => {})
+  }
 
   async get(id: string): Promise<Run> {
     const run = await this.store.getRun(id)
@@ -80,11 +121,14 @@ export class RunsService {
     }
     const properties = await runInputs(this.store, this.jq, action, userInputs, context, audit.caller)
     const subject = {action, entity, inputs: properties, now: audit.now, requester: audit.caller}
-    if (!(await this.permissions.mayExecute(subject))) {
+    const execute = await this.permissions.mayExecute(subject)
+    this.tell(action, execute.problems)
+    if (!execute.value) {
+      const why = execute.problems.length > 0 ? `; ${execute.problems.join('; ')}` : ''
       throw new PortalError(
         403,
         'forbidden',
-        `${email} may not execute action "${action.identifier}" (see GET /v1/actions/${action.identifier}/permissions)`,
+        `${email} may not execute action "${action.identifier}" (see GET /v1/actions/${action.identifier}/permissions)${why}`,
       )
     }
 
@@ -114,14 +158,30 @@ export class RunsService {
       updatedAt: now,
       updatedBy: audit.caller.clientId,
     }
-    return {action, approvers: () => this.permissions.approvers(subject), audit, run}
+    const approvers = async () => {
+      const decided = await this.permissions.approvers(subject)
+      this.tell(action, decided.problems)
+      return decided.value
+    }
+    return {action, approvers, audit, problems: execute.problems, run}
+  }
+
+  /** A permission policy that failed, in the portal's log. */
+  tell(action: Action, problems: string[]) {
+    for (const problem of problems) this.notice(`action "${action.identifier}": ${problem}`)
+  }
+
+  /** A permission policy that failed, in the run's log (inside a write). */
+  async logProblems(id: string, problems: string[], now: Date): Promise<void> {
+    for (const problem of problems) await this.portalLog(id, `Permissions: ${problem}`, now)
   }
 
   /** Stores a prepared run and hands it to its backend (or to its approvers): inside the write, short. */
-  async commit({action, approvers, audit, run}: PreparedRun): Promise<Run> {
+  async commit({action, approvers, audit, problems, run}: PreparedRun): Promise<Run> {
     if (!(await this.store.getAction(action.identifier)))
       throw notFound(`Action "${action.identifier}" was deleted meanwhile`)
     await this.store.putRun(run)
+    await this.logProblems(run.id, problems, audit.now)
     this.changes?.push({action: 'CREATE', after: run, before: null, by: audit.caller.clientId, kind: 'run'})
     if (run.status === 'IN_PROGRESS') await this.schedule(run.id, audit.now)
     else this.approvalNeeded?.(run, action, approvers)
@@ -142,12 +202,12 @@ export class RunsService {
       approval: null,
       link: [],
       createdAt: at,
-      createdBy: AUTOMATION_ACTOR,
+      createdBy: automationActor(action),
       updatedAt: at,
-      updatedBy: AUTOMATION_ACTOR,
+      updatedBy: automationActor(action),
     }
     await this.store.putRun(run)
-    this.changes?.push({action: 'CREATE', after: run, before: null, by: AUTOMATION_ACTOR, kind: 'run'})
+    this.changes?.push({action: 'CREATE', after: run, before: null, by: run.createdBy, kind: 'run'})
     await this.schedule(run.id, now, {event})
     return run
   }
@@ -175,7 +235,7 @@ export class RunsService {
         ...(outcome.response === undefined ? {} : {response: outcome.response}),
         ...(outcome.link ? {link: outcome.link} : {}),
       },
-      {caller: PORTAL_CALLER, now},
+      {caller: onBehalfOf(run), now},
     )
   }
 
@@ -183,13 +243,13 @@ export class RunsService {
   async record(id: string, changes: Partial<Run>, now: Date, log?: string) {
     const run = await this.get(id)
     if (log) await this.portalLog(id, log, now)
-    return this.save({...run, ...changes}, {caller: PORTAL_CALLER, now})
+    return this.save({...run, ...changes}, {caller: onBehalfOf(run), now})
   }
 
   private async portalLog(runId: string, message: string, now: Date) {
     await this.store.addRunLog({
       createdAt: now.toISOString(),
-      createdBy: AUTOMATION_ACTOR,
+      createdBy: PORTAL_ACTOR,
       id: generateId('log'),
       message,
       runId,
@@ -197,23 +257,18 @@ export class RunsService {
   }
 
   /**
-   * PATCH: status, statusLabel, link, summary, externalRunId. A terminated run is final: a report
-   * that repeats its status (a retry, an agent's second report) is answered with the run as it is;
-   * one that would flip it is refused.
+   * PATCH: status, statusLabel, link, summary, externalRunId. A terminated run is final: every PATCH
+   * of it is 422, a repeated status included, as Port answers (its GitHub Action's suite asserts it;
+   * Port's agent logs the 422 of its second report and goes on). Log lines are still taken.
    */
-  async patch(id: string, changes: Record<string, unknown>, audit: RunAudit): Promise<Run> {
-    const run = await this.get(id)
-    if (isFinal(run)) {
-      if (changes.status === undefined || changes.status === run.status) return run
-      throw terminated(run)
-    }
+  async patch(id: string, changes: RunPatch, audit: RunAudit): Promise<Run> {
+    const run = await this.open(id)
     const next: Run = {...run}
-    if (changes.status) next.status = changes.status as Run['status']
-    if (changes.statusLabel !== undefined) next.statusLabel = changes.statusLabel as string
-    if (changes.link !== undefined)
-      next.link = Array.isArray(changes.link) ? (changes.link as string[]) : [changes.link as string]
-    if (changes.summary !== undefined) next.summary = changes.summary as string
-    if (changes.externalRunId !== undefined) next.externalRunId = changes.externalRunId as string
+    if (changes.status) next.status = changes.status
+    if (changes.statusLabel !== undefined) next.statusLabel = changes.statusLabel
+    if (changes.link !== undefined) next.link = Array.isArray(changes.link) ? changes.link : [changes.link]
+    if (changes.summary !== undefined) next.summary = changes.summary
+    if (changes.externalRunId !== undefined) next.externalRunId = changes.externalRunId
     return this.save(next, audit)
   }
 
@@ -245,6 +300,12 @@ export class RunsService {
   /** A synchronized webhook's answer, as Port's agent reports it (also after the run has ended). */
   async respond(id: string, response: unknown, audit: RunAudit): Promise<Run> {
     return this.save({...(await this.get(id)), response}, audit)
+  }
+
+  private async open(id: string): Promise<Run> {
+    const run = await this.get(id)
+    if (isFinal(run)) throw terminated(run)
+    return run
   }
 
   /** Stores a changed run: a new updatedAt, endedAt once it ends, its watchers woken after commit. */

@@ -72,9 +72,6 @@ export interface EntityRef {
   identifier: string
 }
 
-/** One string per entity, for sets and maps of them (identifiers may hold any character but NUL). */
-export const refKey = (ref: EntityRef): string => `${ref.blueprint}\u0000${ref.identifier}`
-
 /** A relation target a source loses when that target is deleted. */
 export interface RemovedTarget {
   relation: string

@@ -3,13 +3,21 @@ import {sortableId} from '../ids.js'
 import type {DefinitionChange, PortalChange} from './change.js'
 import {toWire} from '../catalog/wire.js'
 
+const AUTOMATION_PREFIX = 'automation:'
+/** Who an automation's runs and their changes are credited to, as Port credits the automation. */
+export const automationActor = (automation: {identifier: string}) => AUTOMATION_PREFIX + automation.identifier
+
 /** The embedded portal's organisation id, as events, payloads and audit records carry it. */
 export const ORG_ID = 'org_idp'
 
 /** The audit record of one change made at `at`; timer firings are not audited. */
 export function auditRecord(change: PortalChange | DefinitionChange, at: string): AuditRecord | undefined {
   const base = {additionalData: {}, identifier: sortableId('audit'), status: 'SUCCESS' as const}
-  const trigger = (by: string) => ({at, by: {orgId: ORG_ID, userId: by}, origin: 'API'})
+  const trigger = (by: string) => ({
+    at,
+    by: {orgId: ORG_ID, userId: by},
+    origin: by.startsWith(AUTOMATION_PREFIX) ? 'AUTOMATION' : 'API',
+  })
   if ('resourceType' in change) {
     return {
       ...base,

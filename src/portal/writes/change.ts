@@ -17,7 +17,7 @@ export type PortalChange =
   | {kind: 'run'; action: 'CREATE' | 'UPDATE'; before: Run | null; after: Run; by: string}
   | {kind: 'timer'; blueprint: string; identifier: string; property: string; entity: StoredEntity}
 
-/** A blueprint or action change, as its service reports it for the audit log. */
+/** A blueprint or action change, as its domain class reports it for the audit log. */
 export interface DefinitionChange {
   resourceType: 'blueprint' | 'action'
   action: 'CREATE' | 'UPDATE' | 'DELETE'

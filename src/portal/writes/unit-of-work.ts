@@ -53,7 +53,7 @@ export function auditDefinition(change: DefinitionChange): void {
   unit.audits.push(auditRecord(change, unit.at)!)
 }
 
-/** Records changes in the current write's unit of work (services hold one of these). */
+/** Records changes in the current write's unit of work (the domain classes hold one of these). */
 export class ChangeQueue {
   push(change: PortalChange): void {
     const unit = current()

@@ -8,7 +8,7 @@ export async function queueForAgent(kit: BackendKit, dispatch: Dispatch, run: Ru
     await kit.runs.record(
       run.id,
       {payload, pendingExecution: true},
-      kit.now(),
+      kit.clock(),
       'Waiting for an agent to pick the run up',
     )
     await kit.store.putDispatch({...dispatch, state: 'queued'})

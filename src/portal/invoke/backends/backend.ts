@@ -1,7 +1,7 @@
 import type {JqEngine} from '../../../jq/engine.js'
 import type {Action, Run} from '../../../model/port.js'
-import type {EntitiesService} from '../../catalog/entities.js'
-import type {RunsService} from '../../runs/runs.js'
+import type {Entities} from '../../catalog/entities.js'
+import type {Runs} from '../../runs/runs.js'
 import type {Dispatch, Store} from '../../store/store.js'
 
 export interface GitHubSettings {
@@ -16,23 +16,26 @@ export interface GitHubSettings {
 export interface BackendOptions {
   store: Store
   jq: JqEngine
-  runs: RunsService
-  entities: EntitiesService
+  runs: Runs
+  entities: Entities
   /** Runs a write transaction (and the automations it triggers); writes ready at once may share one. */
   write: <T>(work: () => Promise<T>) => Promise<T>
   /** This portal's own base URL, for webhooks that call Port's API. */
   baseUrl: () => string
-  /** A bearer token of the organisation's admin credential, for those calls. */
-  portalToken: () => Promise<string>
+  /** A bearer token for those calls: the organisation's rights, changes credited to the run's starter. */
+  selfCallToken: (run: Run) => Promise<string>
   github: GitHubSettings
+  onError: (error: unknown) => void
   requestTimeoutMs?: number
 }
 
 /** The dispatcher's side of a delivery: its clock, its abort signal, and its retry policy. */
 export interface BackendKit extends BackendOptions {
-  now(): Date
+  clock(): Date
   /** Ends a request when the portal stops or the request times out. */
   signal(): AbortSignal
+  /** Whether the portal is stopping (work cut short is redone on the next start). */
+  isStopped(): boolean
   /** A failure worth retrying: again after a backoff, a bounded number of times. */
   retry(dispatch: Dispatch, run: Run, reason: string): Promise<void>
   /** Ends the run as failed, with the reason in its log. */

@@ -4,7 +4,7 @@ import {PortalError} from '../../http/errors.js'
 import type {Dispatch} from '../../store/store.js'
 import type {BackendKit, InvocationMethod, Render} from './backend.js'
 
-/** UPSERT_ENTITY: the portal writes the entity itself, with its own rights, in the run's name. */
+/** UPSERT_ENTITY: the portal writes the entity itself, in the run's name. */
 export async function upsertEntity(
   kit: BackendKit,
   dispatch: Dispatch,
@@ -19,15 +19,17 @@ export async function upsertEntity(
       const blueprint = await kit.store.getBlueprint(blueprintId)
       if (!blueprint) throw new PortalError(404, 'not_found', `Blueprint "${blueprintId}" was not found`)
       await runMayWriteEntities(kit.store, run, blueprintId)
+      // Credited to whoever started the run (or to the automation), and tied to the run.
       const {entity} = await kit.entities.write(blueprint, mapping as never, {
-        actor: 'idp-portal',
+        actor: run.createdBy,
         mode: 'merge',
-        now: kit.now(),
+        now: kit.clock(),
+        runId: run.id,
       })
       await kit.runs.finish(
         run.id,
         {log: `Upserted ${blueprintId} entity "${entity.identifier}"`, status: 'SUCCESS'},
-        kit.now(),
+        kit.clock(),
       )
     } catch (error) {
       await kit.runs.finish(
@@ -37,7 +39,7 @@ export async function upsertEntity(
           status: 'FAILURE',
           summary: (error as Error).message,
         },
-        kit.now(),
+        kit.clock(),
       )
     }
     await kit.store.putDispatch({...dispatch, state: 'done'})

@@ -37,7 +37,7 @@ export async function deliverWebhook(
     if (problem) return kit.fail(dispatch, `Refused to call the portal's API at ${payload.url}: ${problem}`)
   }
   if (dispatch.attempts === 0)
-    await kit.write(() => kit.runs.record(run.id, {payload}, kit.now(), `Sending ${verb} ${payload.url}`))
+    await kit.write(() => kit.runs.record(run.id, {payload}, kit.clock(), `Sending ${verb} ${payload.url}`))
 
   const secret = (await kit.store.adminCredential())?.clientSecret ?? ''
   const text = payload.body === undefined ? undefined : JSON.stringify(payload.body)
@@ -56,7 +56,7 @@ export async function deliverWebhook(
   if (self) {
     const url = new URL(payload.url)
     target = kit.baseUrl() + url.pathname + url.search
-    headers.authorization = `Bearer ${await kit.portalToken()}`
+    headers.authorization = `Bearer ${await kit.selfCallToken(run)}`
   }
 
   let status: number
@@ -85,14 +85,14 @@ export async function deliverWebhook(
           status: ok ? 'SUCCESS' : 'FAILURE',
           ...(ok ? {} : {summary: `The webhook answered HTTP ${status}`}),
         },
-        kit.now(),
+        kit.clock(),
       )
       await kit.store.putDispatch({...dispatch, state: 'done'})
     })
     return
   }
   await kit.write(async () => {
-    await kit.runs.record(run.id, {}, kit.now(), `Delivered: HTTP ${status}; waiting for the backend to report`)
+    await kit.runs.record(run.id, {}, kit.clock(), `Delivered: HTTP ${status}; waiting for the backend to report`)
     await kit.store.putDispatch({...dispatch, state: 'done'})
   })
 }

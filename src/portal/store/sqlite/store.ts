@@ -5,7 +5,17 @@ import {join} from 'node:path'
 import type Database from 'better-sqlite3'
 
 import {breathe} from '../../../shared/breathe.js'
-import type {Action, AuditFilter, AuditRecord, Blueprint, Run, RunFilter, RunLog} from '../../../model/port.js'
+import {
+  isFinal,
+  type Action,
+  type AuditFilter,
+  type AuditRecord,
+  type Blueprint,
+  type Run,
+  type RunFilter,
+  type RunLog,
+  type RunStatus,
+} from '../../../model/port.js'
 import {relationTargets} from '../../../domain/entity-rules.js'
 import {filterSql} from './filter.js'
 import {loadSqlite} from './module.js'
@@ -32,8 +42,6 @@ const SEARCH_WINDOW = 1000
 
 /** The audit log keeps this many records; older ones are dropped as new ones arrive. */
 export const MAX_AUDIT_RECORDS = 200_000
-
-const FINAL = new Set(['SUCCESS', 'FAILURE', 'DECLINED'])
 
 /** Marks the async context of a store's open write transaction (see SqliteStore.q). */
 const inTransaction = new AsyncLocalStorage<SqliteStore>()
@@ -186,7 +194,7 @@ export class SqliteStore implements Store {
       exclude,
       claim.limit,
     )) {
-      if (row.status === null || FINAL.has(row.status)) {
+      if (row.status === null || isFinal({status: row.status as RunStatus})) {
         this.q.dispatchState.run('done', row.run_id)
         continue
       }

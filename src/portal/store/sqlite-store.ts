@@ -20,6 +20,7 @@ import {
 import {relationTargets} from '../../catalog/entity-rules.js'
 import {filterSql} from './sqlite-filter.js'
 import {loadSqlite} from './sqlite-module.js'
+import {MAX_AUDIT_RECORDS} from './store.js'
 import type {
   ActionPermissions,
   AutomationEvent,
@@ -156,9 +157,6 @@ class Where {
 
 /** How many entities a search examines in one synchronous step. */
 const SEARCH_WINDOW = 1000
-
-/** The audit log keeps this many records; older ones are dropped as new ones arrive. */
-export const MAX_AUDIT_RECORDS = 200_000
 
 function migrate(db: Database.Database): void {
   const version = db.pragma('user_version', {simple: true}) as number

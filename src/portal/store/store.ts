@@ -12,6 +12,9 @@ import type {
 
 export type {ActionPermissions, PermissionBlock} from '../../model/port.js'
 
+/** The audit log keeps this many records; older ones are dropped as new ones arrive. */
+export const MAX_AUDIT_RECORDS = 200_000
+
 /** What a credential may do (see access.ts). */
 export type Role = 'admin' | 'member' | 'agent'
 

@@ -1,6 +1,7 @@
 import {execFileSync} from 'node:child_process'
 import {chownSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs'
 import {createServer} from 'node:net'
+import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
 /**
@@ -16,6 +17,9 @@ export interface ClusterState {
 }
 
 const STATE = 'state.json'
+
+/** This run's cluster folder, as vitest's main process (global setup, reporter) names it. */
+export const runClusterRoot = () => join(tmpdir(), `idp-test-postgres-${process.pid}`)
 
 /** How to run the PostgreSQL tests where they were skipped. */
 export const HOW_TO_RUN_POSTGRES =

@@ -1,9 +1,6 @@
-import {tmpdir} from 'node:os'
-import {join} from 'node:path'
-
 import type {TestProject} from 'vitest/node'
 
-import {stopCluster} from './postgres-cluster.js'
+import {runClusterRoot, stopCluster} from './postgres-cluster.js'
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -17,7 +14,7 @@ declare module 'vitest' {
  * it when the first PostgreSQL test asks) and stops the cluster when the run ends.
  */
 export default function setup(project: TestProject) {
-  const root = join(tmpdir(), `idp-test-postgres-${process.pid}`)
+  const root = runClusterRoot()
   project.provide('postgresRoot', root)
   return () => stopCluster(root)
 }

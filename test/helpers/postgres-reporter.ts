@@ -1,13 +1,15 @@
 import type {Reporter, TestModule} from 'vitest/node'
 
-import {HOW_TO_RUN_POSTGRES} from './postgres-cluster.js'
+import {clusterState, HOW_TO_RUN_POSTGRES, runClusterRoot} from './postgres-cluster.js'
 
 /**
  * Says in one line how many PostgreSQL tests (those of files named *postgres*) were skipped for
- * want of a database, and how to run them; says nothing when none were.
+ * want of a database, and how to run them; says nothing when there was one. (It runs before the
+ * global teardown removes the cluster's folder, where the test files recorded what they found.)
  */
 export default class PostgresSkips implements Reporter {
   onTestRunEnd(modules: ReadonlyArray<TestModule>): void {
+    if (!clusterState(runClusterRoot())?.unavailable) return
     let skipped = 0
     for (const module of modules) {
       if (!/postgres/i.test(module.moduleId)) continue

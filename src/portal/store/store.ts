@@ -15,6 +15,11 @@ export type {ActionPermissions, PermissionBlock} from '../../model/port.js'
 /** The audit log keeps this many records; older ones are dropped as new ones arrive. */
 export const MAX_AUDIT_RECORDS = 200_000
 
+/** The store's database cannot be reached right now (the portal answers 503 and retries later). */
+export class StoreUnavailableError extends Error {
+  override name = 'StoreUnavailableError'
+}
+
 /** What a credential may do (see access.ts). */
 export type Role = 'admin' | 'member' | 'agent'
 

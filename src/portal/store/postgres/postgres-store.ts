@@ -4,7 +4,8 @@ import pg from 'pg'
 
 import type {Action, AuditFilter, AuditRecord, Blueprint, Run, RunFilter, RunLog} from '../../../model/port.js'
 import {relationTargets} from '../../../catalog/entity-rules.js'
-import {MAX_AUDIT_RECORDS} from '../store.js'
+import {PortalNotice} from '../../notice.js'
+import {MAX_AUDIT_RECORDS, StoreUnavailableError} from '../store.js'
 import type {
   ActionPermissions,
   AutomationEvent,
@@ -20,6 +21,8 @@ import type {
   StoredEntity,
   Timer,
 } from '../store.js'
+import {describeDatabase} from './database-url.js'
+import {isUnavailable, openError} from './errors.js'
 import {filterSql} from './filter.js'
 import {migrate} from './migrations.js'
 import {Where} from './where.js'
@@ -27,7 +30,7 @@ import {Where} from './where.js'
 /** Where to connect: a `postgres://` URL, else libpq's `PG*` variables (as pg reads them). */
 export interface PostgresOptions {
   url?: string | undefined
-  /** An idle pooled connection that fails (the server restarted) is reported here, not thrown. */
+  /** An idle pooled connection that fails (the server restarted) is reported here, as a notice. */
   onError?: ((error: Error) => void) | undefined
 }
 
@@ -41,15 +44,23 @@ const types: pg.CustomTypesConfig = {
 
 const FINAL = ['SUCCESS', 'FAILURE', 'DECLINED']
 
+/** Any constant, the same in every idp: the advisory lock every write transaction holds. */
+const WRITE_LOCK = 0x1d9_0002
+
 /** The pooled client of a store's open transaction (see PostgresStore.reader). */
 const inTransaction = new AsyncLocalStorage<{store: PostgresStore; client: pg.PoolClient}>()
 
 /**
  * The portal's store on PostgreSQL, for a portal that several processes share: a pool of
  * connections, a transaction on one pooled client, jsonb documents with indexed columns for what
- * searches filter on. Transactions of one process run one at a time, as on SQLite (the portal's
- * writes read, decide and write); other processes' claims skip rows locked by another
- * (`FOR UPDATE SKIP LOCKED`).
+ * searches filter on.
+ *
+ * Write transactions run one at a time across every process on the database, as SQLite's do in
+ * one file: each takes WRITE_LOCK (a transaction-scoped advisory lock) first, so the portal's
+ * writes, which read, decide and write (relation targets, inherited teams, claims, timers), stay
+ * correct with N processes. Reads never wait for it. Within a process, transactions queue
+ * before they take a pooled connection, so waiting writes do not hold the pool. Claims and timers
+ * also lock their rows (`FOR UPDATE SKIP LOCKED`), so they stay exactly-once without the lock.
  */
 export class PostgresStore implements Store {
   /** Never anything to put right, unlike a data directory's permissions. */
@@ -60,18 +71,7 @@ export class PostgresStore implements Store {
 
   /** Connects and migrates the schema; refuses a database that a newer idp migrated. */
   static async open(options: PostgresOptions): Promise<PostgresStore> {
-    const pool = connect(options)
-    try {
-      const client = await pool.connect()
-      try {
-        await migrate(client)
-      } finally {
-        client.release()
-      }
-    } catch (error) {
-      await pool.end()
-      throw error
-    }
+    const {pool} = await migrated(options)
     return new PostgresStore(pool)
   }
 
@@ -89,25 +89,26 @@ export class PostgresStore implements Store {
   }
 
   private async rows<Row extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<Row[]> {
-    return (await this.reader.query<Row>(sql, params)).rows
+    return (await this.reader.query<Row>(sql, params).catch(unavailable)).rows
   }
 
   private async write<Row extends pg.QueryResultRow>(sql: string, params: unknown[] = []) {
-    return this.writer.query<Row>(sql, params)
+    return this.writer.query<Row>(sql, params).catch(unavailable)
   }
 
   async transaction<T>(work: () => Promise<T>): Promise<T> {
     const run = async (): Promise<T> => {
-      const client = await this.pool.connect()
+      const client = await this.pool.connect().catch(unavailable)
       let broken: Error | undefined
       try {
         await client.query('BEGIN')
+        await client.query('SELECT pg_advisory_xact_lock($1)', [WRITE_LOCK])
         const result = await inTransaction.run({client, store: this}, work)
         await client.query('COMMIT')
         return result
       } catch (error) {
         await client.query('ROLLBACK').catch((failed: Error) => (broken = failed))
-        throw error
+        return unavailable(error)
       } finally {
         // A client whose connection failed is discarded rather than handed to the next request.
         client.release(broken)
@@ -603,17 +604,49 @@ export class PostgresStore implements Store {
   }
 }
 
+/** Rethrows a lost or refused connection as StoreUnavailableError (a 503), anything else as it is. */
+function unavailable(error: unknown): never {
+  if (isUnavailable(error))
+    throw new StoreUnavailableError(`The portal's database cannot be reached: ${(error as Error).message}`)
+  throw error
+}
+
+/**
+ * A pool on a database whose schema is up to date. Errors come out for the CLI: the database
+ * described without its password, with what to do.
+ */
+export async function migrated(options: PostgresOptions): Promise<{pool: pg.Pool; from: number; to: number}> {
+  const pool = connect(options)
+  try {
+    const client = await pool.connect()
+    try {
+      return {pool, ...(await migrate(client))}
+    } finally {
+      client.release()
+    }
+  } catch (error) {
+    await pool.end()
+    throw openError(error, describeDatabase(options.url))
+  }
+}
+
 /** A pool that reports (rather than throws) its idle connections' failures. */
 function connect(options: PostgresOptions): pg.Pool {
   const pool = new pg.Pool({
     application_name: 'idp portal',
     connectionString: options.url,
+    // An unreachable server fails a request within seconds instead of hanging it.
+    connectionTimeoutMillis: 5_000,
     // One stuck request must not hold locks or connections for ever.
     idle_in_transaction_session_timeout: 60_000,
     statement_timeout: 30_000,
     types,
   })
-  pool.on('error', (error) => options.onError?.(error))
+  pool.on('error', (error) =>
+    options.onError?.(
+      new PortalNotice(`a database connection closed (${error.message}); the next request opens another`),
+    ),
+  )
   return pool
 }
 

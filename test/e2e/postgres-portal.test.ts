@@ -5,6 +5,7 @@ import pg from 'pg'
 import {runCli} from '../helpers/cli.js'
 import {servePortal, type CliPortal} from '../helpers/e2e.js'
 import {dropDatabases, freshDatabase, postgresServer} from '../helpers/postgres.js'
+import {until} from '../helpers/portal.js'
 import {tcpRelay} from '../helpers/tcp-relay.js'
 
 const server = await postgresServer()
@@ -147,4 +148,76 @@ describe.skipIf(!server)('PostgreSQL: idp portal serve --store postgres', () => 
     expect(refused.json().error.code).toBe('database_unavailable')
     for (const result of [first, newer, served, refused]) expect(result.stdout + result.stderr).not.toContain(password)
   })
+
+  it('two processes: each queued run is claimed by one agent, each timer fires once', async () => {
+    const {url} = withPassword(await freshDatabase(server!))
+    const first = await serve(url)
+    const second = await serve(url)
+    try {
+      const admin = await first.token()
+      const [a, b] = [first, second]
+      await call(a, admin, 'POST', '/v1/actions', {
+        identifier: 'job',
+        invocationMethod: {payload: {}, type: 'KAFKA'},
+        trigger: {operation: 'CREATE', type: 'self-service', userInputs: {properties: {}}},
+      })
+      const started = await Promise.all(
+        Array.from({length: 30}, (_, index) =>
+          call(index % 2 ? a : b, admin, 'POST', '/v1/actions/job/runs', {properties: {}}),
+        ),
+      )
+      const runIds = started.map((answer) => (answer.body.run as {id: string}).id)
+      // Agents poll both processes at once, a few runs at a time, until the queue is empty.
+      const claimed: string[] = []
+      for (let round = 0; claimed.length < runIds.length && round < 50; round++) {
+        const answers = await Promise.all(
+          [a, b, a, b].map((portal, agent) =>
+            call(portal, admin, 'POST', '/v1/actions/runs/claim-pending', {installationId: `agent-${agent}`, limit: 3}),
+          ),
+        )
+        for (const answer of answers) claimed.push(...(answer.body.runs as {id: string}[]).map((run) => run.id))
+      }
+      expect(claimed.sort()).toEqual(runIds.sort())
+
+      await call(a, admin, 'POST', '/v1/blueprints', {
+        identifier: 'box',
+        schema: {properties: {ttl: {format: 'timer', type: 'string'}}},
+        title: 'Box',
+      })
+      await call(b, admin, 'POST', '/v1/actions', {
+        identifier: 'box_ttl',
+        invocationMethod: {
+          blueprintIdentifier: 'box',
+          mapping: {identifier: '{{ .event.context.entityIdentifier }}', properties: {ttl: null}},
+          type: 'UPSERT_ENTITY',
+        },
+        trigger: {
+          event: {blueprintIdentifier: 'box', propertyIdentifier: 'ttl', type: 'TIMER_PROPERTY_EXPIRED'},
+          type: 'automation',
+        },
+      })
+      // Each process sets half the timers, so both schedulers have timers to fire.
+      const ttl = new Date(Date.now() + 1500).toISOString()
+      await Promise.all(
+        Array.from({length: 20}, (_, index) =>
+          call(index % 2 ? a : b, admin, 'POST', '/v1/blueprints/box/entities', {
+            identifier: `box-${index}`,
+            properties: {ttl},
+          }),
+        ),
+      )
+      const runs = await until(async () => {
+        const answer = await call(a, admin, 'GET', '/v1/actions/runs?action=box_ttl&limit=100')
+        const found = answer.body.runs as {status: string}[]
+        return found.length >= 20 && found.every((run) => run.status === 'SUCCESS') ? found : undefined
+      }, 20_000)
+      expect(runs).toHaveLength(20)
+      const boxes = await call(b, admin, 'GET', '/v1/blueprints/box/entities')
+      expect((boxes.body.entities as {properties: {ttl: unknown}}[]).map((box) => box.properties.ttl ?? null)).toEqual(
+        Array.from({length: 20}, () => null),
+      )
+    } finally {
+      await Promise.all([first.kill(), second.kill()])
+    }
+  }, 90_000)
 })

@@ -39,14 +39,17 @@ export function filterSql(filter: EntityFilter, offset = 0): SqlCondition {
     const value = valueSql(node.value, bind)
     const text = `(${value} #>> '{}')`
     const type = `jsonb_typeof(${value})`
+    // Property values found by the GIN index first (`narrowed`), then checked exactly.
+    const narrowed = (texts: string[], asItems: boolean, exact: string) =>
+      'property' in node.value ? `(${holds(node.value.property, texts, asItems, bind)} AND ${exact})` : exact
     if ('equals' in node) {
-      return node.equals === null
-        ? `(${value} IS NULL)`
-        : `(${value} IS NOT DISTINCT FROM ${bind(node.equals, '::jsonb')})`
+      if (node.equals === null) return `(${value} IS NULL)`
+      return narrowed([node.equals], false, `(${value} IS NOT DISTINCT FROM ${bind(node.equals, '::jsonb')})`)
     }
     if ('oneOf' in node) {
       const list = jsonList(node.oneOf)
-      return `coalesce(CASE ${type} WHEN 'array' THEN ${hasItem(value, list)} ELSE ${value} = ANY(${list}) END, false)`
+      const exact = `coalesce(CASE ${type} WHEN 'array' THEN ${hasItem(value, list)} ELSE ${value} = ANY(${list}) END, false)`
+      return node.oneOf.length ? narrowed(node.oneOf, true, exact) : exact
     }
     if ('contains' in node) {
       const inText =
@@ -65,6 +68,22 @@ export function filterSql(filter: EntityFilter, offset = 0): SqlCondition {
   }
 
   return {params, sql: condition(filter)}
+}
+
+/**
+ * A condition the GIN index on `data` answers, true of every entity whose property `key` (or,
+ * without one, relation) is one of `texts` (or, `asItems`, an array holding one): its document
+ * contains that value there. It narrows the rows the exact condition beside it reads; on its own
+ * it would also take supersets.
+ */
+function holds(key: string, texts: string[], asItems: boolean, bind: (value: unknown, cast: string) => string): string {
+  const documents = texts.flatMap((text) => {
+    const value = JSON.parse(text) as unknown
+    return [value, ...(asItems ? [[value]] : [])].flatMap((held) =>
+      [{properties: {[key]: held}}, {relations: {[key]: held}}].map((document) => JSON.stringify(document)),
+    )
+  })
+  return `(data @> ANY(${bind(documents, '::jsonb[]')}))`
 }
 
 /** Some item of the array `value` is one of the jsonb values in `list` (a bound jsonb[]). */

@@ -56,6 +56,9 @@ CREATE INDEX audits_by_entity ON audits (entity, blueprint);
 CREATE INDEX audits_by_run ON audits (run_id) WHERE run_id IS NOT NULL;`),
   // The key access tokens are signed with, made once with the store.
   (client) => client.query("INSERT INTO meta VALUES ('token_key', $1)", [randomBytes(32).toString('base64')]),
+  // Containment (`@>`) over documents: searches for a property's value read the entities that
+  // have it, not a blueprint's every entity (see filter.ts).
+  (client) => client.query('CREATE INDEX entities_by_content ON entities USING gin (data jsonb_path_ops)'),
 ]
 
 /** Any constant, the same in every idp: the advisory lock that lets one process migrate at a time. */

@@ -68,6 +68,8 @@ export async function startPortal(options: PortalOptions): Promise<RunningPortal
     store,
     tokenTtlSeconds: options.tokenTtlSeconds,
   })
+  // Runs changed through other processes on a shared store wake this one's watchers too.
+  store.watchRuns?.((runId) => core.events.changed(runId))
   // Bounded before anyone is authenticated: headers within 10 s, a whole request within 60 s, an
   // idle connection closed after 2 min (long polls wait at most 30 s); bodies are capped in http.ts.
   const server = createServer(

@@ -220,4 +220,38 @@ describe.skipIf(!server)('PostgreSQL: idp portal serve --store postgres', () => 
       await Promise.all([first.kill(), second.kill()])
     }
   }, 90_000)
+
+  it('a watcher long-polling one process wakes when the run changes through another (LISTEN/NOTIFY)', async () => {
+    const {url} = withPassword(await freshDatabase(server!))
+    const a = await serve(url)
+    const b = await serve(url)
+    try {
+      const admin = await a.token()
+      await call(a, admin, 'POST', '/v1/actions', {
+        identifier: 'job',
+        invocationMethod: {payload: {}, type: 'KAFKA'},
+        trigger: {operation: 'CREATE', type: 'self-service', userInputs: {properties: {}}},
+      })
+      const created = (await call(a, admin, 'POST', '/v1/actions/job/runs', {properties: {}})).body.run as {id: string}
+      // Once queued for its backend, the run stays as it is until it is patched.
+      const run = await until(async () => {
+        const current = (await call(b, admin, 'GET', `/v1/actions/runs/${created.id}`)).body.run
+        return (current as {pendingExecution?: boolean}).pendingExecution
+          ? (current as {id: string; updatedAt: string})
+          : undefined
+      })
+      const since = encodeURIComponent(run.updatedAt)
+      const started = Date.now()
+      const watching = call(b, admin, 'GET', `/v1/actions/runs/${run.id}?idp_wait=30&idp_since=${since}`)
+      // The watcher is waiting on B once B has answered a later request (requests are handled in order).
+      await call(b, admin, 'GET', '/v1/blueprints')
+      await call(a, admin, 'PATCH', `/v1/actions/runs/${run.id}`, {statusLabel: 'halfway'})
+      const woken = await watching
+      expect(woken.body.run).toMatchObject({id: run.id, statusLabel: 'halfway'})
+      // Woken by the change, not by the end of its 30 s wait (a bound far from any flake).
+      expect(Date.now() - started).toBeLessThan(20_000)
+    } finally {
+      await Promise.all([a.kill(), b.kill()])
+    }
+  }, 60_000)
 })

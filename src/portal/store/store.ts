@@ -148,6 +148,11 @@ export interface EntityText {
 export interface Store {
   transaction<T>(work: () => Promise<T>): Promise<T>
   close(): Promise<void>
+  /**
+   * A store that several processes share calls `listener` with the id of every run changed by
+   * any of them, once that change has committed, so that watchers wake wherever they wait.
+   */
+  watchRuns?(listener: (runId: string) => void): void
 
   createCredential(credential: Credential): Promise<void>
   getCredential(clientId: string): Promise<Credential | undefined>

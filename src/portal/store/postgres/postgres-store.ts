@@ -66,13 +66,22 @@ export class PostgresStore implements Store {
   /** Never anything to put right, unlike a data directory's permissions. */
   readonly warnings: string[] = []
   private queue: Promise<unknown> = Promise.resolve()
+  /** The dedicated LISTEN connection (never a pooled one), once watchRuns is called. */
+  private listener: RunListener | undefined
 
-  private constructor(private readonly pool: pg.Pool) {}
+  private constructor(
+    private readonly pool: pg.Pool,
+    private readonly options: PostgresOptions,
+  ) {}
 
   /** Connects and migrates the schema; refuses a database that a newer idp migrated. */
   static async open(options: PostgresOptions): Promise<PostgresStore> {
     const {pool} = await migrated(options)
-    return new PostgresStore(pool)
+    return new PostgresStore(pool, options)
+  }
+
+  watchRuns(listener: (runId: string) => void): void {
+    this.listener ??= new RunListener(this.options, listener)
   }
 
   /** The open transaction's client inside this store's transaction; the pool elsewhere. */
@@ -121,6 +130,7 @@ export class PostgresStore implements Store {
 
   async close(): Promise<void> {
     await this.queue
+    await this.listener?.close()
     await this.pool.end()
   }
 
@@ -352,7 +362,9 @@ export class PostgresStore implements Store {
     return (await this.documents<Run>('SELECT data FROM runs WHERE id = $1', [id]))[0]
   }
 
+  /** Every process listening hears of the change when this transaction commits (never before). */
   async putRun(run: Run): Promise<void> {
+    await this.write(`SELECT pg_notify('${RUN_CHANNEL}', $1)`, [run.id])
     await this.write(
       `INSERT INTO runs (id, action, status, entity, blueprint, external_run_id, created_by, source, data)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb)
@@ -601,6 +613,62 @@ export class PostgresStore implements Store {
 
   private async documents<T>(sql: string, params: unknown[] = []): Promise<T[]> {
     return (await this.rows<{data: T}>(sql, params)).map((row) => row.data)
+  }
+}
+
+/** Where run changes are announced: the payload is the run's id (well under NOTIFY's 8,000 bytes). */
+const RUN_CHANNEL = 'idp_run_changed'
+
+/**
+ * LISTENs for run changes on a connection of its own. When that connection drops it reconnects,
+ * backing off up to 5 s; changes announced meanwhile are not heard, and watchers then see them
+ * when their wait ends (at most 30 s), as they re-read the run.
+ */
+class RunListener {
+  private client: pg.Client | undefined
+  private closed = false
+  private retryMs = 100
+
+  constructor(
+    private readonly options: PostgresOptions,
+    private readonly onChange: (runId: string) => void,
+  ) {
+    void this.connect()
+  }
+
+  private async connect(): Promise<void> {
+    if (this.closed) return
+    const client = new pg.Client({
+      application_name: 'idp portal (listen)',
+      connectionString: this.options.url,
+      connectionTimeoutMillis: 5_000,
+      types,
+    })
+    this.client = client
+    client.on('notification', (message) => message.payload && this.onChange(message.payload))
+    let retried = false
+    const retry = () => {
+      if (retried || this.closed) return
+      retried = true
+      client.removeAllListeners('notification')
+      void client.end().catch(() => undefined)
+      setTimeout(() => void this.connect(), this.retryMs).unref()
+      this.retryMs = Math.min(this.retryMs * 2, 5_000)
+    }
+    client.on('error', retry)
+    client.on('end', retry)
+    try {
+      await client.connect()
+      await client.query(`LISTEN ${RUN_CHANNEL}`)
+      this.retryMs = 100
+    } catch {
+      retry()
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true
+    await this.client?.end().catch(() => undefined)
   }
 }
 

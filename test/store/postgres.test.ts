@@ -1,5 +1,5 @@
 import pg from 'pg'
-import {afterAll, describe, expect, it} from 'vitest'
+import {afterAll, describe, expect, it, vi} from 'vitest'
 
 import {openStore} from '../../src/portal/store/open.js'
 import {MIGRATIONS} from '../../src/portal/store/postgres/migrations.js'
@@ -8,6 +8,9 @@ import {storeContract} from './contract.js'
 import {searchContract} from './search-contract.js'
 
 const server = await postgresServer()
+// The search contract's 400 random queries are a few thousand round trips to the server: more than
+// the default 30 s when the machine is busy.
+vi.setConfig({testTimeout: 120_000})
 const open = (url: string) => openStore('', 'postgres', {url})
 
 describe.skipIf(!server)('PostgreSQL store', () => {

@@ -74,6 +74,7 @@ const PACKAGE_HOMES = {
   'jq-wasm': '^src/jq/',
   undici: '^src/api/',
   'better-sqlite3': '^src/portal/store/sqlite/',
+  pg: '^src/portal/store/postgres/',
 }
 
 /** Within the portal: the wiring (app, server, core, routes) sits on top; the store at the bottom. */

@@ -9,7 +9,7 @@ import {send} from './http/reply.js'
 import {RateLimiter, type RateLimit} from './http/rate-limit.js'
 import {routes} from './routes/index.js'
 import {isFinal} from '../model/port.js'
-import type {Credential} from './store/store.js'
+import {StoreUnavailableError, type Credential} from './store/store.js'
 import {systemClock, type Clock} from '../shared/when.js'
 
 export interface AppOptions {
@@ -37,6 +37,11 @@ export function createApp(options: AppOptions): RequestListener {
       if (!request.complete) response.setHeader('connection', 'close')
       if (error instanceof PortalError) {
         send(response, error.status, {error: error.code, message: error.message, ok: false})
+        return
+      }
+      if (error instanceof StoreUnavailableError) {
+        response.setHeader('retry-after', '1')
+        send(response, 503, {error: 'database_unavailable', message: error.message, ok: false})
         return
       }
       options.onError?.(error)

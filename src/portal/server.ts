@@ -18,6 +18,8 @@ export interface PortalOptions {
   dataDir: string
   /** Which store keeps the data (SQLite, the default, in `dataDir`). */
   store?: StoreKind
+  /** PostgreSQL's `postgres://` URL (else libpq's PG* variables name the database). */
+  databaseUrl?: string | undefined
   port?: number
   host?: string
   tokenTtlSeconds?: number
@@ -51,7 +53,7 @@ export interface RunningPortal {
  * the background work an earlier process left (deliveries, agent queue, timers).
  */
 export async function startPortal(options: PortalOptions): Promise<RunningPortal> {
-  const store = openStore(options.dataDir, options.store)
+  const store = await openStore(options.dataDir, options.store, {onError: options.onError, url: options.databaseUrl})
   const createdAdmin = await ensureAdmin(store, options.clock ?? systemClock)
   const jq = new WorkerJq()
   let url = ''
@@ -66,6 +68,8 @@ export async function startPortal(options: PortalOptions): Promise<RunningPortal
     store,
     tokenTtlSeconds: options.tokenTtlSeconds,
   })
+  // Runs changed through other processes on a shared store wake this one's watchers too.
+  store.watchRuns?.((runId) => core.events.changed(runId))
   // Bounded before anyone is authenticated: headers within 10 s, a whole request within 60 s, an
   // idle connection closed after 2 min (long polls wait at most 30 s); bodies are capped in http/body.ts.
   const server = createServer(

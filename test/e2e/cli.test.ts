@@ -348,8 +348,8 @@ describe('output conventions', () => {
     expect(coloured.stderr).toContain('\u001B[')
   })
 
-  it('--help and --version load no HTTP client, ajv, inquirer, SQLite, semver or portal code', async () => {
-    for (const args of [['--version'], ['entity', 'list', '--help'], ['--help']]) {
+  it('--help and --version load no HTTP client, ajv, inquirer, SQLite, PostgreSQL, semver or portal code', async () => {
+    for (const args of [['--version'], ['entity', 'list', '--help'], ['--help'], ['portal', 'migrate', '--help']]) {
       const trace = join(tempDir(), 'imports.txt')
       const {spawnSync} = await import('node:child_process')
       const run = spawnSync(
@@ -367,6 +367,7 @@ describe('output conventions', () => {
         '/ajv/',
         '/@inquirer/',
         '/better-sqlite3/',
+        '/node_modules/pg/',
         '/conf/',
         '/dist/portal/',
         '/dist/api/',

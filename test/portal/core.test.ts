@@ -2,7 +2,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {Router, type Route} from '../../src/portal/http/router.js'
 import {routes} from '../../src/portal/routes/index.js'
-import {PortalNotice} from '../../src/portal/invoke/notice.js'
+import {PortalNotice} from '../../src/portal/notice.js'
 import {startTestPortal, until, type TestPortal} from '../helpers/portal.js'
 
 let portal: TestPortal

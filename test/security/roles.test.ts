@@ -12,6 +12,8 @@ import {startRolesPortal, type Caller, type RolesPortal} from './helpers.js'
 const M = ['admin', 'agent', 'member'] as const
 const MODEL: Record<string, readonly string[]> = {
   'POST /v1/auth/access_token': ['anonymous', ...M, 'run', 'otherRun'],
+  'GET /healthz': ['anonymous', ...M, 'run', 'otherRun'],
+  'GET /readyz': ['anonymous', ...M, 'run', 'otherRun'],
   'GET /v1/idp/credentials': ['admin'],
   'POST /v1/idp/credentials': ['admin'],
   'DELETE /v1/idp/credentials/:client': ['admin'],

@@ -8,12 +8,12 @@ import type {Store, StoredEntity} from '../../src/portal/store/store.js'
  * shared portal) runs this same suite. `open` gives a fresh, empty store; `reopen` the same data
  * through a new store (as after a restart).
  */
-export function storeContract(name: string, open: () => {store: Store; reopen: () => Store}) {
+export function storeContract(name: string, open: () => Promise<{store: Store; reopen: () => Promise<Store>}>) {
   describe(`${name}: the store contract`, () => {
     let store: Store
-    let reopen: () => Store
-    beforeEach(() => {
-      ;({reopen, store} = open())
+    let reopen: () => Promise<Store>
+    beforeEach(async () => {
+      ;({reopen, store} = await open())
     })
     afterEach(() => store.close())
     const tx = <T>(work: () => Promise<T>) => store.transaction(work)
@@ -137,7 +137,7 @@ export function storeContract(name: string, open: () => {store: Store; reopen: (
       const key = await store.tokenKey()
       expect(key.length).toBeGreaterThanOrEqual(32)
       await store.close()
-      store = reopen()
+      store = await reopen()
       expect(await store.tokenKey()).toEqual(key)
     })
 
@@ -245,7 +245,7 @@ export function storeContract(name: string, open: () => {store: Store; reopen: (
     it('keeps what it committed across a reopen', async () => {
       await tx(() => store.putEntity(entity('kept'), {}))
       await store.close()
-      store = reopen()
+      store = await reopen()
       expect((await store.getEntity('svc', 'kept'))?.identifier).toBe('kept')
     })
   })

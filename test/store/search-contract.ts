@@ -11,11 +11,11 @@ import type {Store, StoredEntity} from '../../src/portal/store/store.js'
  * random queries, the store's filter finds the entities the rules' predicate accepts (all of them
  * and no others when the filter is exact; at least them otherwise). Part of the store contract.
  */
-export function searchContract(name: string, open: () => Store) {
+export function searchContract(name: string, open: () => Promise<Store>) {
   describe(`${name}: searches in the store`, () => {
     it('finds what the rules mean, for every operator and any JSON value', async () => {
       const random = seeded(11)
-      const store = open()
+      const store = await open()
       const entities = Array.from({length: 120}, (_, index) => randomEntity(random, index))
       await store.transaction(async () => {
         for (const entity of entities) await store.putEntity(entity, {deps: 'svc', owner: 'svc'})
@@ -43,7 +43,7 @@ export function searchContract(name: string, open: () => Store) {
     })
 
     it('keeps entities in their wire form, so answers can embed the stored text', async () => {
-      const store = open()
+      const store = await open()
       const entity = randomEntity(seeded(3), 0)
       await store.transaction(() => store.putEntity(entity, {}))
       const [row] = await store.searchEntities({filter: EVERY.filter, limit: 10})

@@ -9,9 +9,9 @@ import {tempDir} from '../helpers/portal.js'
 import {storeContract} from './contract.js'
 import {searchContract} from './search-contract.js'
 
-storeContract('SQLite', () => {
+storeContract('SQLite', async () => {
   const dir = tempDir()
-  return {reopen: () => openStore(dir), store: openStore(dir)}
+  return {reopen: () => openStore(dir), store: await openStore(dir)}
 })
 
 searchContract('SQLite', () => openStore(tempDir()))
@@ -26,18 +26,18 @@ it('migrates a database made before schema versions were recorded, and refuses a
     CREATE TABLE tokens (token TEXT PRIMARY KEY, client_id TEXT NOT NULL, expires_at INTEGER NOT NULL);
     INSERT INTO credentials VALUES ('c', 's', 'admin', '2026-01-01');`)
   old.close()
-  const store = openStore(dir)
+  const store = await openStore(dir)
   expect(await store.getCredential('c')).toMatchObject({clientId: 'c', role: 'admin', teams: []})
   await store.close()
   const newer = new Database(join(dir, 'portal.db'))
   newer.pragma('user_version = 999')
   newer.close()
-  expect(() => openStore(dir)).toThrow(/schema version 999, newer than this idp knows/)
+  await expect(openStore(dir)).rejects.toThrow(/schema version 999, newer than this idp knows/)
 })
 
 it('migration 5 gives entities stored without a team their wire form', async () => {
   const dir = tempDir()
-  const store = openStore(dir)
+  const store = await openStore(dir)
   await store.transaction(() =>
     store.putEntity({blueprint: 'svc', identifier: 'old', properties: {}, relations: {}, team: []}, {}),
   )
@@ -46,7 +46,7 @@ it('migration 5 gives entities stored without a team their wire form', async () 
   db.exec(`DROP INDEX entities_by_blueprint; UPDATE entities SET data = json_remove(data, '$.team')`)
   db.pragma('user_version = 4')
   db.close()
-  const reopened = openStore(dir)
+  const reopened = await openStore(dir)
   const [row] = await reopened.searchEntities({filter: {all: []}, limit: 1})
   expect(JSON.parse(row!.json)).toMatchObject({identifier: 'old', team: []})
   await reopened.close()

@@ -9,19 +9,26 @@ import {ExitCode, IdpError} from '../../errors.js'
 export interface ServeResult {
   url: string
   dataDir: string
+  /** Which store keeps the data. */
+  store: 'sqlite' | 'postgres'
+  /** SQLite's file, or the PostgreSQL database (its URL without the password). */
+  database: string
   profile: string
   createdAdmin: boolean
 }
 
 export default class PortalServe extends BaseCommand<typeof PortalServe> {
   static override summary = 'Run the embedded Port-compatible portal.'
-  static override description = `Serves Port's REST API (blueprints, entities, search) from SQLite in --data-dir, so idp works with no account.
-On the first start of a data directory it creates admin credentials and saves them as the CLI profile "local" (a 0600 file; the secret is never printed); later starts update that profile's URL. The data directory is kept 0700 and its files 0600.
+  static override description = `Serves Port's REST API (blueprints, entities, search) from SQLite in --data-dir, so idp works with no account; or, with --store postgres, from a PostgreSQL database that several portal processes share.
+On the first start of a store it creates admin credentials and saves them as the CLI profile "local" (a 0600 file; the secret is never printed); later starts update that profile's URL. The data directory is kept 0700 and its files 0600.
+PostgreSQL: --database-url (or IDP_PORTAL_DATABASE_URL) names the database, else libpq's PG* variables do; sslmode and the other libpq URL parameters apply. Keep the password out of the URL (PGPASSWORD or ~/.pgpass): it is never printed. The schema is migrated on start (see "idp portal migrate").
+GET /healthz answers while the process is up, GET /readyz while its store answers (503 otherwise): both public, for load balancers.
 GITHUB backends use IDP_PORTAL_GITHUB_TOKEN (and IDP_PORTAL_GITHUB_URL for GitHub Enterprise) from the environment, never a flag.
-Stops cleanly on Ctrl-C or SIGTERM. With --json it prints one line when ready: {"url", "dataDir", "profile", "createdAdmin"}.`
+Stops cleanly on Ctrl-C or SIGTERM. With --json it prints one line when ready: {"url", "dataDir", "store", "database", "profile", "createdAdmin"}.`
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --port 0 --data-dir ./portal-data --json',
+    'PGPASSWORD=… <%= config.bin %> <%= command.id %> --store postgres --database-url postgres://idp@db.internal/idp',
   ]
   static override flags = {
     'data-dir': Flags.string({
@@ -40,9 +47,14 @@ Stops cleanly on Ctrl-C or SIGTERM. With --json it prints one line when ready: {
     store: Flags.option({
       default: 'sqlite',
       env: 'IDP_PORTAL_STORE',
-      options: ['sqlite'] as const,
+      options: ['sqlite', 'postgres'] as const,
       summary: 'Where the portal keeps its data.',
     })(),
+    'database-url': Flags.string({
+      env: 'IDP_PORTAL_DATABASE_URL',
+      helpValue: 'postgres://USER@HOST:PORT/DB',
+      summary: 'The PostgreSQL database for --store postgres (else PG* variables name it).',
+    }),
     'rate-limit': Flags.string({
       env: 'IDP_PORTAL_RATE_LIMIT',
       helpValue: 'REQUESTS/PERIOD',
@@ -69,9 +81,23 @@ Stops cleanly on Ctrl-C or SIGTERM. With --json it prints one line when ready: {
 
   async run(): Promise<ServeResult> {
     const dataDir = this.flags['data-dir'] ?? join(this.config.dataDir, 'portal')
+    const {store} = this.flags
+    const databaseUrl = this.flags['database-url']
+    if (databaseUrl !== undefined && store !== 'postgres') {
+      throw new IdpError('--database-url is for --store postgres.', {
+        code: 'usage',
+        exitCode: ExitCode.USAGE,
+        hint: 'Pass --store postgres (or IDP_PORTAL_STORE=postgres), or leave out --database-url.',
+      })
+    }
+    const {describeDatabase, passwordOnArgv} = await import('../../portal/store/postgres/database-url.js')
+    const database = store === 'postgres' ? describeDatabase(databaseUrl) : join(dataDir, 'portal.db')
+    const exposed = passwordOnArgv(databaseUrl, this.argv)
+    if (exposed) this.io.err(`${this.io.color.yellow('Warning:')} ${exposed}`)
     const {startPortal} = await import('../../portal/server.js')
     const rateLimit = await this.rateLimit()
     const portal = await startPortal({
+      databaseUrl,
       dataDir,
       github: githubSettings(process.env),
       host: this.flags.host,
@@ -83,7 +109,7 @@ Stops cleanly on Ctrl-C or SIGTERM. With --json it prints one line when ready: {
         ),
       port: this.flags.port,
       rateLimit,
-      store: this.flags.store,
+      store,
       tokenTtlSeconds: this.flags['token-ttl'],
     }).catch((error: NodeJS.ErrnoException) => {
       if (error.code !== 'EADDRINUSE') throw error
@@ -103,12 +129,19 @@ Stops cleanly on Ctrl-C or SIGTERM. With --json it prints one line when ready: {
       await profiles.set(LOCAL_PROFILE, {...saved, apiUrl: portal.url})
     }
 
-    const result = {createdAdmin: Boolean(portal.createdAdmin), dataDir, profile: LOCAL_PROFILE, url: portal.url}
+    const result = {
+      createdAdmin: Boolean(portal.createdAdmin),
+      dataDir,
+      database,
+      profile: LOCAL_PROFILE,
+      store,
+      url: portal.url,
+    }
     if (this.jsonOutput) {
       await this.printJson(result, {compact: true})
     } else {
       const {bold, dim} = this.io.color
-      this.io.out(`Portal listening on ${bold(portal.url)} (data: ${dataDir})`)
+      this.io.out(`Portal listening on ${bold(portal.url)} (data: ${store === 'sqlite' ? dataDir : database})`)
       if (portal.createdAdmin) {
         this.io.out(
           `Created admin credentials (client id ${portal.createdAdmin.clientId}) and saved them as profile "${LOCAL_PROFILE}".`,

@@ -31,7 +31,7 @@ export interface OnBehalfOf {
 
 /**
  * Who may call a route, declared beside it:
- * - `public`: anyone (the token route);
+ * - `public`: anyone (the token route, health checks);
  * - `member`: any credential (member, agent, admin), never a run token;
  * - `run`: as `member`, and a run token for the run the route names (`:run`, or `run_id` in the query);
  * - `agent`: admin and agent credentials;

@@ -83,7 +83,7 @@ export async function withCredentials<T>(
   work: (credentials: Credentials, transaction: <R>(fn: () => Promise<R>) => Promise<R>) => Promise<T>,
 ): Promise<T> {
   const {openStore} = await import('../store/open.js')
-  const store = openStore(dataDir)
+  const store = await openStore(dataDir)
   try {
     return await work(new Credentials(store), (fn) => store.transaction(fn))
   } finally {

@@ -1,7 +1,7 @@
 import type {Action, Blueprint, Run} from '../../model/port.js'
 import type {JqEngine} from '../../jq/engine.js'
 import {ORG_ID} from '../writes/audit.js'
-import {PortalNotice} from './notice.js'
+import {PortalNotice} from '../notice.js'
 import {toWire} from '../catalog/wire.js'
 import type {Runs} from '../runs/runs.js'
 import {blueprintLookup, type Store, type StoredEntity, type Timer} from '../store/store.js'

@@ -7,6 +7,7 @@ import {authRoutes} from './auth.js'
 import {blueprintRoutes} from './blueprints.js'
 import {credentialRoutes} from './credentials.js'
 import {entityRoutes} from './entities.js'
+import {healthRoutes} from './health.js'
 import {routeKit} from './kit.js'
 import {organizationRoutes} from './organization.js'
 import {runRoutes} from './runs.js'
@@ -29,5 +30,6 @@ export function routes(core: PortalCore): Route[] {
     ...agentQueueRoutes(kit),
     ...organizationRoutes(kit),
     ...auditRoutes(kit),
+    ...healthRoutes(kit),
   ]
 }

@@ -12,6 +12,14 @@ import type {
 
 export type {ActionPermissions, PermissionBlock} from '../../model/port.js'
 
+/** The audit log keeps this many records; older ones are dropped as new ones arrive. */
+export const MAX_AUDIT_RECORDS = 200_000
+
+/** The store's database cannot be reached right now (the portal answers 503 and retries later). */
+export class StoreUnavailableError extends Error {
+  override name = 'StoreUnavailableError'
+}
+
 /** What a credential may do (see auth/access.ts). */
 export type Role = 'admin' | 'member' | 'agent'
 
@@ -287,4 +295,9 @@ export interface Store
     TimerStore {
   transaction<T>(work: () => Promise<T>): Promise<T>
   close(): Promise<void>
+  /**
+   * A store that several processes share calls `listener` with the id of every run changed by
+   * any of them, once that change has committed, so that watchers wake wherever they wait.
+   */
+  watchRuns?(listener: (runId: string) => void): void
 }

@@ -1,6 +1,6 @@
 import type {Run} from '../../../model/port.js'
 import {textOf} from '../../../shared/json.js'
-import {PortalNotice} from '../notice.js'
+import {PortalNotice} from '../../notice.js'
 import type {Dispatch} from '../../store/store.js'
 import type {BackendKit, InvocationMethod, Render} from './backend.js'
 

@@ -20,6 +20,7 @@ import {relationTargets} from '../../../domain/entity-rules.js'
 import {filterSql} from './filter.js'
 import {loadSqlite} from './module.js'
 import {migrate} from './schema.js'
+import {MAX_AUDIT_RECORDS} from '../store.js'
 import {credential, dispatch, statements, Where, type Statements} from './statements.js'
 import type {
   ActionPermissions,
@@ -40,8 +41,6 @@ import type {
 /** How many entities a search examines in one synchronous step. */
 const SEARCH_WINDOW = 1000
 
-/** The audit log keeps this many records; older ones are dropped as new ones arrive. */
-export const MAX_AUDIT_RECORDS = 200_000
 
 /** Marks the async context of a store's open write transaction (see SqliteStore.q). */
 const inTransaction = new AsyncLocalStorage<SqliteStore>()

@@ -1,0 +1,780 @@
+import {AsyncLocalStorage} from 'node:async_hooks'
+
+import pg from 'pg'
+
+import type {Action, AuditFilter, AuditRecord, Blueprint, Run, RunFilter, RunLog} from '../../../model/port.js'
+import {relationTargets} from '../../../domain/entity-rules.js'
+import {PortalNotice} from '../../notice.js'
+import {MAX_AUDIT_RECORDS, StoreUnavailableError} from '../store.js'
+import type {
+  ActionPermissions,
+  AutomationEvent,
+  Approval,
+  Credential,
+  Dependent,
+  Dispatch,
+  EntityFilter,
+  EntityRef,
+  EntityText,
+  RemovedTarget,
+  Store,
+  StoredEntity,
+  Timer,
+} from '../store.js'
+import {describeDatabase} from './database-url.js'
+import {isUnavailable, openError} from './errors.js'
+import {filterSql} from './filter.js'
+import {migrate} from './migrations.js'
+import {Where} from './where.js'
+
+/** Where to connect: a `postgres://` URL, else libpq's `PG*` variables (as pg reads them). */
+export interface PostgresOptions {
+  url?: string | undefined
+  /** An idle pooled connection that fails (the server restarted) is reported here, as a notice. */
+  onError?: ((error: Error) => void) | undefined
+}
+
+/** bigint columns (sequences, epoch ms) as numbers: every value they hold is below 2^53. */
+const types: pg.CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === pg.types.builtins.INT8
+      ? Number
+      : pg.types.getTypeParser(oid, format)) as pg.CustomTypesConfig['getTypeParser'],
+}
+
+const FINAL = ['SUCCESS', 'FAILURE', 'DECLINED']
+
+/** Any constant, the same in every idp: the advisory lock every write transaction holds. */
+const WRITE_LOCK = 0x1d9_0002
+
+/** The pooled client of a store's open transaction (see PostgresStore.reader). */
+const inTransaction = new AsyncLocalStorage<{store: PostgresStore; client: pg.PoolClient}>()
+
+/**
+ * The portal's store on PostgreSQL, for a portal that several processes share: a pool of
+ * connections, a transaction on one pooled client, jsonb documents with indexed columns for what
+ * searches filter on.
+ *
+ * Write transactions run one at a time across every process on the database, as SQLite's do in
+ * one file: each takes WRITE_LOCK (a transaction-scoped advisory lock) first, so the portal's
+ * writes, which read, decide and write (relation targets, inherited teams, claims, timers), stay
+ * correct with N processes. Reads never wait for it. Within a process, transactions queue
+ * before they take a pooled connection, so waiting writes do not hold the pool. Claims and timers
+ * also lock their rows (`FOR UPDATE SKIP LOCKED`), so they stay exactly-once without the lock.
+ */
+export class PostgresStore implements Store {
+  /** Never anything to put right, unlike a data directory's permissions. */
+  readonly warnings: string[] = []
+  private queue: Promise<unknown> = Promise.resolve()
+  /** The dedicated LISTEN connection (never a pooled one), once watchRuns is called. */
+  private listener: RunListener | undefined
+
+  private constructor(
+    private readonly pool: pg.Pool,
+    private readonly options: PostgresOptions,
+  ) {}
+
+  /** Connects and migrates the schema; refuses a database that a newer idp migrated. */
+  static async open(options: PostgresOptions): Promise<PostgresStore> {
+    const {pool} = await migrated(options)
+    return new PostgresStore(pool, options)
+  }
+
+  watchRuns(listener: (runId: string) => void): void {
+    this.listener ??= new RunListener(this.options, listener)
+  }
+
+  /** The open transaction's client inside this store's transaction; the pool elsewhere. */
+  private get reader(): pg.Pool | pg.PoolClient {
+    const open = inTransaction.getStore()
+    return open?.store === this ? open.client : this.pool
+  }
+
+  /** Writes run only inside a transaction: a request's changes commit or roll back together. */
+  private get writer(): pg.PoolClient {
+    const open = inTransaction.getStore()
+    if (open?.store !== this) throw new Error('the PostgreSQL store writes only inside store.transaction()')
+    return open.client
+  }
+
+  private async rows<Row extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<Row[]> {
+    return (await this.reader.query<Row>(sql, params).catch(unavailable)).rows
+  }
+
+  private async write<Row extends pg.QueryResultRow>(sql: string, params: unknown[] = []) {
+    return this.writer.query<Row>(sql, params).catch(unavailable)
+  }
+
+  async transaction<T>(work: () => Promise<T>): Promise<T> {
+    const run = async (): Promise<T> => {
+      const client = await this.pool.connect().catch(unavailable)
+      let broken: Error | undefined
+      try {
+        await client.query('BEGIN')
+        await client.query('SELECT pg_advisory_xact_lock($1)', [WRITE_LOCK])
+        const result = await inTransaction.run({client, store: this}, work)
+        await client.query('COMMIT')
+        return result
+      } catch (error) {
+        await client.query('ROLLBACK').catch((failed: Error) => (broken = failed))
+        return unavailable(error)
+      } finally {
+        // A client whose connection failed is discarded rather than handed to the next request.
+        client.release(broken)
+      }
+    }
+    const next = this.queue.then(run, run)
+    this.queue = next.catch(() => undefined)
+    return next
+  }
+
+  async close(): Promise<void> {
+    await this.queue
+    await this.listener?.close()
+    await this.pool.end()
+  }
+
+  async createCredential(credential: Credential): Promise<void> {
+    const {clientId, clientSecret, createdAt, email, role, teams} = credential
+    await this.write(
+      `INSERT INTO credentials (client_id, client_secret, role, created_at, email, teams)
+       VALUES ($1, $2, $3, $4, $5, $6::jsonb)`,
+      [clientId, clientSecret, role, createdAt, email ?? null, JSON.stringify(teams ?? [])],
+    )
+  }
+
+  async deleteCredential(clientId: string): Promise<boolean> {
+    return ((await this.write('DELETE FROM credentials WHERE client_id = $1', [clientId])).rowCount ?? 0) > 0
+  }
+
+  async getCredential(clientId: string): Promise<Credential | undefined> {
+    const [row] = await this.rows<CredentialRow>('SELECT * FROM credentials WHERE client_id = $1', [clientId])
+    return row && credential(row)
+  }
+
+  async countCredentials(): Promise<number> {
+    return (await this.rows<{n: number}>('SELECT count(*) AS n FROM credentials'))[0]!.n
+  }
+
+  async listCredentials(): Promise<Credential[]> {
+    return (await this.rows<CredentialRow>('SELECT * FROM credentials ORDER BY seq')).map(credential)
+  }
+
+  async adminCredential(): Promise<Credential | undefined> {
+    const [row] = await this.rows<CredentialRow>("SELECT * FROM credentials WHERE role = 'admin' ORDER BY seq LIMIT 1")
+    return row && credential(row)
+  }
+
+  async getSetting(key: string): Promise<unknown> {
+    const value = await this.meta(`setting:${key}`)
+    return value === undefined ? undefined : (JSON.parse(value) as unknown)
+  }
+
+  async putSetting(key: string, value: unknown): Promise<void> {
+    await this.write('INSERT INTO meta VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [
+      `setting:${key}`,
+      JSON.stringify(value),
+    ])
+  }
+
+  async tokenKey(): Promise<Buffer> {
+    return Buffer.from((await this.meta('token_key'))!, 'base64')
+  }
+
+  private async meta(key: string): Promise<string | undefined> {
+    return (await this.rows<{value: string}>('SELECT value FROM meta WHERE key = $1', [key]))[0]?.value
+  }
+
+  async listBlueprints(): Promise<Blueprint[]> {
+    return this.documents<Blueprint>('SELECT data FROM blueprints ORDER BY seq')
+  }
+
+  async inheritingBlueprints(): Promise<Blueprint[]> {
+    return this.documents<Blueprint>(
+      "SELECT data FROM blueprints WHERE data #>> '{ownership,type}' = 'Inherited' ORDER BY seq",
+    )
+  }
+
+  async getBlueprint(identifier: string): Promise<Blueprint | undefined> {
+    return (await this.documents<Blueprint>('SELECT data FROM blueprints WHERE identifier = $1', [identifier]))[0]
+  }
+
+  async putBlueprint(blueprint: Blueprint): Promise<void> {
+    await this.write(
+      `INSERT INTO blueprints (identifier, data) VALUES ($1, $2::jsonb)
+       ON CONFLICT (identifier) DO UPDATE SET data = excluded.data`,
+      [blueprint.identifier, JSON.stringify(blueprint)],
+    )
+  }
+
+  async deleteBlueprint(identifier: string): Promise<void> {
+    await this.write('DELETE FROM blueprints WHERE identifier = $1', [identifier])
+  }
+
+  async getEntity(blueprint: string, identifier: string): Promise<StoredEntity | undefined> {
+    const found = await this.documents<StoredEntity>(
+      'SELECT data FROM entities WHERE blueprint = $1 AND identifier = $2',
+      [blueprint, identifier],
+    )
+    return found[0]
+  }
+
+  async existingEntities(blueprint: string, identifiers: string[]): Promise<Set<string>> {
+    const rows = await this.rows<{identifier: string}>(
+      'SELECT identifier FROM entities WHERE blueprint = $1 AND identifier = ANY($2::text[])',
+      [blueprint, [...new Set(identifiers)]],
+    )
+    return new Set(rows.map((row) => row.identifier))
+  }
+
+  /** The entity, its indexed columns and its relation rows, in one statement. */
+  async putEntity(entity: StoredEntity, targets: Record<string, string>): Promise<void> {
+    const names: string[] = []
+    const blueprints: string[] = []
+    const identifiers: string[] = []
+    for (const [name, value] of Object.entries(entity.relations)) {
+      const blueprint = targets[name]
+      if (!blueprint) continue
+      for (const target of relationTargets(value)) {
+        names.push(name)
+        blueprints.push(blueprint)
+        identifiers.push(target)
+      }
+    }
+    // The statement's parts see one snapshot: the DELETE removes the old relation rows only.
+    await this.write(
+      `WITH stored AS (
+         INSERT INTO entities (blueprint, identifier, team, updated_at, data)
+         VALUES ($1, $2, $3::text[], $4::timestamptz, $5::jsonb)
+         ON CONFLICT (blueprint, identifier)
+         DO UPDATE SET team = excluded.team, updated_at = excluded.updated_at, data = excluded.data
+         RETURNING seq),
+       cleared AS (DELETE FROM relations WHERE source = (SELECT seq FROM stored))
+       INSERT INTO relations (source, name, blueprint, identifier)
+       SELECT stored.seq, target.* FROM stored, unnest($6::text[], $7::text[], $8::text[]) AS target`,
+      [...entityColumns(entity), names, blueprints, identifiers],
+    )
+  }
+
+  async unlinkEntity(entity: StoredEntity, removed: RemovedTarget[]): Promise<void> {
+    await this.write(
+      `WITH stored AS (
+         UPDATE entities SET team = $3::text[], updated_at = $4::timestamptz, data = $5::jsonb
+         WHERE blueprint = $1 AND identifier = $2 RETURNING seq)
+       DELETE FROM relations WHERE source = (SELECT seq FROM stored)
+         AND (name, blueprint, identifier) IN (SELECT * FROM unnest($6::text[], $7::text[], $8::text[]))`,
+      [
+        ...entityColumns(entity),
+        removed.map((item) => item.relation),
+        removed.map((item) => item.target.blueprint),
+        removed.map((item) => item.target.identifier),
+      ],
+    )
+  }
+
+  async deleteEntity(blueprint: string, identifier: string): Promise<void> {
+    await this.write('DELETE FROM entities WHERE blueprint = $1 AND identifier = $2', [blueprint, identifier])
+  }
+
+  async countEntities(blueprint: string): Promise<number> {
+    return (await this.rows<{n: number}>('SELECT count(*) AS n FROM entities WHERE blueprint = $1', [blueprint]))[0]!.n
+  }
+
+  /**
+   * One query: the filter compiled to SQL, in storage order from the cursor, at most `limit` rows.
+   * PostgreSQL stops reading once it has them; the entity's jsonb comes back as its text.
+   */
+  async searchEntities(options: {
+    blueprint?: string | undefined
+    filter: EntityFilter
+    after?: number
+    limit: number
+  }): Promise<EntityText[]> {
+    const scope = options.blueprint === undefined ? [] : [options.blueprint]
+    const {params, sql} = filterSql(options.filter, scope.length + 2)
+    const where = scope.length ? 'blueprint = $1 AND' : ''
+    return this.rows<EntityText>(
+      `SELECT seq, blueprint, data::text AS json FROM entities
+       WHERE ${where} seq > $${scope.length + 1} AND ${sql} ORDER BY seq LIMIT $${scope.length + 2}`,
+      [...scope, options.after ?? 0, options.limit, ...params],
+    )
+  }
+
+  async dependents(target: EntityRef): Promise<Dependent[]> {
+    return this.rows<Dependent>(
+      `SELECT e.blueprint, e.identifier, r.name AS relation FROM relations r JOIN entities e ON e.seq = r.source
+       WHERE r.blueprint = $1 AND r.identifier = $2 ORDER BY r.seq`,
+      [target.blueprint, target.identifier],
+    )
+  }
+
+  async relatedTo(source: EntityRef): Promise<EntityRef[]> {
+    return this.rows<EntityRef>(
+      `SELECT r.blueprint, r.identifier FROM relations r JOIN entities e ON e.seq = r.source
+       WHERE e.blueprint = $1 AND e.identifier = $2 ORDER BY r.seq`,
+      [source.blueprint, source.identifier],
+    )
+  }
+
+  async listActions(): Promise<Action[]> {
+    return this.documents<Action>('SELECT data FROM actions ORDER BY seq')
+  }
+
+  async listAutomations(): Promise<Action[]> {
+    return this.documents<Action>(
+      "SELECT data FROM actions WHERE data #>> '{trigger,type}' = 'automation' ORDER BY seq",
+    )
+  }
+
+  async getAction(identifier: string): Promise<Action | undefined> {
+    return (await this.documents<Action>('SELECT data FROM actions WHERE identifier = $1', [identifier]))[0]
+  }
+
+  async putAction(action: Action): Promise<void> {
+    await this.write(
+      `INSERT INTO actions (identifier, data) VALUES ($1, $2::jsonb)
+       ON CONFLICT (identifier) DO UPDATE SET data = excluded.data`,
+      [action.identifier, JSON.stringify(action)],
+    )
+  }
+
+  async deleteAction(identifier: string): Promise<void> {
+    await this.write('DELETE FROM actions WHERE identifier = $1', [identifier])
+    await this.write('DELETE FROM action_permissions WHERE identifier = $1', [identifier])
+  }
+
+  async getActionPermissions(identifier: string): Promise<ActionPermissions | undefined> {
+    const found = await this.documents<ActionPermissions>('SELECT data FROM action_permissions WHERE identifier = $1', [
+      identifier,
+    ])
+    return found[0]
+  }
+
+  async putActionPermissions(identifier: string, permissions: ActionPermissions): Promise<void> {
+    await this.write(
+      `INSERT INTO action_permissions VALUES ($1, $2::jsonb)
+       ON CONFLICT (identifier) DO UPDATE SET data = excluded.data`,
+      [identifier, JSON.stringify(permissions)],
+    )
+  }
+
+  async getRun(id: string): Promise<Run | undefined> {
+    return (await this.documents<Run>('SELECT data FROM runs WHERE id = $1', [id]))[0]
+  }
+
+  /** Every process listening hears of the change when this transaction commits (never before). */
+  async putRun(run: Run): Promise<void> {
+    await this.write(`SELECT pg_notify('${RUN_CHANNEL}', $1)`, [run.id])
+    await this.write(
+      `INSERT INTO runs (id, action, status, entity, blueprint, external_run_id, created_by, source, data)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb)
+       ON CONFLICT (id) DO UPDATE SET status = excluded.status, external_run_id = excluded.external_run_id,
+         data = excluded.data`,
+      [
+        run.id,
+        run.action.identifier,
+        run.status,
+        run.entity?.identifier ?? null,
+        run.blueprint?.identifier ?? null,
+        run.externalRunId ?? null,
+        run.createdBy,
+        run.source,
+        JSON.stringify(run),
+      ],
+    )
+  }
+
+  async listRuns(filter: RunFilter): Promise<Run[]> {
+    const where = new Where()
+      .equal('action', filter.action)
+      .equal('entity', filter.entity)
+      .equal('blueprint', filter.blueprint)
+      .equal('external_run_id', filter.externalRunId)
+      .equal('created_by', filter.userId)
+      .oneOf('source', filter.source)
+    if (filter.active !== undefined) {
+      where.clause(
+        filter.active
+          ? "status IN ('IN_PROGRESS', 'WAITING_FOR_APPROVAL')"
+          : "status NOT IN ('IN_PROGRESS', 'WAITING_FOR_APPROVAL')",
+      )
+    }
+    return this.documents<Run>(`SELECT data FROM runs ${where.sql()} ORDER BY seq DESC LIMIT ${where.next()}`, [
+      ...where.values,
+      filter.limit,
+    ])
+  }
+
+  async addRunLog(log: RunLog): Promise<void> {
+    await this.write('INSERT INTO run_logs (run_id, data) VALUES ($1, $2::jsonb)', [log.runId, JSON.stringify(log)])
+  }
+
+  async runLogs(runId: string, offset: number, limit: number): Promise<RunLog[]> {
+    return this.documents<RunLog>('SELECT data FROM run_logs WHERE run_id = $1 ORDER BY seq LIMIT $2 OFFSET $3', [
+      runId,
+      limit,
+      offset,
+    ])
+  }
+
+  async putApproval(approval: Approval): Promise<void> {
+    await this.write(
+      `INSERT INTO approvals (run_id, client_id, data) VALUES ($1, $2, $3::jsonb)
+       ON CONFLICT (run_id, client_id) DO UPDATE SET data = excluded.data`,
+      [approval.runId, approval.clientId, JSON.stringify(approval)],
+    )
+  }
+
+  async runApprovals(runId: string): Promise<Approval[]> {
+    return this.documents<Approval>('SELECT data FROM approvals WHERE run_id = $1 ORDER BY seq', [runId])
+  }
+
+  async putDispatch(dispatch: Dispatch): Promise<void> {
+    await this.write(
+      `INSERT INTO dispatches (run_id, state, attempts, available_at, claimed_until, installation_id, context)
+       VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb)
+       ON CONFLICT (run_id) DO UPDATE SET state = excluded.state, attempts = excluded.attempts,
+         available_at = excluded.available_at, claimed_until = excluded.claimed_until,
+         installation_id = excluded.installation_id, context = excluded.context`,
+      [
+        dispatch.runId,
+        dispatch.state,
+        dispatch.attempts,
+        dispatch.availableAt,
+        dispatch.claimedUntil ?? null,
+        dispatch.installationId ?? null,
+        dispatch.context === undefined ? null : JSON.stringify(dispatch.context),
+      ],
+    )
+  }
+
+  async getDispatch(runId: string): Promise<Dispatch | undefined> {
+    const [row] = await this.rows<DispatchRow>('SELECT * FROM dispatches WHERE run_id = $1', [runId])
+    return row && dispatch(row)
+  }
+
+  async dueDispatches(now: number, limit: number, exclude: string[] = []): Promise<Dispatch[]> {
+    const rows = await this.rows<DispatchRow>(
+      `SELECT * FROM dispatches WHERE state = 'pending' AND available_at <= $1 AND run_id <> ALL($2::text[])
+       ORDER BY available_at, seq LIMIT $3`,
+      [now, exclude, limit],
+    )
+    return rows.map(dispatch)
+  }
+
+  /**
+   * Locks the claimable rows it reads, skipping those another process's claim holds locked, so
+   * that no two claimers get one run; rows of ended runs are closed instead.
+   */
+  async claimDispatches(claim: Parameters<Store['claimDispatches']>[0]): Promise<Dispatch[]> {
+    const {rows} = await this.write<DispatchRow & {status: string | null}>(
+      `SELECT d.*, r.status FROM dispatches d LEFT JOIN runs r ON r.id = d.run_id
+       WHERE (d.state = 'queued' OR (d.state = 'claimed' AND d.claimed_until < $1))
+         AND ($2::text IS NULL OR r.data #>> '{payload,type}' = $2)
+         AND d.run_id <> ALL($3::text[])
+       ORDER BY d.seq LIMIT $4 FOR UPDATE OF d SKIP LOCKED`,
+      [claim.now, claim.invocationMethod ?? null, claim.exclude ?? [], claim.limit],
+    )
+    const ended = rows.filter((row) => row.status === null || FINAL.includes(row.status))
+    const open = rows.filter((row) => !ended.includes(row))
+    if (ended.length) {
+      await this.write("UPDATE dispatches SET state = 'done' WHERE run_id = ANY($1::text[])", [
+        ended.map((row) => row.run_id),
+      ])
+    }
+    if (open.length) {
+      await this.write(
+        "UPDATE dispatches SET state = 'claimed', claimed_until = $1, installation_id = $2 WHERE run_id = ANY($3::text[])",
+        [claim.until, claim.installationId, open.map((row) => row.run_id)],
+      )
+    }
+    return open.map((row) => ({
+      ...dispatch(row),
+      claimedUntil: claim.until,
+      installationId: claim.installationId,
+      state: 'claimed',
+    }))
+  }
+
+  async nextDispatchAt(): Promise<number | undefined> {
+    const [row] = await this.rows<{at: number | null}>(
+      "SELECT min(available_at) AS at FROM dispatches WHERE state = 'pending'",
+    )
+    return row?.at ?? undefined
+  }
+
+  async queueAutomationEvent(event: Omit<AutomationEvent, 'seq'>): Promise<void> {
+    await this.write('INSERT INTO automation_events (automation, event, depth) VALUES ($1, $2::jsonb, $3)', [
+      event.automation,
+      JSON.stringify(event.event),
+      event.depth,
+    ])
+  }
+
+  async automationEvents(limit: number): Promise<AutomationEvent[]> {
+    return this.rows<AutomationEvent>(
+      'SELECT seq, automation, event, depth FROM automation_events ORDER BY seq LIMIT $1',
+      [limit],
+    )
+  }
+
+  async deleteAutomationEvent(seq: number): Promise<void> {
+    await this.write('DELETE FROM automation_events WHERE seq = $1', [seq])
+  }
+
+  /** One INSERT for the whole batch; every thousandth record trims the log with one range delete. */
+  async addAudits(records: AuditRecord[]): Promise<void> {
+    if (records.length === 0) return
+    const columns = (record: AuditRecord) => [
+      record.identifier,
+      record.trigger.at,
+      record.resourceType,
+      record.action,
+      record.status,
+      record.context.blueprint ?? null,
+      record.context.entity ?? null,
+      record.context.runId ?? null,
+      JSON.stringify(record),
+    ]
+    const values = records.map(
+      (_, row) => `(${Array.from({length: 9}, (__, column) => `$${row * 9 + column + 1}`).join(', ')}::jsonb)`,
+    )
+    const {rows} = await this.write<{seq: number}>(
+      `INSERT INTO audits (identifier, at, resource_type, action, status, blueprint, entity, run_id, data)
+       VALUES ${values.join(', ')} RETURNING seq`,
+      records.flatMap(columns),
+    )
+    const crossed = rows.map((row) => row.seq).filter((seq) => seq % 1000 === 0)
+    if (crossed.length)
+      await this.write('DELETE FROM audits WHERE seq <= $1', [Math.max(...crossed) - MAX_AUDIT_RECORDS])
+  }
+
+  async audits(filter: AuditFilter): Promise<AuditRecord[]> {
+    const where = new Where()
+      .equal('identifier', filter.identifier)
+      .equal('entity', filter.entity)
+      .equal('blueprint', filter.blueprint)
+      .equal('run_id', filter.runId)
+      .equal('action', filter.action)
+      .equal('status', filter.status)
+      .compare('at >=', filter.from)
+      .compare('at <=', filter.to)
+      .oneOf('resource_type', filter.resources)
+    return this.documents<AuditRecord>(
+      `SELECT data FROM audits ${where.sql()} ORDER BY seq DESC LIMIT ${where.next()}`,
+      [...where.values, filter.limit],
+    )
+  }
+
+  async setTimers(blueprint: string, entity: string, timers: Timer[]): Promise<void> {
+    const {rows} = await this.write<TimerRow & {fired_at: number | null}>(
+      'DELETE FROM timers WHERE blueprint = $1 AND entity = $2 RETURNING *',
+      [blueprint, entity],
+    )
+    // A timer keeps its "fired" mark while its expiry stays the same, so it never fires twice.
+    const fired = (timer: Timer) =>
+      rows.find((row) => row.property === timer.property && row.expires_at === timer.expiresAt)?.fired_at ?? null
+    if (timers.length === 0) return
+    await this.write(
+      `INSERT INTO timers (blueprint, entity, property, expires_at, fired_at)
+       SELECT $1, $2, * FROM unnest($3::text[], $4::bigint[], $5::bigint[])`,
+      [
+        blueprint,
+        entity,
+        timers.map((timer) => timer.property),
+        timers.map((timer) => timer.expiresAt),
+        timers.map(fired),
+      ],
+    )
+  }
+
+  /** Claims the due timers it marks (skipping those another process is firing), soonest first. */
+  async fireDueTimers(now: number, limit: number): Promise<Timer[]> {
+    const {rows} = await this.write<TimerRow>(
+      `WITH due AS (
+         SELECT blueprint, entity, property FROM timers WHERE fired_at IS NULL AND expires_at <= $1
+         ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+       UPDATE timers SET fired_at = $1 FROM due
+       WHERE timers.blueprint = due.blueprint AND timers.entity = due.entity AND timers.property = due.property
+       RETURNING timers.*`,
+      [now, limit],
+    )
+    return rows
+      .map((row) => ({blueprint: row.blueprint, entity: row.entity, expiresAt: row.expires_at, property: row.property}))
+      .sort((a, b) => a.expiresAt - b.expiresAt)
+  }
+
+  async nextTimerAt(): Promise<number | undefined> {
+    const [row] = await this.rows<{at: number | null}>(
+      'SELECT min(expires_at) AS at FROM timers WHERE fired_at IS NULL',
+    )
+    return row?.at ?? undefined
+  }
+
+  private async documents<T>(sql: string, params: unknown[] = []): Promise<T[]> {
+    return (await this.rows<{data: T}>(sql, params)).map((row) => row.data)
+  }
+}
+
+/** Where run changes are announced: the payload is the run's id (well under NOTIFY's 8,000 bytes). */
+const RUN_CHANNEL = 'idp_run_changed'
+
+/**
+ * LISTENs for run changes on a connection of its own. When that connection drops it reconnects,
+ * backing off up to 5 s; changes announced meanwhile are not heard, and watchers then see them
+ * when their wait ends (at most 30 s), as they re-read the run.
+ */
+class RunListener {
+  private client: pg.Client | undefined
+  private closed = false
+  private retryMs = 100
+
+  constructor(
+    private readonly options: PostgresOptions,
+    private readonly onChange: (runId: string) => void,
+  ) {
+    void this.connect()
+  }
+
+  private async connect(): Promise<void> {
+    if (this.closed) return
+    const client = new pg.Client({
+      application_name: 'idp portal (listen)',
+      connectionString: this.options.url,
+      connectionTimeoutMillis: 5_000,
+      types,
+    })
+    this.client = client
+    client.on('notification', (message) => message.payload && this.onChange(message.payload))
+    let retried = false
+    const retry = () => {
+      if (retried || this.closed) return
+      retried = true
+      client.removeAllListeners('notification')
+      void client.end().catch(() => undefined)
+      setTimeout(() => void this.connect(), this.retryMs).unref()
+      this.retryMs = Math.min(this.retryMs * 2, 5_000)
+    }
+    client.on('error', retry)
+    client.on('end', retry)
+    try {
+      await client.connect()
+      await client.query(`LISTEN ${RUN_CHANNEL}`)
+      this.retryMs = 100
+    } catch {
+      retry()
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true
+    await this.client?.end().catch(() => undefined)
+  }
+}
+
+/** Rethrows a lost or refused connection as StoreUnavailableError (a 503), anything else as it is. */
+function unavailable(error: unknown): never {
+  if (isUnavailable(error))
+    throw new StoreUnavailableError(`The portal's database cannot be reached: ${(error as Error).message}`)
+  throw error
+}
+
+/**
+ * A pool on a database whose schema is up to date. Errors come out for the CLI: the database
+ * described without its password, with what to do.
+ */
+export async function migrated(options: PostgresOptions): Promise<{pool: pg.Pool; from: number; to: number}> {
+  const pool = connect(options)
+  try {
+    const client = await pool.connect()
+    try {
+      return {pool, ...(await migrate(client))}
+    } finally {
+      client.release()
+    }
+  } catch (error) {
+    await pool.end()
+    throw openError(error, describeDatabase(options.url))
+  }
+}
+
+/** A pool that reports (rather than throws) its idle connections' failures. */
+function connect(options: PostgresOptions): pg.Pool {
+  const pool = new pg.Pool({
+    application_name: 'idp portal',
+    connectionString: options.url,
+    // An unreachable server fails a request within seconds instead of hanging it.
+    connectionTimeoutMillis: 5_000,
+    // One stuck request must not hold locks or connections for ever.
+    idle_in_transaction_session_timeout: 60_000,
+    statement_timeout: 30_000,
+    types,
+  })
+  pool.on('error', (error) =>
+    options.onError?.(
+      new PortalNotice(`a database connection closed (${error.message}); the next request opens another`),
+    ),
+  )
+  return pool
+}
+
+/** The values of `entities`' columns $1–$5: blueprint, identifier, team, updated_at, data. */
+function entityColumns(entity: StoredEntity): unknown[] {
+  const updatedAt = entity.updatedAt === undefined ? Number.NaN : Date.parse(entity.updatedAt)
+  return [
+    entity.blueprint,
+    entity.identifier,
+    entity.team ?? [],
+    Number.isNaN(updatedAt) ? null : new Date(updatedAt).toISOString(),
+    JSON.stringify(entity),
+  ]
+}
+
+interface CredentialRow {
+  client_id: string
+  client_secret: string
+  role: string
+  created_at: string
+  email: string | null
+  teams: string[]
+}
+
+interface DispatchRow {
+  run_id: string
+  state: Dispatch['state']
+  attempts: number
+  available_at: number
+  claimed_until: number | null
+  installation_id: string | null
+  context: unknown
+}
+
+interface TimerRow {
+  blueprint: string
+  entity: string
+  property: string
+  expires_at: number
+}
+
+function credential(row: CredentialRow): Credential {
+  return {
+    clientId: row.client_id,
+    clientSecret: row.client_secret,
+    createdAt: row.created_at,
+    email: row.email ?? `${row.client_id}@clients`,
+    role: row.role === 'admin' || row.role === 'agent' ? row.role : 'member',
+    teams: row.teams,
+  }
+}
+
+function dispatch(row: DispatchRow): Dispatch {
+  return {
+    attempts: row.attempts,
+    availableAt: row.available_at,
+    claimedUntil: row.claimed_until ?? undefined,
+    context: row.context === null ? undefined : row.context,
+    installationId: row.installation_id ?? undefined,
+    runId: row.run_id,
+    state: row.state,
+  }
+}

@@ -41,7 +41,6 @@ import type {
 /** How many entities a search examines in one synchronous step. */
 const SEARCH_WINDOW = 1000
 
-
 /** Marks the async context of a store's open write transaction (see SqliteStore.q). */
 const inTransaction = new AsyncLocalStorage<SqliteStore>()
 

@@ -5,6 +5,14 @@ import {checkBlueprintRules, checkEntity, relationTargets} from './entity-rules.
 import type {RemoteState} from './remote.js'
 import type {LocalCatalog, LocalEntity, Problem} from './types.js'
 
+/** What a plan deletes: blueprint identifiers, and entities as `prunedKey(blueprint, identifier)`. */
+export interface Pruned {
+  blueprints: ReadonlySet<string>
+  entities: ReadonlySet<string>
+}
+export const prunedKey = (blueprint: string, identifier: string) => `${blueprint}\u0000${identifier}`
+const PRUNED = ' (this source created it and its file is gone: restore the file, or remove the reference)'
+
 /**
  * Checks a loaded catalog: blueprints against Port's blueprint schema, entities against their
  * blueprint (from the folder, else the portal), duplicates, and relation targets (in the folder,
@@ -14,12 +22,14 @@ import type {LocalCatalog, LocalEntity, Problem} from './types.js'
  * `trusted` entities skip the per-entity checks (duplicates are still found): `plan` and `sync`
  * pass those whose managed fields equal the portal's under an unchanged blueprint, which the
  * portal has already accepted; `trustedBlueprint` likewise for blueprints equal to the portal's.
+ * `pruned` names what the plan deletes: it is left out of `remote`, and a reference to it says so.
  */
 export function validateCatalog(
   catalog: LocalCatalog,
   remote?: RemoteState,
   trusted: (entity: LocalEntity) => boolean = () => false,
   trustedBlueprint: (identifier: string) => boolean = () => false,
+  pruned: Pruned = {blueprints: new Set(), entities: new Set()},
 ): Map<string, Blueprint> {
   const problems = catalog.problems
   const add = (file: string, pointer: string, message: string, severity: Problem['severity'] = 'error') =>
@@ -62,7 +72,11 @@ export function validateCatalog(
   for (const {at, file, value} of catalog.blueprints) {
     for (const [name, relation] of Object.entries(value.relations ?? {})) {
       if (typeof relation?.target === 'string' && !known.has(relation.target)) {
-        const where = remote ? 'in the folder or on the portal' : 'in the folder (--remote also checks the portal)'
+        const where = pruned.blueprints.has(relation.target)
+          ? `in the folder, and --prune deletes it from the portal${PRUNED}`
+          : remote
+            ? 'in the folder or on the portal'
+            : 'in the folder (--remote also checks the portal)'
         add(file, `${at}/relations/${name}/target`, `targets blueprint "${relation.target}", which is not ${where}`)
       }
     }
@@ -135,7 +149,11 @@ export function validateCatalog(
     for (const [name, target] of Object.entries(blueprint.relations ?? {})) {
       for (const id of relationTargets(value.relations?.[name] ?? null)) {
         if (local.get(target.target)?.has(id) || remote?.entities.get(target.target)?.has(id)) continue
-        const where = remote ? 'in the folder or on the portal' : 'in the folder (--remote also checks the portal)'
+        const where = pruned.entities.has(prunedKey(target.target, id))
+          ? `in the folder, and --prune deletes it from the portal${PRUNED}`
+          : remote
+            ? 'in the folder or on the portal'
+            : 'in the folder (--remote also checks the portal)'
         add(file, `${at}/relations/${name}`, `points at "${id}", which is not a "${target.target}" entity ${where}`)
       }
     }

@@ -1,3 +1,4 @@
+import {createHash} from 'node:crypto'
 import {existsSync, mkdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
 import {dirname, join} from 'node:path'
 
@@ -11,8 +12,9 @@ import {locateProblems} from '../catalog/locate.js'
 import {Ownership, REGISTRY_BLUEPRINT} from '../catalog/ownership.js'
 import {EntityFetcher, fetchActions, fetchBlueprints, fetchEntities, type RemoteState} from '../catalog/remote.js'
 import {resolveSource, type CatalogSource} from '../catalog/source.js'
-import type {LocalCatalog, Problem} from '../catalog/types.js'
-import {validateCatalog} from '../catalog/validate.js'
+import type {LocalCatalog, LocalEntity, Problem} from '../catalog/types.js'
+import {prunedKey, validateCatalog, type Pruned} from '../catalog/validate.js'
+import {relationTargets} from '../catalog/entity-rules.js'
 import {usageError} from '../errors.js'
 
 export interface Checked {
@@ -145,14 +147,44 @@ export async function prepareSync(client: PortClient, root: string, options: Pre
   const unchangedBlueprints = new Set(
     plan.blueprints.filter((change) => change.action === 'unchanged').map((change) => change.identifier),
   )
+  // Relations are judged against the portal as the sync leaves it: what --prune deletes is gone.
+  const pruned = {
+    blueprints: new Set(
+      plan.blueprints.filter((change) => change.action === 'delete').map((change) => change.identifier),
+    ),
+    entities: new Set(
+      plan.entities
+        .filter((change) => change.action === 'delete')
+        .map((change) => prunedKey(change.blueprint, change.identifier)),
+    ),
+  }
+  const prunedIds = new Set(plan.entities.filter((change) => change.action === 'delete').map((c) => c.identifier))
+  const pointsAtPruned = (entity: LocalEntity) =>
+    Object.values(entity.relations ?? {}).some((value) => relationTargets(value).some((id) => prunedIds.has(id)))
   validateCatalog(
     catalog,
-    remote,
-    (entity) => !changedBlueprints.has(entity.blueprint) && unchanged.has(refKey(entity)),
+    afterPrune(remote, pruned),
+    (entity) => !changedBlueprints.has(entity.blueprint) && unchanged.has(refKey(entity)) && !pointsAtPruned(entity),
     (identifier) => unchangedBlueprints.has(identifier),
+    pruned,
   )
   const checked = await finish(catalog, [...reservedProblems(catalog), ...plan.conflicts])
   return {...checked, counts: countPlan(plan), ownership, plan, prunable: plan.prunable, remote, source}
+}
+
+/** The portal's state once `pruned` is deleted from it. */
+function afterPrune(remote: RemoteState, pruned: Pruned): RemoteState {
+  if (pruned.blueprints.size === 0 && pruned.entities.size === 0) return remote
+  const blueprints = new Map([...remote.blueprints].filter(([identifier]) => !pruned.blueprints.has(identifier)))
+  const entities = new Map(
+    [...remote.entities]
+      .filter(([blueprint]) => !pruned.blueprints.has(blueprint))
+      .map(([blueprint, byId]) => [
+        blueprint,
+        new Map([...byId].filter(([identifier]) => !pruned.entities.has(prunedKey(blueprint, identifier)))),
+      ]),
+  )
+  return {...remote, blueprints, entities}
 }
 
 function reservedProblems(catalog: LocalCatalog): Problem[] {
@@ -173,11 +205,24 @@ export interface ExportResult {
   entities: number
 }
 
-/** Characters that are unsafe in file names on some systems, percent-encoded. */
-const fileName = (identifier: string) =>
-  encodeURIComponent(identifier)
+/** Room for a name plus `.json` within the 255 bytes most file systems allow for one name. */
+const MAX_NAME = 200
+
+/**
+ * The file (or folder) name for an identifier: characters unsafe on some systems percent-encoded,
+ * and a long one cut short with a hash of the whole, so any identifier fits and two never collide.
+ * The documents name their identifier (and blueprint) inside, so `catalog load` never reads a name.
+ */
+export function fileName(identifier: string): string {
+  const encoded = encodeURIComponent(identifier)
     .replaceAll('*', '%2A')
     .replace(/^\.+/, (dots) => '%2E'.repeat(dots.length))
+  if (encoded.length <= MAX_NAME) return encoded
+  const hash = createHash('sha256').update(identifier).digest('hex').slice(0, 16)
+  // Cut before a partial %XX escape, so the short name still decodes.
+  const head = encoded.slice(0, MAX_NAME - hash.length - 1).replace(/%[0-9A-F]?$/, '')
+  return `${head}-${hash}`
+}
 
 /**
  * Writes the portal's blueprints and entities as catalog files: blueprints/<id>.json and

@@ -2,6 +2,7 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../base-command.js'
 import {validationError} from '../../errors.js'
+import {problemsIn} from '../../io/problems.js'
 import {OWNERSHIP_BLUEPRINT, type Blueprint} from '../../model/port.js'
 import {catalogGraph, toDot, toMermaid, type GraphEntity} from '../../services/catalog-graph.js'
 
@@ -36,7 +37,7 @@ export default class CatalogGraph extends BaseCommand<typeof CatalogGraph> {
     if (errors.length > 0) {
       const first = errors[0]!
       throw validationError(
-        `${errors.length} problems in ${this.args.dir}, the first: ${first.file}: ${first.pointer} ${first.message}`,
+        `${problemsIn(errors.length, this.args.dir)}, the first: ${first.file}: ${first.pointer} ${first.message}`,
         `idp catalog validate ${this.args.dir} lists them all.`,
       )
     }

@@ -2,7 +2,7 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../base-command.js'
 import {validationError} from '../../errors.js'
-import {printProblems, problemJson} from '../../io/problems.js'
+import {printProblems, problemJson, problemsIn} from '../../io/problems.js'
 import {printTable} from '../../io/table.js'
 import {prepareSync} from '../../services/catalog.js'
 import {changeName, changeText, planJson, planMarkdown, planSummary} from '../../services/plan-view.js'
@@ -63,7 +63,7 @@ export default class CatalogPlan extends BaseCommand<typeof CatalogPlan> {
     }
     if (prepared.errors.length > 0) {
       if (this.jsonOutput) process.exitCode = 3
-      else throw validationError(`${prepared.errors.length} problems in ${this.args.dir}; fix them before syncing.`)
+      else throw validationError(`${problemsIn(prepared.errors.length, this.args.dir)}; fix them before syncing.`)
     }
     return result
   }

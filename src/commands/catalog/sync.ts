@@ -3,10 +3,11 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.js'
 import {applyPlan, expectedSummary, type SyncSummary} from '../../catalog/apply.js'
 import {ExitCode, IdpError, usageError, validationError} from '../../errors.js'
-import {printProblems, problemJson} from '../../io/problems.js'
+import {printProblems, problemJson, problemsIn} from '../../io/problems.js'
 import {phaseProgress} from '../../io/progress.js'
 import {prepareSync} from '../../services/catalog.js'
 import {changeName, planJson, planSummary} from '../../services/plan-view.js'
+import {plural} from '../../shared/plural.js'
 import {catalogFlags} from './plan.js'
 
 export default class CatalogSync extends BaseCommand<typeof CatalogSync> {
@@ -42,7 +43,7 @@ Idempotent: a second run writes nothing. Exits 8 when some writes failed; the su
     printProblems(this.io, this.jsonOutput ? [] : [...prepared.errors, ...prepared.warnings], 'text')
     if (prepared.errors.length > 0 && !flags.force) {
       throw validationError(
-        `${prepared.errors.length} ${prepared.errors.length === 1 ? 'problem' : 'problems'} in ${this.args.dir}; nothing was written.`,
+        `${problemsIn(prepared.errors.length, this.args.dir)}; nothing was written.`,
         'Fix them and sync again (`idp catalog validate` lists them).',
         {errors: prepared.errors.map(problemJson)},
       )
@@ -103,16 +104,34 @@ Idempotent: a second run writes nothing. Exits 8 when some writes failed; the su
         )
     })
     if (summary.failed.length > 0) {
-      const error = new IdpError(
-        `${summary.failed.length} writes failed; everything else was applied. Run the sync again to retry them.`,
-        {
-          code: 'partial',
-          exitCode: ExitCode.PARTIAL,
-        },
-      )
+      const error = failedError(summary.failed)
       if (this.jsonOutput) process.exitCode = error.exitCode
       else throw error
     }
     return result
   }
+}
+
+/**
+ * Writes the portal refused for lack of permission (401/403) cannot succeed on a rerun: they are an
+ * auth error (exit 4), and the per-write lines above say who may make them. Anything else is partial.
+ */
+function failedError(failed: SyncSummary['failed']): IdpError {
+  const refused = failed.filter((item) => item.status === 401 || item.status === 403)
+  if (refused.length === 0)
+    return new IdpError(
+      `${plural(failed.length, 'write')} failed; everything else was applied. Run the sync again to retry them.`,
+      {code: 'partial', exitCode: ExitCode.PARTIAL},
+    )
+  const others = failed.length - refused.length
+  const rest =
+    others === 0 ? 'everything else was applied' : `${plural(others, 'other write')} failed and may succeed on a rerun`
+  return new IdpError(
+    `${plural(refused.length, 'write')} ${refused.length === 1 ? 'was' : 'were'} refused: these credentials may not make ${refused.length === 1 ? 'it' : 'them'} (${rest}).`,
+    {
+      code: 'forbidden',
+      exitCode: ExitCode.AUTH,
+      hint: 'Each refusal above says who may make it: have them run the sync, or ask an admin for those rights. `idp auth status` shows whose credentials these are.',
+    },
+  )
 }

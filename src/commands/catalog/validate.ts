@@ -2,7 +2,7 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../base-command.js'
 import {validationError} from '../../errors.js'
-import {printProblems, problemJson} from '../../io/problems.js'
+import {printProblems, problemJson, problemsIn} from '../../io/problems.js'
 import {validateFolder} from '../../services/catalog.js'
 
 export default class CatalogValidate extends BaseCommand<typeof CatalogValidate> {
@@ -43,9 +43,7 @@ Problems are reported as file:line:column with the JSON pointer of the field; ex
         )
     }
     if (errors.length > 0) {
-      const error = validationError(
-        `${errors.length} ${errors.length === 1 ? 'problem' : 'problems'} in ${this.args.dir}.`,
-      )
+      const error = validationError(`${problemsIn(errors.length, this.args.dir)}.`)
       // The problems themselves are already printed; exit with the code and no repeat.
       if (this.jsonOutput) {
         process.exitCode = error.exitCode

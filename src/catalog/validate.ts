@@ -36,7 +36,7 @@ export function validateCatalog(
     problems.push({file, message, pointer, severity})
 
   // Port's _team and _user exist on every portal; the portal's own (perhaps extended) win.
-  // One warning for the legacy field, however many blueprints carry it (the seed's all do).
+  // One warning for the legacy field, however many blueprints fill it in (an empty one says nothing).
   const legacy: {at: string; file: string}[] = []
   const known = new Map<string, Blueprint>([
     ...SYSTEM_BLUEPRINTS.map((blueprint) => [blueprint.identifier, blueprint] as const),
@@ -47,7 +47,8 @@ export function validateCatalog(
     const shape = trustedBlueprint(value?.identifier) ? {ok: true as const} : schemas().validate('idp:blueprint', value)
     if (!shape.ok) for (const issue of shape.issues) add(file, at + issue.pointer, issue.message)
     else for (const issue of checkBlueprintRules(value)) add(file, at + issue.pointer, issue.message)
-    if ('formulaProperties' in value) legacy.push({at, file})
+    const formulas = (value as {formulaProperties?: unknown}).formulaProperties
+    if (formulas && typeof formulas === 'object' && Object.keys(formulas).length > 0) legacy.push({at, file})
     const first = blueprintFiles.get(value.identifier)
     if (first !== undefined)
       add(file, `${at}/identifier`, `duplicate blueprint "${value.identifier}", also defined in ${first}`)

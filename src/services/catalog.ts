@@ -1,5 +1,5 @@
 import {createHash} from 'node:crypto'
-import {existsSync, mkdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
 import {dirname, join} from 'node:path'
 
 import type {PortClient} from '../api/port-client.js'
@@ -7,7 +7,7 @@ import {refKey, type Blueprint, type Entity} from '../model/port.js'
 import {SYSTEM_BLUEPRINTS, USER_BLUEPRINT} from '../model/system-blueprints.js'
 import {AUDIT_FIELDS, canonicalAction, canonicalBlueprint, same} from '../catalog/canonical.js'
 import {computePlan, countPlan, type Plan, type PlanCounts} from '../catalog/diff.js'
-import {catalogFiles, folderName, loadCatalog} from '../catalog/load.js'
+import {CONFIG_FILE, catalogFiles, folderName, loadCatalog} from '../catalog/load.js'
 import {locateProblems} from '../catalog/locate.js'
 import {Ownership, REGISTRY_BLUEPRINT} from '../catalog/ownership.js'
 import {EntityFetcher, fetchActions, fetchBlueprints, fetchEntities, type RemoteState} from '../catalog/remote.js'
@@ -49,6 +49,39 @@ async function finish(catalog: LocalCatalog, extra: Problem[] = []): Promise<Che
     errors: problems.filter((problem) => problem.severity === 'error').sort(order),
     warnings: problems.filter((problem) => problem.severity === 'warning').sort(order),
   }
+}
+
+/**
+ * The folder a catalog command works on: DIR, or else the current folder when it looks like a
+ * catalog (idp-catalog.json, or blueprints/, entities/ or actions/ in it). Elsewhere, in a
+ * repository's root say, reading every JSON file would report package.json and tsconfig.json as
+ * bad documents: it is a usage error that names the catalog folders below, found by their marker.
+ */
+export function catalogDir(dir: string | undefined, command: string): string {
+  if (dir !== undefined) return dir
+  if ([CONFIG_FILE, 'blueprints', 'entities', 'actions'].some((name) => existsSync(name))) return '.'
+  const found = findMarkers('.', 3)
+  throw usageError(
+    `The current folder is not a catalog folder (it has no ${CONFIG_FILE}, blueprints/, entities/ or actions/).`,
+    found.length > 0
+      ? `Pass the catalog folder as DIR: ${found.map((folder) => `idp ${command} ${folder}`).join(', or ')}`
+      : `Pass the catalog folder as DIR: idp ${command} path/to/catalog`,
+  )
+}
+
+/** Folders below `root` (to `depth` levels, skipping dot-folders and node_modules) holding the marker file. */
+function findMarkers(root: string, depth: number): string[] {
+  const found: string[] = []
+  const visit = (folder: string, left: number) => {
+    for (const entry of readdirSync(folder, {withFileTypes: true})) {
+      if (!entry.isDirectory() || entry.name.startsWith('.') || entry.name === 'node_modules') continue
+      const path = folder === '.' ? entry.name : join(folder, entry.name)
+      if (existsSync(join(path, CONFIG_FILE))) found.push(path)
+      else if (left > 1) visit(path, left - 1)
+    }
+  }
+  visit(root, depth)
+  return found.sort()
 }
 
 /** DIR must be a folder: checked before the portal is asked anything. */

@@ -5,7 +5,7 @@ import {applyPlan, expectedSummary, type SyncSummary} from '../../catalog/apply.
 import {ExitCode, IdpError, usageError, validationError} from '../../errors.js'
 import {printProblems, problemJson, problemsIn} from '../../io/problems.js'
 import {phaseProgress} from '../../io/progress.js'
-import {prepareSync} from '../../services/catalog.js'
+import {catalogDir, prepareSync} from '../../services/catalog.js'
 import {changeName, planJson, planSummary} from '../../services/plan-view.js'
 import {plural} from '../../shared/plural.js'
 import {catalogFlags} from './plan.js'
@@ -19,7 +19,9 @@ Idempotent: a second run writes nothing. Exits 8 when some writes failed; the su
     '<%= config.bin %> <%= command.id %> catalog --dry-run',
     '<%= config.bin %> <%= command.id %> catalog --prune --max-delete 20 --json',
   ]
-  static override args = {dir: Args.string({default: '.', description: 'Catalog folder.'})}
+  static override args = {
+    dir: Args.string({description: 'Catalog folder. [default: the current folder, when it is a catalog folder]'}),
+  }
   static override flags = {
     ...catalogFlags,
     'dry-run': Flags.boolean({summary: 'Show what would be done; write nothing.'}),
@@ -31,9 +33,10 @@ Idempotent: a second run writes nothing. Exits 8 when some writes failed; the su
   }
 
   async run() {
+    const dir = catalogDir(this.args.dir, 'catalog sync')
     const {client, target} = await this.connect()
     const {flags} = this
-    const prepared = await prepareSync(client, this.args.dir, {
+    const prepared = await prepareSync(client, dir, {
       adopt: flags.adopt,
       env: process.env,
       force: flags.force,
@@ -43,7 +46,7 @@ Idempotent: a second run writes nothing. Exits 8 when some writes failed; the su
     printProblems(this.io, this.jsonOutput ? [] : [...prepared.errors, ...prepared.warnings], 'text')
     if (prepared.errors.length > 0 && !flags.force) {
       throw validationError(
-        `${problemsIn(prepared.errors.length, this.args.dir)}; nothing was written.`,
+        `${problemsIn(prepared.errors.length, dir)}; nothing was written.`,
         'Fix them and sync again (`idp catalog validate` lists them).',
         {errors: prepared.errors.map(problemJson)},
       )
@@ -91,7 +94,7 @@ Idempotent: a second run writes nothing. Exits 8 when some writes failed; the su
           `${this.io.color.red('failed')} ${failure.action} ${failure.kind} ${changeName(failure)}: ${failure.message}`,
         )
       this.io.out(
-        `Synced ${this.args.dir} to ${target.apiUrl}: ${counts.created} created, ${counts.updated} updated, ${counts.unchanged} unchanged, ${counts.deleted} deleted, ${counts.failed} failed.`,
+        `Synced ${dir} to ${target.apiUrl}: ${counts.created} created, ${counts.updated} updated, ${counts.unchanged} unchanged, ${counts.deleted} deleted, ${counts.failed} failed.`,
       )
       const left = unowned.filter((item) => !item.adopt).length
       if (left > 0 && prepared.source)

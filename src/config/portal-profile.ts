@@ -1,5 +1,6 @@
 import {createHash} from 'node:crypto'
 import {existsSync} from 'node:fs'
+import {userInfo} from 'node:os'
 import {basename, resolve} from 'node:path'
 
 import {LOCAL_PROFILE, type ProfileStore} from './profiles.js'
@@ -72,4 +73,18 @@ function derivedName(dataDir: string, taken: Set<string>): string {
   const plain = `${LOCAL_PROFILE}-${folder || 'portal'}`
   if (!taken.has(plain)) return plain
   return `${plain}-${createHash('sha256').update(dataDir).digest('hex').slice(0, 6)}`
+}
+
+/**
+ * Who a portal's first admin stands for: the person starting it (`alice@localhost`), so what they
+ * do (a dev environment's owner, a run's author) shows a person rather than `client_…@clients`.
+ */
+export function localAdminEmail(): string {
+  let name = ''
+  try {
+    name = userInfo().username.replace(/[^A-Za-z0-9._-]+/g, '')
+  } catch {
+    // No passwd entry (some containers): the role names it.
+  }
+  return `${name || 'admin'}@localhost`
 }

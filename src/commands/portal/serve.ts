@@ -3,7 +3,7 @@ import {join} from 'node:path'
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../base-command.js'
-import {savePortalProfile} from '../../config/portal-profile.js'
+import {localAdminEmail, savePortalProfile} from '../../config/portal-profile.js'
 import {LOCAL_PROFILE, ProfileStore} from '../../config/profiles.js'
 import {ExitCode, IdpError} from '../../errors.js'
 
@@ -99,6 +99,7 @@ Stops cleanly on Ctrl-C or SIGTERM. With --json it prints one line when ready: {
     const {startPortal} = await import('../../portal/server.js')
     const rateLimit = await this.rateLimit()
     const portal = await startPortal({
+      adminEmail: localAdminEmail(),
       databaseUrl,
       dataDir,
       github: githubSettings(process.env),

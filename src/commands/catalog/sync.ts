@@ -13,7 +13,7 @@ import {catalogFlags} from './plan.js'
 export default class CatalogSync extends BaseCommand<typeof CatalogSync> {
   static override summary = 'Apply a catalog folder to the portal.'
   static override description = `Validates the whole folder against the portal first (nothing is written if anything is invalid), then creates and updates blueprints in relation order and entities in bulk, and with --prune deletes what this catalog source created that is gone from the folder — never anything another source or a person created.
-Idempotent: a second run writes nothing. Exits 8 when some writes failed; the summary says which, and a rerun converges.`
+Idempotent: a second run writes nothing. Exits 8 when some writes failed; the summary says which, and a rerun converges. Exits 4 when the portal refused writes to these credentials (403): a rerun cannot help, and each refusal says who may make it.`
   static override examples = [
     '<%= config.bin %> <%= command.id %> examples/catalog',
     '<%= config.bin %> <%= command.id %> catalog --dry-run',

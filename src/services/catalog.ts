@@ -191,6 +191,22 @@ export async function prepareSync(client: PortClient, root: string, options: Pre
         .map((change) => prunedKey(change.blueprint, change.identifier)),
     ),
   }
+  // Entities that stay on the portal and require a pruned one would block its delete: fetch the
+  // blueprints whose required relations lead to a pruned entity's blueprint, to find them now.
+  const definitions = localDefinitions(catalog, blueprints)
+  if (pruned.entities.size > 0) {
+    const prunedBlueprints = new Set(
+      plan.entities.filter((change) => change.action === 'delete').map((change) => change.blueprint),
+    )
+    fetcher!.want(
+      [...definitions.values()]
+        .filter((blueprint) =>
+          Object.values(blueprint.relations ?? {}).some((r) => r.required && prunedBlueprints.has(r.target)),
+        )
+        .map((blueprint) => blueprint.identifier),
+    )
+    remote.entities = await fetcher!.all()
+  }
   const prunedIds = new Set(plan.entities.filter((change) => change.action === 'delete').map((c) => c.identifier))
   const pointsAtPruned = (entity: LocalEntity) =>
     Object.values(entity.relations ?? {}).some((value) => relationTargets(value).some((id) => prunedIds.has(id)))
@@ -201,8 +217,44 @@ export async function prepareSync(client: PortClient, root: string, options: Pre
     (identifier) => unchangedBlueprints.has(identifier),
     pruned,
   )
-  const checked = await finish(catalog, [...reservedProblems(catalog), ...plan.conflicts])
+  const checked = await finish(catalog, [
+    ...reservedProblems(catalog),
+    ...plan.conflicts,
+    ...requiredByPortal(catalog, remote, definitions, pruned),
+  ])
   return {...checked, counts: countPlan(plan), ownership, plan, prunable: plan.prunable, remote, source}
+}
+
+/**
+ * Entities on the portal and not in the folder that stay after the sync but require, through a
+ * required relation, an entity `--prune` deletes: the portal would refuse that delete.
+ */
+function requiredByPortal(
+  catalog: LocalCatalog,
+  remote: RemoteState,
+  definitions: Map<string, Blueprint>,
+  pruned: Pruned,
+): Problem[] {
+  if (pruned.entities.size === 0) return []
+  const local = new Set(catalog.entities.map(({value}) => prunedKey(value.blueprint, value.identifier)))
+  const problems: Problem[] = []
+  for (const [blueprint, entities] of remote.entities) {
+    const required = Object.entries(definitions.get(blueprint)?.relations ?? {}).filter(([, r]) => r.required)
+    if (required.length === 0 || pruned.blueprints.has(blueprint)) continue
+    for (const entity of entities.values()) {
+      const key = prunedKey(blueprint, entity.identifier)
+      if (local.has(key) || pruned.entities.has(key)) continue
+      for (const [name, relation] of required)
+        for (const id of relationTargets(entity.relations?.[name] ?? null))
+          if (pruned.entities.has(prunedKey(relation.target, id)))
+            problems.push({
+              file: catalog.root,
+              message: `"${entity.identifier}" (${blueprint}) on the portal requires "${id}" (${relation.target}) through "${name}", so --prune cannot delete it: restore its file, or change or delete "${entity.identifier}" first`,
+              severity: 'error',
+            })
+    }
+  }
+  return problems
 }
 
 /** The portal's state once `pruned` is deleted from it. */

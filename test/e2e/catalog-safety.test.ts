@@ -44,6 +44,24 @@ describe('plan and sync judge relations against the state they leave behind', ()
     const keep = await portal.run(['catalog', 'plan', dir])
     expect(keep.code, keep.stderr).toBe(0)
   })
+
+  it('refuse to prune an entity that one made on the portal requires', async () => {
+    const made = await portal.api('POST', '/v1/blueprints/API/entities', {
+      identifier: 'KafkaAPI',
+      properties: {},
+      relations: {provider: 'CoreKafkaLibrary'},
+    })
+    expect(made.ok, JSON.stringify(made)).toBe(true)
+    const dir = copyExamples()
+    rmSync(join(dir, 'entities/Component/CoreKafkaLibrary.json'))
+    const cart = join(dir, 'entities/Component/CartService.json')
+    writeFileSync(cart, readFileSync(cart, 'utf8').replace(/,\s*"CoreKafkaLibrary"/, ''))
+
+    const plan = await portal.run(['catalog', 'plan', dir, '--prune'])
+    expect(plan.code).toBe(3)
+    expect(plan.stderr).toContain('"KafkaAPI" (API) on the portal requires "CoreKafkaLibrary" (Component)')
+    await portal.api('DELETE', '/v1/blueprints/API/entities/KafkaAPI')
+  })
 })
 
 describe('permission errors', () => {

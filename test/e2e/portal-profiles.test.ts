@@ -51,7 +51,7 @@ describe('a second portal with another data directory', () => {
     expect(Object.keys(after).sort()).toEqual(['local', name])
     expect(after[name]!.apiUrl).toBe(again.url)
     expect(after.local).toMatchObject(local)
-  }, 60_000)
+  }, 180_000)
 })
 
 describe('idp portal credential', () => {

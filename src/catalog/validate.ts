@@ -1,16 +1,15 @@
-import type {Blueprint} from '../model/port.js'
+import {refKey, type Blueprint} from '../model/port.js'
 import {SYSTEM_BLUEPRINTS} from '../model/system-blueprints.js'
 import {schemas} from '../schemas/registry.js'
 import {checkBlueprintRules, checkEntity, relationTargets} from './entity-rules.js'
 import type {RemoteState} from './remote.js'
 import type {LocalCatalog, LocalEntity, Problem} from './types.js'
 
-/** What a plan deletes: blueprint identifiers, and entities as `prunedKey(blueprint, identifier)`. */
+/** What a plan deletes: blueprint identifiers, and entities by `refKey`. */
 export interface Pruned {
   blueprints: ReadonlySet<string>
   entities: ReadonlySet<string>
 }
-export const prunedKey = (blueprint: string, identifier: string) => `${blueprint}\u0000${identifier}`
 const PRUNED = ' (this source created it and its file is gone: restore the file, or remove the reference)'
 
 /**
@@ -150,7 +149,7 @@ export function validateCatalog(
     for (const [name, target] of Object.entries(blueprint.relations ?? {})) {
       for (const id of relationTargets(value.relations?.[name] ?? null)) {
         if (local.get(target.target)?.has(id) || remote?.entities.get(target.target)?.has(id)) continue
-        const where = pruned.entities.has(prunedKey(target.target, id))
+        const where = pruned.entities.has(refKey({blueprint: target.target, identifier: id}))
           ? `in the folder, and --prune deletes it from the portal${PRUNED}`
           : remote
             ? 'in the folder or on the portal'

@@ -13,7 +13,7 @@ import {Ownership, REGISTRY_BLUEPRINT} from '../catalog/ownership.js'
 import {EntityFetcher, fetchActions, fetchBlueprints, fetchEntities, type RemoteState} from '../catalog/remote.js'
 import {resolveSource, type CatalogSource} from '../catalog/source.js'
 import type {LocalCatalog, LocalEntity, Problem} from '../catalog/types.js'
-import {prunedKey, validateCatalog, type Pruned} from '../catalog/validate.js'
+import {validateCatalog, type Pruned} from '../catalog/validate.js'
 import {relationTargets} from '../catalog/entity-rules.js'
 import {usageError} from '../errors.js'
 
@@ -185,11 +185,7 @@ export async function prepareSync(client: PortClient, root: string, options: Pre
     blueprints: new Set(
       plan.blueprints.filter((change) => change.action === 'delete').map((change) => change.identifier),
     ),
-    entities: new Set(
-      plan.entities
-        .filter((change) => change.action === 'delete')
-        .map((change) => prunedKey(change.blueprint, change.identifier)),
-    ),
+    entities: new Set(plan.entities.filter((change) => change.action === 'delete').map((change) => refKey(change))),
   }
   // Entities that stay on the portal and require a pruned one would block its delete: fetch the
   // blueprints whose required relations lead to a pruned entity's blueprint, to find them now.
@@ -236,17 +232,17 @@ function requiredByPortal(
   pruned: Pruned,
 ): Problem[] {
   if (pruned.entities.size === 0) return []
-  const local = new Set(catalog.entities.map(({value}) => prunedKey(value.blueprint, value.identifier)))
+  const local = new Set(catalog.entities.map(({value}) => refKey(value)))
   const problems: Problem[] = []
   for (const [blueprint, entities] of remote.entities) {
     const required = Object.entries(definitions.get(blueprint)?.relations ?? {}).filter(([, r]) => r.required)
     if (required.length === 0 || pruned.blueprints.has(blueprint)) continue
     for (const entity of entities.values()) {
-      const key = prunedKey(blueprint, entity.identifier)
+      const key = refKey({blueprint, identifier: entity.identifier})
       if (local.has(key) || pruned.entities.has(key)) continue
       for (const [name, relation] of required)
         for (const id of relationTargets(entity.relations?.[name] ?? null))
-          if (pruned.entities.has(prunedKey(relation.target, id)))
+          if (pruned.entities.has(refKey({blueprint: relation.target, identifier: id})))
             problems.push({
               file: catalog.root,
               message: `"${entity.identifier}" (${blueprint}) on the portal requires "${id}" (${relation.target}) through "${name}", so --prune cannot delete it: restore its file, or change or delete "${entity.identifier}" first`,
@@ -266,7 +262,7 @@ function afterPrune(remote: RemoteState, pruned: Pruned): RemoteState {
       .filter(([blueprint]) => !pruned.blueprints.has(blueprint))
       .map(([blueprint, byId]) => [
         blueprint,
-        new Map([...byId].filter(([identifier]) => !pruned.entities.has(prunedKey(blueprint, identifier)))),
+        new Map([...byId].filter(([identifier]) => !pruned.entities.has(refKey({blueprint, identifier})))),
       ]),
   )
   return {...remote, blueprints, entities}

@@ -10,13 +10,16 @@
 const MAY_IMPORT = {
   model: [],
   'errors.ts': [],
+  // oclif flag helpers shared by commands.
+  'flags.ts': ['errors.ts'],
   'verify.ts': [],
   shared: ['model'],
   schemas: ['model', 'shared'],
   jq: ['errors.ts', 'model', 'shared'],
   domain: ['jq', 'model', 'schemas', 'shared'],
-  // catalog/ takes the API client as a parameter: it imports its type, never the client itself.
-  catalog: ['domain', 'jq', 'model', 'schemas', 'shared'],
+  // catalog/ takes the API client as a parameter: it imports its type, never the client itself,
+  // and reads the client's errors.
+  catalog: ['api/errors.ts', 'domain', 'jq', 'model', 'schemas', 'shared'],
   // errors.ts: what the command that opens a portal reports (a SQLite module that does not load).
   portal: ['domain', 'errors.ts', 'jq', 'model', 'schemas', 'shared', 'verify.ts'],
   config: ['errors.ts', 'model', 'shared'],
@@ -47,6 +50,7 @@ const MAY_IMPORT = {
     'config',
     'domain',
     'errors.ts',
+    'flags.ts',
     'io',
     'jq',
     'model',
@@ -66,7 +70,7 @@ const TYPE_ONLY = [
 
 /** Packages with one home each: the terminal's (kept out of the portal and the rules) and the heavy ones. */
 const PACKAGE_HOMES = {
-  '@oclif': '^src/(commands/|hooks/|base-command[.]ts$)',
+  '@oclif': '^src/(commands/|hooks/|base-command[.]ts$|flags[.]ts$)',
   '@inquirer': '^src/prompts/',
   'chalk|ora|cli-table3': '^src/io/',
   conf: '^src/config/',

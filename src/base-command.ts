@@ -11,30 +11,36 @@ export type CommandFlags<T extends typeof Command> = Interfaces.InferredFlags<
 >
 export type CommandArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
 
+const portalFlags = {
+  'api-url': Flags.string({
+    env: 'IDP_API_URL',
+    helpGroup: 'GLOBAL',
+    summary: 'Portal API base URL (Port: https://api.getport.io or https://api.us.getport.io).',
+  }),
+  profile: Flags.string({env: 'IDP_PROFILE', helpGroup: 'GLOBAL', summary: 'Named profile to use.'}),
+}
+const localFlags = {
+  json: Flags.boolean({helpGroup: 'GLOBAL', summary: 'Print a JSON object to stdout instead of text.'}),
+  jq: Flags.string({
+    char: 'q',
+    helpGroup: 'GLOBAL',
+    summary: 'Filter the JSON output with a jq expression (implies --json); strings print without quotes.',
+  }),
+  'no-input': Flags.boolean({
+    helpGroup: 'GLOBAL',
+    summary: 'Never prompt; a missing value is a usage error. Implied without a TTY or when CI is set.',
+  }),
+}
+
 /**
  * Every idp command extends this. It owns the global flags, the IO streams, the `--json`
  * contract (a result object on stdout; errors as `{"error": {...}}` with the same exit code)
  * and the mapping of every failure to a documented exit code.
  */
 export abstract class BaseCommand<T extends typeof Command> extends Command {
-  static override baseFlags = {
-    'api-url': Flags.string({
-      env: 'IDP_API_URL',
-      helpGroup: 'GLOBAL',
-      summary: 'Portal API base URL (Port: https://api.getport.io or https://api.us.getport.io).',
-    }),
-    profile: Flags.string({env: 'IDP_PROFILE', helpGroup: 'GLOBAL', summary: 'Named profile to use.'}),
-    json: Flags.boolean({helpGroup: 'GLOBAL', summary: 'Print a JSON object to stdout instead of text.'}),
-    jq: Flags.string({
-      char: 'q',
-      helpGroup: 'GLOBAL',
-      summary: 'Filter the JSON output with a jq expression (implies --json); strings print without quotes.',
-    }),
-    'no-input': Flags.boolean({
-      helpGroup: 'GLOBAL',
-      summary: 'Never prompt; a missing value is a usage error. Implied without a TTY or when CI is set.',
-    }),
-  }
+  /** Every command's flags; commands that work on local files, not a portal, leave out `portalFlags`. */
+  static override baseFlags: typeof localFlags & Partial<typeof portalFlags> = {...portalFlags, ...localFlags}
+  static readonly localBaseFlags = localFlags
 
   protected flags!: CommandFlags<T>
   protected args!: CommandArgs<T>

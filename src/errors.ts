@@ -16,6 +16,8 @@ export const ExitCode = {
   RUN_DECLINED: 10,
   /** Watching timed out; the run is still going. */
   WATCH_TIMEOUT: 11,
+  /** `catalog plan --detailed-exitcode`: the plan has changes (Terraform's 2, which is usage here). */
+  PLAN_CHANGES: 12,
   /** Ctrl-C: idp stopped watching (the run goes on). */
   INTERRUPTED: 130,
 } as const

@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 // Handler for scaffold_microservice (an agent webhook), run by `idp agent --handlers examples/handlers`.
-// Writes a repository skeleton for the chosen language into $IDP_SCAFFOLD_DIR (a temporary folder
-// by default) and registers the service in the catalog. A real one would create the repository
+// Writes a repository skeleton for the chosen language into $IDP_SCAFFOLD_DIR (by default a folder
+// in the handler's HOME, which idp agent makes for itself and removes when it stops, so nothing is
+// left behind in /tmp) and registers the service in the catalog. A real one would create the repository
 // on GitHub from a template (or run cookiecutter) where this one writes files.
 
 import {mkdirSync, writeFileSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {homedir} from 'node:os'
 import {join} from 'node:path'
 
 const input = JSON.parse(await new Response(process.stdin).text())
@@ -33,7 +34,7 @@ if (!files) {
   process.exit(1)
 }
 
-const dir = join(process.env.IDP_SCAFFOLD_DIR ?? join(tmpdir(), 'idp-scaffold'), input.name)
+const dir = join(process.env.IDP_SCAFFOLD_DIR ?? join(homedir(), 'scaffolds'), input.name)
 console.log(`Scaffolding ${input.name} (${input.language}) for system ${input.system}`)
 for (const [file, text] of Object.entries({
   ...files,

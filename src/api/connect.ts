@@ -1,5 +1,6 @@
-import {DEFAULT_LOCAL_URL, ProfileStore} from '../config/profiles.js'
+import {DEFAULT_LOCAL_URL, ProfileStore, type Profile} from '../config/profiles.js'
 import {resolveTarget, type Credentials, type Target} from '../config/session.js'
+import {shellQuote} from '../shared/shell-quote.js'
 import {HttpTransport} from './http.js'
 import {PortClient} from './port-client.js'
 import {TokenProvider, type TokenCache} from './token.js'
@@ -22,7 +23,16 @@ export interface Connection {
   store: ProfileStore
 }
 
-export function hints(apiUrl: string): {login: string; unreachable: string} {
+export function hints(apiUrl: string, profile?: Profile): {login: string; unreachable: string} {
+  if (profile?.portalDataDir) {
+    // An embedded portal's profile knows which portal to start: that data directory, on that port.
+    const port = new URL(apiUrl).port
+    const serve = `idp portal serve${port && port !== '5480' ? ` --port ${port}` : ''} --data-dir ${shellQuote(profile.portalDataDir)}`
+    return {
+      login: `Its credentials are no longer in ${profile.portalDataDir}: start that portal with \`${serve}\`, or log in with \`idp login --api-url ${apiUrl}\`.`,
+      unreachable: `Start its portal with \`${serve}\` (or pick another profile with --profile).`,
+    }
+  }
   const local = apiUrl === DEFAULT_LOCAL_URL || /^https?:\/\/(127\.0\.0\.1|localhost|\[::1\])/.test(apiUrl)
   const login = local
     ? 'Start the embedded portal with `idp portal serve` (it saves the `local` profile), or log in with `idp login --api-url URL`.'
@@ -53,11 +63,13 @@ export async function createClient(
     cache?: TokenCache | undefined
     /** A ready access token (IDP_TOKEN), used instead of the credentials. */
     accessToken?: string | undefined
+    /** The profile the credentials come from: an embedded portal's says which portal to start. */
+    profile?: Profile | undefined
   } & Pick<ConnectOptions, 'trace' | 'userAgent' | 'onRateWait'>,
 ): Promise<PortClient> {
   const {accessToken, apiUrl, cache, credentials} = options
   const transport = await createTransport(apiUrl, options)
-  const {login, unreachable} = hints(apiUrl)
+  const {login, unreachable} = hints(apiUrl, options.profile)
   const tokens = new TokenProvider({
     accessToken,
     apiUrl,
@@ -91,6 +103,7 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
     apiUrl: target.apiUrl,
     cache,
     credentials: target.credentials,
+    profile: target.profile,
   })
   return {client, store, target}
 }

@@ -1,3 +1,4 @@
+import {ApiError} from '../api/errors.js'
 import type {PortClient} from '../api/port-client.js'
 import {refKey, type Blueprint, type EntityInput} from '../model/port.js'
 import {TEAM_BLUEPRINT} from '../model/system-blueprints.js'
@@ -19,7 +20,8 @@ export interface SyncSummary {
   updated: Ref[]
   unchanged: Ref[]
   deleted: Ref[]
-  failed: (Ref & {action: string; message: string})[]
+  /** `status` is the portal's HTTP status when it refused the write (403: retrying cannot help). */
+  failed: (Ref & {action: string; message: string; status?: number})[]
 }
 
 export interface ApplyOptions {
@@ -38,6 +40,8 @@ const ref = (change: AnyChange): Ref =>
     ? {blueprint: change.blueprint, identifier: change.identifier, kind: 'entity'}
     : {identifier: change.identifier, kind: change.kind}
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error))
+const failure = (error: unknown) =>
+  error instanceof ApiError ? {message: error.message, status: error.status} : {message: message(error)}
 
 /** The summary a plan would produce if every write succeeded (what --dry-run reports). */
 export function expectedSummary(plan: Plan): SyncSummary {
@@ -78,7 +82,7 @@ export async function applyPlan(
         : summary.deleted
     ).push(ref(change))
   const fail = (change: AnyChange, error: unknown) =>
-    summary.failed.push({...ref(change), action: change.action, message: message(error)})
+    summary.failed.push({...ref(change), action: change.action, ...failure(error)})
   for (const change of [...plan.blueprints, ...plan.actions, ...plan.entities])
     if (change.action === 'unchanged') summary.unchanged.push(ref(change))
 
@@ -181,7 +185,12 @@ export async function applyPlan(
           const change = batch[error.index]
           if (change) {
             failed.add(change)
-            fail(change, error.message)
+            summary.failed.push({
+              ...ref(change),
+              action: change.action,
+              message: error.message,
+              status: error.statusCode,
+            })
           }
         }
       } catch (error) {
@@ -343,7 +352,7 @@ export async function applyPlan(
         action: 'record',
         identifier: REGISTRY_BLUEPRINT,
         kind: 'blueprint',
-        message: message(error),
+        ...failure(error),
       })
     }
   }

@@ -8,7 +8,8 @@ import type {LocalCatalog, LocalEntity, Problem} from './types.js'
 
 const ENTITY_KEYS = new Set(['identifier', 'title', 'icon', 'team', 'properties', 'relations', 'blueprint'])
 const TYPOGRAPHIC = /[\u201C\u201D\u2018\u2019]/
-const CONFIG_FILE = 'idp-catalog.json'
+/** The catalog folder's marker and settings file (`{"source": …}`). */
+export const CONFIG_FILE = 'idp-catalog.json'
 
 /**
  * Every `*.json`, `*.yaml` and `*.yml` below `root`, sorted, skipping dot-folders and node_modules.
@@ -167,9 +168,10 @@ function parseJson(file: string, text: string): {value: unknown} | {problem: Pro
   try {
     return {value: JSON.parse(text)}
   } catch (error) {
-    const message = (error as Error).message
-    const position = /at position (\d+)/.exec(message)
-    const where = position ? lineColumn(text, Number(position[1])) : {}
+    // V8 gives no position for some tokens ("Unexpected token '“', "<the text>" is not valid JSON").
+    const message = (error as Error).message.replace(/, (\.\.\.)?"[\s\S]*" is not valid JSON$/, '')
+    const position = /at position (\d+)/.exec(message)?.[1] ?? typographicOutsideString(text)
+    const where = position === undefined ? {} : lineColumn(text, Number(position))
     const hint = TYPOGRAPHIC.test(text)
       ? ' The file uses typographic quotes (“ ” ‘ ’); JSON needs straight double quotes ("). Replace them and try again.'
       : ''
@@ -182,6 +184,20 @@ function parseJson(file: string, text: string): {value: unknown} | {problem: Pro
       },
     }
   }
+}
+
+/** Where the first typographic quote outside a JSON string is, if any (inside one it is just text). */
+function typographicOutsideString(text: string): number | undefined {
+  let inString = false
+  for (let index = 0; index < text.length; index++) {
+    const char = text[index]!
+    if (inString) {
+      if (char === '\\') index++
+      else if (char === '"') inString = false
+    } else if (char === '"') inString = true
+    else if (TYPOGRAPHIC.test(char)) return index
+  }
+  return undefined
 }
 
 async function parseYaml(file: string, text: string): Promise<{value: unknown} | {problem: Problem}> {

@@ -1,9 +1,16 @@
-import type {Blueprint} from '../model/port.js'
+import {refKey, type Blueprint} from '../model/port.js'
 import {SYSTEM_BLUEPRINTS} from '../model/system-blueprints.js'
 import {schemas} from '../schemas/registry.js'
 import {checkBlueprintRules, checkEntity, relationTargets} from '../domain/entity-rules.js'
 import type {RemoteState} from './remote.js'
 import type {LocalCatalog, LocalEntity, Problem} from './types.js'
+
+/** What a plan deletes: blueprint identifiers, and entities by `refKey`. */
+export interface Pruned {
+  blueprints: ReadonlySet<string>
+  entities: ReadonlySet<string>
+}
+const PRUNED = ' (this source created it and its file is gone: restore the file, or remove the reference)'
 
 /**
  * Checks a loaded catalog: blueprints against Port's blueprint schema, entities against their
@@ -14,19 +21,21 @@ import type {LocalCatalog, LocalEntity, Problem} from './types.js'
  * `trusted` entities skip the per-entity checks (duplicates are still found): `plan` and `sync`
  * pass those whose managed fields equal the portal's under an unchanged blueprint, which the
  * portal has already accepted; `trustedBlueprint` likewise for blueprints equal to the portal's.
+ * `pruned` names what the plan deletes: it is left out of `remote`, and a reference to it says so.
  */
 export function validateCatalog(
   catalog: LocalCatalog,
   remote?: RemoteState,
   trusted: (entity: LocalEntity) => boolean = () => false,
   trustedBlueprint: (identifier: string) => boolean = () => false,
+  pruned: Pruned = {blueprints: new Set(), entities: new Set()},
 ): Map<string, Blueprint> {
   const problems = catalog.problems
   const add = (file: string, pointer: string, message: string, severity: Problem['severity'] = 'error') =>
     problems.push({file, message, pointer, severity})
 
   // Port's _team and _user exist on every portal; the portal's own (perhaps extended) win.
-  // One warning for the legacy field, however many blueprints carry it (the seed's all do).
+  // One warning for the legacy field, however many blueprints fill it in (an empty one says nothing).
   const legacy: {at: string; file: string}[] = []
   const known = new Map<string, Blueprint>([
     ...SYSTEM_BLUEPRINTS.map((blueprint) => [blueprint.identifier, blueprint] as const),
@@ -37,7 +46,8 @@ export function validateCatalog(
     const shape = trustedBlueprint(value?.identifier) ? {ok: true as const} : schemas().validate('idp:blueprint', value)
     if (!shape.ok) for (const issue of shape.issues) add(file, at + issue.pointer, issue.message)
     else for (const issue of checkBlueprintRules(value)) add(file, at + issue.pointer, issue.message)
-    if ('formulaProperties' in value) legacy.push({at, file})
+    const formulas = (value as {formulaProperties?: unknown}).formulaProperties
+    if (formulas && typeof formulas === 'object' && Object.keys(formulas).length > 0) legacy.push({at, file})
     const first = blueprintFiles.get(value.identifier)
     if (first !== undefined)
       add(file, `${at}/identifier`, `duplicate blueprint "${value.identifier}", also defined in ${first}`)
@@ -62,7 +72,11 @@ export function validateCatalog(
   for (const {at, file, value} of catalog.blueprints) {
     for (const [name, relation] of Object.entries(value.relations ?? {})) {
       if (typeof relation?.target === 'string' && !known.has(relation.target)) {
-        const where = remote ? 'in the folder or on the portal' : 'in the folder (--remote also checks the portal)'
+        const where = pruned.blueprints.has(relation.target)
+          ? `in the folder, and --prune deletes it from the portal${PRUNED}`
+          : remote
+            ? 'in the folder or on the portal'
+            : 'in the folder (--remote also checks the portal)'
         add(file, `${at}/relations/${name}/target`, `targets blueprint "${relation.target}", which is not ${where}`)
       }
     }
@@ -135,7 +149,11 @@ export function validateCatalog(
     for (const [name, target] of Object.entries(blueprint.relations ?? {})) {
       for (const id of relationTargets(value.relations?.[name] ?? null)) {
         if (local.get(target.target)?.has(id) || remote?.entities.get(target.target)?.has(id)) continue
-        const where = remote ? 'in the folder or on the portal' : 'in the folder (--remote also checks the portal)'
+        const where = pruned.entities.has(refKey({blueprint: target.target, identifier: id}))
+          ? `in the folder, and --prune deletes it from the portal${PRUNED}`
+          : remote
+            ? 'in the folder or on the portal'
+            : 'in the folder (--remote also checks the portal)'
         add(file, `${at}/relations/${name}`, `points at "${id}", which is not a "${target.target}" entity ${where}`)
       }
     }

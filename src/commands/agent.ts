@@ -4,7 +4,7 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
 import {usageError} from '../errors.js'
-import {Agent, loadHandlers} from '../services/agent.js'
+import {Agent, loadHandlers, unknownHandlers} from '../services/agent.js'
 
 export default class AgentCommand extends BaseCommand<typeof AgentCommand> {
   static override summary = 'Run queued actions inside your network: the pull agent.'
@@ -42,6 +42,13 @@ A claimed run that the agent does not acknowledge in --visibility-timeout is han
       throw usageError((error as Error).message)
     }
     const {client, target} = await this.connect()
+    // An unreachable portal is the poll loop's to report and retry; the check is skipped then.
+    const actions = handlers.size > 0 ? await client.actions.list().catch(() => undefined) : undefined
+    if (actions) {
+      const identifiers = actions.map((action) => action.identifier)
+      for (const warning of unknownHandlers(handlers, identifiers))
+        this.note(`${this.io.color.yellow('Warning:')} ${warning}`)
+    }
 
     const agent = new Agent({
       apiUrl: target.apiUrl,

@@ -3,6 +3,7 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../base-command.js'
 import type {Entity, Run} from '../model/port.js'
 import {parseDuration} from '../shared/when.js'
+import {localAdminEmail} from '../config/portal-profile.js'
 import {LOCAL_PROFILE, ProfileStore} from '../config/profiles.js'
 import {IdpError, ExitCode, usageError} from '../errors.js'
 import {runView} from '../io/run-view.js'
@@ -46,6 +47,7 @@ export default class Quickstart extends BaseCommand<typeof Quickstart> {
 
     step(1, 'Starting the embedded portal and syncing examples/catalog')
     const quick = await startQuickstart({
+      adminEmail: localAdminEmail(),
       dataDir: this.flags['data-dir'],
       port: this.flags.port,
       userAgent: `idp/${this.config.version}`,

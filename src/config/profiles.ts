@@ -19,6 +19,8 @@ export interface Profile {
   clientId?: string
   clientSecret?: string
   token?: CachedToken
+  /** For an embedded portal's admin profile: the data directory its credentials live in. */
+  portalDataDir?: string
 }
 
 interface ConfigShape {

@@ -1,4 +1,5 @@
 import type {Problem} from '../catalog/types.js'
+import {plural} from '../shared/plural.js'
 import type {IO} from './output.js'
 
 export type ProblemFormat = 'text' | 'github'
@@ -27,6 +28,10 @@ export function printProblems(io: IO, problems: Problem[], format: ProblemFormat
 /** GitHub's workflow-command escaping. */
 const escapeData = (text: string) => text.replaceAll('%', '%25').replaceAll('\r', '%0D').replaceAll('\n', '%0A')
 const escapeProperty = (text: string) => escapeData(text).replaceAll(':', '%3A').replaceAll(',', '%2C')
+
+/** "1 problem in examples/catalog", "3 problems in the current folder" (not "in .." at the end of a sentence). */
+export const problemsIn = (count: number, dir: string): string =>
+  `${plural(count, 'problem')} in ${dir === '.' || dir === './' ? 'the current folder' : dir}`
 
 export const problemJson = (problem: Problem) => ({
   file: problem.file,

@@ -34,6 +34,8 @@ export interface PortalOptions {
   clock?: Clock
   /** Emulate Port's rate limits (off by default). */
   rateLimit?: RateLimit | undefined
+  /** Who the admin created on a first start stands for (its `_user`; runs it starts show it). */
+  adminEmail?: string | undefined
 }
 
 export interface RunningPortal {
@@ -54,7 +56,7 @@ export interface RunningPortal {
  */
 export async function startPortal(options: PortalOptions): Promise<RunningPortal> {
   const store = await openStore(options.dataDir, options.store, {onError: options.onError, url: options.databaseUrl})
-  const createdAdmin = await ensureAdmin(store, options.clock ?? systemClock)
+  const createdAdmin = await ensureAdmin(store, options.clock ?? systemClock, options.adminEmail)
   const jq = new WorkerJq()
   let url = ''
   const core = new PortalCore({
@@ -107,7 +109,7 @@ export async function startPortal(options: PortalOptions): Promise<RunningPortal
  * Port's `_team` and `_user` blueprints, a `_user` entity for each credential (databases made
  * before they existed get theirs on the next start), and admin credentials on the first start.
  */
-async function ensureAdmin(store: Store, clock: Clock) {
+async function ensureAdmin(store: Store, clock: Clock, email: string | undefined) {
   return store.transaction(async () => {
     await ensureSystemBlueprints(store, clock())
     for (const credential of await store.listCredentials()) {
@@ -116,7 +118,7 @@ async function ensureAdmin(store: Store, clock: Clock) {
     }
     if ((await store.countCredentials()) > 0) return undefined
     const admin = {clientId: generateId('client', 24), clientSecret: randomBytes(32).toString('base64url')}
-    const credential = {...admin, createdAt: clock().toISOString(), role: 'admin' as const}
+    const credential = {...admin, createdAt: clock().toISOString(), role: 'admin' as const, ...(email ? {email} : {})}
     await store.createCredential(credential)
     await syncCredentialUser(store, credential, clock())
     return admin

@@ -5,10 +5,7 @@ import type {UserInput} from '../model/inputs.js'
 import {usageError} from '../errors.js'
 import {readDataFile} from '../shared/data-file.js'
 import {textOf} from '../shared/json.js'
-
-/** Single-quotes a value for a POSIX shell when it needs it. */
-export const shellQuote = (text: string) =>
-  /^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replaceAll("'", `'\\''`)}'`
+import {shellQuote} from '../shared/shell-quote.js'
 
 /**
  * `--input key=value` flags and `--inputs-file` (JSON or YAML, `-` for stdin), typed by the
@@ -22,6 +19,17 @@ export async function givenInputs(
 ) {
   const inputs = action.trigger.userInputs?.properties ?? {}
   const given: Record<string, unknown> = {}
+  // Text is typed by the input the same way whichever flag it came from: "2d" is a time in both.
+  const typedText = (name: string, input: UserInput, text: string, source: string) => {
+    let value: unknown
+    try {
+      value = coerceInput(input, text, now)
+    } catch (error) {
+      throw usageError(`${source}: ${(error as Error).message}.`)
+    }
+    if (input.format === 'date-time' && typeof value === 'string' && value !== text) typed[name] = text
+    return value
+  }
   if (flags.inputsFile) {
     let parsed: unknown
     try {
@@ -32,7 +40,13 @@ export async function givenInputs(
     if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
       throw usageError(`--inputs-file ${flags.inputsFile} must hold one JSON or YAML object of input values.`)
     }
-    Object.assign(given, parsed)
+    for (const [name, value] of Object.entries(parsed)) {
+      const input = inputs[name]
+      given[name] =
+        input && typeof value === 'string'
+          ? typedText(name, input, value, `--inputs-file ${flags.inputsFile}: ${name}`)
+          : value
+    }
   }
   for (const flag of flags.input ?? []) {
     const at = flag.indexOf('=')
@@ -49,14 +63,7 @@ export async function givenInputs(
         `Its inputs: ${Object.keys(inputs).join(', ') || 'none'}.`,
       )
     }
-    let value: unknown
-    try {
-      value = coerceInput(input, flag.slice(at + 1), now)
-    } catch (error) {
-      throw usageError(`--input ${name}: ${(error as Error).message}.`)
-    }
-    if (input.format === 'date-time' && typeof value === 'string' && value !== flag.slice(at + 1))
-      typed[name] = flag.slice(at + 1)
+    const value = typedText(name, input, flag.slice(at + 1), `--input ${name}`)
     // Repeating --input for an array input adds items.
     given[name] =
       input.type === 'array' && Array.isArray(given[name]) && Array.isArray(value)

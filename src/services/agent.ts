@@ -1,10 +1,11 @@
-import {accessSync, constants, mkdtempSync, readdirSync, rmSync} from 'node:fs'
+import {accessSync, constants, existsSync, mkdtempSync, readdirSync, rmSync, statSync} from 'node:fs'
 import {tmpdir} from 'node:os'
-import {join, parse} from 'node:path'
+import {dirname, join, parse} from 'node:path'
 
-import {ApiError} from '../api/errors.js'
+import {ApiError, UnreachableError} from '../api/errors.js'
 import type {PortClient} from '../api/port-client.js'
 import type {Run} from '../model/port.js'
+import {didYouMean} from '../shared/suggest.js'
 import {signWebhook} from '../verify.js'
 import {failureLine} from './failure.js'
 import {HandlerShells} from './handler-shells.js'
@@ -38,6 +39,17 @@ export interface AgentOptions {
 export function loadHandlers(flags: string[], dir: string | undefined): Map<string, string> {
   const handlers = new Map<string, string>()
   if (dir) {
+    if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+      const parent = dirname(dir)
+      const siblings = existsSync(parent)
+        ? readdirSync(parent, {withFileTypes: true})
+            .filter((entry) => entry.isDirectory())
+            .map((entry) => join(parent, entry.name))
+        : []
+      throw new Error(
+        `--handlers ${dir}: no such folder.${didYouMean(dir, siblings)} It names a folder of executables named after their actions (create_dev_env.sh).`,
+      )
+    }
     for (const entry of readdirSync(dir, {withFileTypes: true})) {
       if (!entry.isFile()) continue
       const path = join(dir, entry.name)
@@ -55,6 +67,19 @@ export function loadHandlers(flags: string[], dir: string | undefined): Map<stri
     handlers.set(flag.slice(0, at), flag.slice(at + 1))
   }
   return handlers
+}
+
+/**
+ * Handlers named after no action on the portal: almost always a typo, so each is named with the
+ * closest action. (Only a warning: the action may be created after the agent starts.)
+ */
+export function unknownHandlers(handlers: Map<string, string>, actions: string[]): string[] {
+  const known = new Set(actions)
+  return [...handlers.keys()]
+    .filter((name) => !known.has(name))
+    .map(
+      (name) => `No action "${name}" on the portal: its handler runs only once one exists.${didYouMean(name, actions)}`,
+    )
 }
 
 /** How long a claim waits for more slots to free up when only a few are (ms). */
@@ -99,8 +124,7 @@ export class Agent {
           claimed = []
           failures++
           // The first failure and then every tenth, so a long outage does not flood the log.
-          if (failures === 1 || failures % 10 === 0)
-            log(`Could not reach the portal (${(error as Error).message}); retrying`)
+          if (failures === 1 || failures % 10 === 0) log(`${pollFailure(error)}; retrying`)
         }
       }
       for (const run of claimed) this.start(run, tokens)
@@ -333,4 +357,10 @@ export class Agent {
 function handlerFailure(code: number | null, tail: string[]): string {
   const why = failureLine(tail)
   return `The handler exited with ${code ?? 'a signal'}${why ? `: ${why}` : ''}`
+}
+
+/** "Cannot reach the portal at … (connection refused)", or what else went wrong, without a closing period. */
+function pollFailure(error: unknown): string {
+  const reason = (error instanceof Error ? error.message : String(error)).replace(/\.$/, '')
+  return error instanceof UnreachableError ? reason : `Polling the portal failed: ${reason}`
 }

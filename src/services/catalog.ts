@@ -1,4 +1,5 @@
-import {existsSync, mkdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
+import {createHash} from 'node:crypto'
+import {existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
 import {dirname, join} from 'node:path'
 
 import type {PortClient} from '../api/port-client.js'
@@ -6,13 +7,14 @@ import {refKey, type Blueprint, type Entity} from '../model/port.js'
 import {SYSTEM_BLUEPRINTS, USER_BLUEPRINT} from '../model/system-blueprints.js'
 import {AUDIT_FIELDS, canonicalAction, canonicalBlueprint, same} from '../domain/canonical.js'
 import {computePlan, countPlan, type Plan, type PlanCounts} from '../catalog/diff.js'
-import {catalogFiles, folderName, loadCatalog} from '../catalog/load.js'
+import {CONFIG_FILE, catalogFiles, folderName, loadCatalog} from '../catalog/load.js'
 import {locateProblems} from '../catalog/locate.js'
 import {Ownership, REGISTRY_BLUEPRINT} from '../catalog/ownership.js'
 import {EntityFetcher, fetchActions, fetchBlueprints, fetchEntities, type RemoteState} from '../catalog/remote.js'
 import {resolveSource, type CatalogSource} from '../catalog/source.js'
-import type {LocalCatalog, Problem} from '../catalog/types.js'
-import {validateCatalog} from '../catalog/validate.js'
+import type {LocalCatalog, LocalEntity, Problem} from '../catalog/types.js'
+import {validateCatalog, type Pruned} from '../catalog/validate.js'
+import {relationTargets} from '../domain/entity-rules.js'
 import {usageError} from '../errors.js'
 
 export interface Checked {
@@ -47,6 +49,39 @@ async function finish(catalog: LocalCatalog, extra: Problem[] = []): Promise<Che
     errors: problems.filter((problem) => problem.severity === 'error').sort(order),
     warnings: problems.filter((problem) => problem.severity === 'warning').sort(order),
   }
+}
+
+/**
+ * The folder a catalog command works on: DIR, or else the current folder when it looks like a
+ * catalog (idp-catalog.json, or blueprints/, entities/ or actions/ in it). Elsewhere, in a
+ * repository's root say, reading every JSON file would report package.json and tsconfig.json as
+ * bad documents: it is a usage error that names the catalog folders below, found by their marker.
+ */
+export function catalogDir(dir: string | undefined, command: string): string {
+  if (dir !== undefined) return dir
+  if ([CONFIG_FILE, 'blueprints', 'entities', 'actions'].some((name) => existsSync(name))) return '.'
+  const found = findMarkers('.', 3)
+  throw usageError(
+    `The current folder is not a catalog folder (it has no ${CONFIG_FILE}, blueprints/, entities/ or actions/).`,
+    found.length > 0
+      ? `Pass the catalog folder as DIR: ${found.map((folder) => `idp ${command} ${folder}`).join(', or ')}`
+      : `Pass the catalog folder as DIR: idp ${command} path/to/catalog`,
+  )
+}
+
+/** Folders below `root` (to `depth` levels, skipping dot-folders and node_modules) holding the marker file. */
+function findMarkers(root: string, depth: number): string[] {
+  const found: string[] = []
+  const visit = (folder: string, left: number) => {
+    for (const entry of readdirSync(folder, {withFileTypes: true})) {
+      if (!entry.isDirectory() || entry.name.startsWith('.') || entry.name === 'node_modules') continue
+      const path = folder === '.' ? entry.name : join(folder, entry.name)
+      if (existsSync(join(path, CONFIG_FILE))) found.push(path)
+      else if (left > 1) visit(path, left - 1)
+    }
+  }
+  visit(root, depth)
+  return found.sort()
 }
 
 /** DIR must be a folder: checked before the portal is asked anything. */
@@ -145,14 +180,92 @@ export async function prepareSync(client: PortClient, root: string, options: Pre
   const unchangedBlueprints = new Set(
     plan.blueprints.filter((change) => change.action === 'unchanged').map((change) => change.identifier),
   )
+  // Relations are judged against the portal as the sync leaves it: what --prune deletes is gone.
+  const pruned = {
+    blueprints: new Set(
+      plan.blueprints.filter((change) => change.action === 'delete').map((change) => change.identifier),
+    ),
+    entities: new Set(plan.entities.filter((change) => change.action === 'delete').map((change) => refKey(change))),
+  }
+  // Entities that stay on the portal and require a pruned one would block its delete: fetch the
+  // blueprints whose required relations lead to a pruned entity's blueprint, to find them now.
+  const definitions = localDefinitions(catalog, blueprints)
+  if (pruned.entities.size > 0) {
+    const prunedBlueprints = new Set(
+      plan.entities.filter((change) => change.action === 'delete').map((change) => change.blueprint),
+    )
+    fetcher!.want(
+      [...definitions.values()]
+        .filter((blueprint) =>
+          Object.values(blueprint.relations ?? {}).some((r) => r.required && prunedBlueprints.has(r.target)),
+        )
+        .map((blueprint) => blueprint.identifier),
+    )
+    remote.entities = await fetcher!.all()
+  }
+  const prunedIds = new Set(plan.entities.filter((change) => change.action === 'delete').map((c) => c.identifier))
+  const pointsAtPruned = (entity: LocalEntity) =>
+    Object.values(entity.relations ?? {}).some((value) => relationTargets(value).some((id) => prunedIds.has(id)))
   validateCatalog(
     catalog,
-    remote,
-    (entity) => !changedBlueprints.has(entity.blueprint) && unchanged.has(refKey(entity)),
+    afterPrune(remote, pruned),
+    (entity) => !changedBlueprints.has(entity.blueprint) && unchanged.has(refKey(entity)) && !pointsAtPruned(entity),
     (identifier) => unchangedBlueprints.has(identifier),
+    pruned,
   )
-  const checked = await finish(catalog, [...reservedProblems(catalog), ...plan.conflicts])
+  const checked = await finish(catalog, [
+    ...reservedProblems(catalog),
+    ...plan.conflicts,
+    ...requiredByPortal(catalog, remote, definitions, pruned),
+  ])
   return {...checked, counts: countPlan(plan), ownership, plan, prunable: plan.prunable, remote, source}
+}
+
+/**
+ * Entities on the portal and not in the folder that stay after the sync but require, through a
+ * required relation, an entity `--prune` deletes: the portal would refuse that delete.
+ */
+function requiredByPortal(
+  catalog: LocalCatalog,
+  remote: RemoteState,
+  definitions: Map<string, Blueprint>,
+  pruned: Pruned,
+): Problem[] {
+  if (pruned.entities.size === 0) return []
+  const local = new Set(catalog.entities.map(({value}) => refKey(value)))
+  const problems: Problem[] = []
+  for (const [blueprint, entities] of remote.entities) {
+    const required = Object.entries(definitions.get(blueprint)?.relations ?? {}).filter(([, r]) => r.required)
+    if (required.length === 0 || pruned.blueprints.has(blueprint)) continue
+    for (const entity of entities.values()) {
+      const key = refKey({blueprint, identifier: entity.identifier})
+      if (local.has(key) || pruned.entities.has(key)) continue
+      for (const [name, relation] of required)
+        for (const id of relationTargets(entity.relations?.[name] ?? null))
+          if (pruned.entities.has(refKey({blueprint: relation.target, identifier: id})))
+            problems.push({
+              file: catalog.root,
+              message: `"${entity.identifier}" (${blueprint}) on the portal requires "${id}" (${relation.target}) through "${name}", so --prune cannot delete it: restore its file, or change or delete "${entity.identifier}" first`,
+              severity: 'error',
+            })
+    }
+  }
+  return problems
+}
+
+/** The portal's state once `pruned` is deleted from it. */
+function afterPrune(remote: RemoteState, pruned: Pruned): RemoteState {
+  if (pruned.blueprints.size === 0 && pruned.entities.size === 0) return remote
+  const blueprints = new Map([...remote.blueprints].filter(([identifier]) => !pruned.blueprints.has(identifier)))
+  const entities = new Map(
+    [...remote.entities]
+      .filter(([blueprint]) => !pruned.blueprints.has(blueprint))
+      .map(([blueprint, byId]) => [
+        blueprint,
+        new Map([...byId].filter(([identifier]) => !pruned.entities.has(refKey({blueprint, identifier})))),
+      ]),
+  )
+  return {...remote, blueprints, entities}
 }
 
 function reservedProblems(catalog: LocalCatalog): Problem[] {
@@ -173,11 +286,24 @@ export interface ExportResult {
   entities: number
 }
 
-/** Characters that are unsafe in file names on some systems, percent-encoded. */
-const fileName = (identifier: string) =>
-  encodeURIComponent(identifier)
+/** Room for a name plus `.json` within the 255 bytes most file systems allow for one name. */
+const MAX_NAME = 200
+
+/**
+ * The file (or folder) name for an identifier: characters unsafe on some systems percent-encoded,
+ * and a long one cut short with a hash of the whole, so any identifier fits and two never collide.
+ * The documents name their identifier (and blueprint) inside, so `catalog load` never reads a name.
+ */
+export function fileName(identifier: string): string {
+  const encoded = encodeURIComponent(identifier)
     .replaceAll('*', '%2A')
     .replace(/^\.+/, (dots) => '%2E'.repeat(dots.length))
+  if (encoded.length <= MAX_NAME) return encoded
+  const hash = createHash('sha256').update(identifier).digest('hex').slice(0, 16)
+  // Cut before a partial %XX escape, so the short name still decodes.
+  const head = encoded.slice(0, MAX_NAME - hash.length - 1).replace(/%[0-9A-F]?$/, '')
+  return `${head}-${hash}`
+}
 
 /**
  * Writes the portal's blueprints and entities as catalog files: blueprints/<id>.json and

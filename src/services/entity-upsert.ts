@@ -330,16 +330,26 @@ export async function upsertMany(
   return outcome
 }
 
-/** A bulk upsert where some items failed: exit 8 when others were written, else the items' own code. */
+/**
+ * A bulk upsert where some items failed: exit 4 when the portal refused any for lack of permission
+ * (running it again cannot help), else 8 when others were written, else the items' own code.
+ */
 export function bulkFailure(outcome: BulkOutcome): IdpError {
   const failed = outcome.errors.length
   const written = outcome.entities.length
+  const refused = outcome.errors.find((error) => error.status === 401 || error.status === 403)
   return new IdpError(
     `${failed} of ${failed + written} entities were not written${written ? '; the others were' : ''}.`,
     {
-      code: written ? 'partial' : (outcome.errors[0]?.error ?? 'bulk_failed'),
-      exitCode: written ? ExitCode.PARTIAL : exitCodeForStatus(outcome.errors[0]?.status ?? 500),
-      hint: 'Each failed item is listed above with its index in the input; fix them and run the upsert again.',
+      code: refused ? 'forbidden' : written ? 'partial' : (outcome.errors[0]?.error ?? 'bulk_failed'),
+      exitCode: refused
+        ? ExitCode.AUTH
+        : written
+          ? ExitCode.PARTIAL
+          : exitCodeForStatus(outcome.errors[0]?.status ?? 500),
+      hint: refused
+        ? 'Each refusal above says who may write it; `idp auth status` shows whose credentials these are.'
+        : 'Each failed item is listed above with its index in the input; fix them and run the upsert again.',
     },
   )
 }

@@ -18,6 +18,8 @@ export interface QuickstartOptions {
   dataDir?: string | undefined
   port: number
   userAgent: string
+  /** Who the portal's first admin stands for (see `localAdminEmail`). */
+  adminEmail?: string | undefined
 }
 
 /** The pieces quickstart starts, to be used in steps and stopped (or kept) at the end. */
@@ -36,7 +38,7 @@ export interface Quickstart {
 export async function startQuickstart(options: QuickstartOptions): Promise<Quickstart & {sync: SyncSummary}> {
   const temporary = options.dataDir === undefined
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'idp-quickstart-'))
-  const portal = await startPortal({dataDir, port: options.port})
+  const portal = await startPortal({adminEmail: options.adminEmail, dataDir, port: options.port})
   const admin = await portal.store.adminCredential()
   const credentials = {clientId: admin!.clientId, clientSecret: admin!.clientSecret}
   const client = await createClient({

@@ -253,6 +253,15 @@ describe('idp action run', () => {
     })
     expect(piped.code, piped.stderr).toBe(0)
     expect(JSON.parse(piped.stdout.split('\n')[0]!).run.properties.name).toBe('from-yaml')
+
+    // A file's text is typed as --input types it: "2d" is a time from now, whatever the source.
+    const typed = await runCli(['action', 'run', 'create_env', '--inputs-file', '-', '--no-wait', '--json'], {
+      env: portal.env,
+      input: '{"name": "from-json", "ttl": "2d"}',
+    })
+    expect(typed.code, typed.stdout).toBe(0)
+    const ttl = JSON.parse(typed.stdout.split('\n')[0]!).run.properties.ttl as string
+    expect(Date.parse(ttl) - Date.now()).toBeGreaterThan(47 * 3600_000)
   })
 
   it('Ctrl-C stops watching (exit 130) and says how to follow the run again', async () => {

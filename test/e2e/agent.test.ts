@@ -4,7 +4,7 @@ import {join} from 'node:path'
 
 import {afterAll, beforeAll, expect, it} from 'vitest'
 
-import {startCli} from '../helpers/cli.js'
+import {ROOT, startCli} from '../helpers/cli.js'
 import {runEnded, servePortal, type CliPortal} from '../helpers/e2e.js'
 import {tempDir, until} from '../helpers/portal.js'
 
@@ -24,6 +24,18 @@ beforeAll(async () => {
 })
 afterAll(async () => {
   await portal.stop()
+})
+
+it('a missing --handlers folder is a usage error naming the near one; a handler for no action is named', async () => {
+  const missing = await portal.run(['agent', '--handlers', join(ROOT, 'examples/handler')])
+  expect(missing.code).toBe(2)
+  expect(missing.stderr).toContain(`Did you mean "${join(ROOT, 'examples/handlers')}"?`)
+  expect(missing.stderr).not.toContain('ENOENT')
+
+  const typo = await portal.run(['agent', '--handler', 'fail_jbo=true', '--once'])
+  expect(typo.code, typo.stderr).toBe(0)
+  expect(typo.stderr).toContain('No action "fail_jbo" on the portal')
+  expect(typo.stderr).toContain('Did you mean "fail_job"?')
 })
 
 it('a failing handler ends the run FAILURE with its last lines; its output lines are the run logs', async () => {
@@ -247,12 +259,13 @@ it('the agent says once that the portal is gone, and again when it is back', asy
   await until(shown('polling'))
   first.child.kill('SIGTERM')
   await first.exited
-  await until(shown('Could not reach the portal'))
+  await until(shown('Cannot reach the portal'))
+  expect(agent.stderr()).toMatch(/Cannot reach the portal at \S+ \([a-z ]+\); retrying\n/)
   await new Promise((resolve) => setTimeout(resolve, 1000))
   const second = serve()
   await second.firstLine
   await until(shown(`Reconnected to http://127.0.0.1:${port}`), 20_000)
-  expect(agent.stderr().match(/Could not reach the portal/g)).toHaveLength(1)
+  expect(agent.stderr().match(/Cannot reach the portal/g)).toHaveLength(1)
   agent.child.kill('SIGTERM')
   await agent.exited
   second.child.kill('SIGTERM')

@@ -37,13 +37,11 @@ afterAll(async () => {
 describe('the seed catalog', () => {
   beforeAll(freshPortal)
 
-  it('validates offline, with warnings for the legacy formulaProperties only', async () => {
+  it('validates offline with no problems and no warnings (its formulaProperties are empty)', async () => {
     const result = await portal.run(['catalog', 'validate', EXAMPLES, '--json'])
     expect(result.code).toBe(0)
     expect(result.json()).toMatchObject({actions: 8, blueprints: 6, entities: 9, errors: [], files: 23, valid: true})
-    // One warning, however many blueprints carry the legacy field.
-    expect(result.json().warnings).toHaveLength(1)
-    expect(result.json().warnings[0].message).toContain('also in 4 more')
+    expect(result.json().warnings).toEqual([])
   })
 
   it('syncs into a fresh portal as-is; a second sync reports everything unchanged and writes nothing', async () => {

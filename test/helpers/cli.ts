@@ -18,7 +18,13 @@ export interface CliResult {
  */
 export function runCli(
   args: string[],
-  options: {bin?: string; env?: Record<string, string | undefined>; input?: string; timeoutMs?: number} = {},
+  options: {
+    bin?: string
+    cwd?: string
+    env?: Record<string, string | undefined>
+    input?: string
+    timeoutMs?: number
+  } = {},
 ): Promise<CliResult> {
   if (!existsSync(ROOT + 'dist/commands'))
     throw new Error('Build first: npm run build (the e2e tests run the built CLI)')
@@ -26,7 +32,11 @@ export function runCli(
     const env: Record<string, string> = {}
     for (const [key, value] of Object.entries({...process.env, ...options.env}))
       if (value !== undefined) env[key] = value
-    const child = spawn(process.execPath, [options.bin ?? BIN, ...args], {env, stdio: ['pipe', 'pipe', 'pipe']})
+    const child = spawn(process.execPath, [options.bin ?? BIN, ...args], {
+      cwd: options.cwd,
+      env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (chunk) => (stdout += chunk))

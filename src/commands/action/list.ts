@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../base-command.js'
+import {upperCaseOption} from '../../flags.js'
 import type {Action} from '../../model/port.js'
 import {printTable} from '../../io/table.js'
 
@@ -14,10 +15,7 @@ export default class ActionList extends BaseCommand<typeof ActionList> {
   ]
   static override flags = {
     blueprint: Flags.string({char: 'b', summary: 'Only actions of this blueprint.'}),
-    operation: Flags.option({
-      options: ['CREATE', 'DAY-2', 'DELETE'] as const,
-      summary: 'Only actions of this operation.',
-    })(),
+    operation: upperCaseOption(['CREATE', 'DAY-2', 'DELETE'], 'Only actions of this operation (any case).'),
   }
 
   async run(): Promise<{actions: Action[]}> {

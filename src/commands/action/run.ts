@@ -8,7 +8,8 @@ import {runView, runUrl} from '../../io/run-view.js'
 import {followRun} from '../../services/run-watch.js'
 import {fillForm} from '../../services/action-form.js'
 import type {Prompter} from '../../prompts/prompter.js'
-import {entitySearch, equivalentCommand, exampleValue, givenInputs, shellQuote} from '../../services/action-run.js'
+import {entitySearch, equivalentCommand, exampleValue, givenInputs} from '../../services/action-run.js'
+import {shellQuote} from '../../shared/shell-quote.js'
 
 export default class ActionRun extends BaseCommand<typeof ActionRun> {
   static override summary = 'Run a self-service action and follow it to the end.'

@@ -2,6 +2,7 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../base-command.js'
 import {validationError} from '../../errors.js'
+import {problemsIn} from '../../io/problems.js'
 import {OWNERSHIP_BLUEPRINT, type Blueprint} from '../../model/port.js'
 import {catalogGraph, toDot, toMermaid, type GraphEntity} from '../../services/catalog-graph.js'
 
@@ -13,7 +14,9 @@ export default class CatalogGraph extends BaseCommand<typeof CatalogGraph> {
     '<%= config.bin %> <%= command.id %> examples/catalog --entities --format dot | dot -Tsvg > catalog.svg',
     '<%= config.bin %> <%= command.id %> --portal',
   ]
-  static override args = {dir: Args.string({default: '.', description: 'Catalog folder.'})}
+  static override args = {
+    dir: Args.string({description: 'Catalog folder. [default: the current folder, when it is a catalog folder]'}),
+  }
   static override flags = {
     entities: Flags.boolean({summary: 'Draw entities and the relations between them too.'}),
     format: Flags.option({default: 'mermaid', options: ['mermaid', 'dot'] as const, summary: 'Output format.'})(),
@@ -29,15 +32,16 @@ export default class CatalogGraph extends BaseCommand<typeof CatalogGraph> {
 
   private async fromFolder(): Promise<{blueprints: Blueprint[]; entities: GraphEntity[]}> {
     const {loadCatalog} = await import('../../catalog/load.js')
-    const {ensureFolder} = await import('../../services/catalog.js')
-    ensureFolder(this.args.dir)
-    const catalog = await loadCatalog(this.args.dir)
+    const {catalogDir, ensureFolder} = await import('../../services/catalog.js')
+    const dir = catalogDir(this.args.dir, 'catalog graph')
+    ensureFolder(dir)
+    const catalog = await loadCatalog(dir)
     const errors = catalog.problems.filter((problem) => problem.severity === 'error')
     if (errors.length > 0) {
       const first = errors[0]!
       throw validationError(
-        `${errors.length} problems in ${this.args.dir}, the first: ${first.file}: ${first.pointer} ${first.message}`,
-        `idp catalog validate ${this.args.dir} lists them all.`,
+        `${problemsIn(errors.length, dir)}, the first: ${first.file}: ${first.pointer} ${first.message}`,
+        `idp catalog validate ${dir} lists them all.`,
       )
     }
     return {

@@ -1,10 +1,10 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../base-command.js'
-import {validationError} from '../../errors.js'
-import {printProblems, problemJson} from '../../io/problems.js'
+import {ExitCode, validationError} from '../../errors.js'
+import {printProblems, problemJson, problemsIn} from '../../io/problems.js'
 import {printTable} from '../../io/table.js'
-import {prepareSync} from '../../services/catalog.js'
+import {catalogDir, prepareSync} from '../../services/catalog.js'
 import {changeName, changeText, planJson, planMarkdown, planSummary} from '../../services/plan-view.js'
 
 export const catalogFlags = {
@@ -29,16 +29,23 @@ export default class CatalogPlan extends BaseCommand<typeof CatalogPlan> {
   static override examples = [
     '<%= config.bin %> <%= command.id %> examples/catalog',
     '<%= config.bin %> <%= command.id %> catalog --prune --format markdown > plan.md',
+    '<%= config.bin %> <%= command.id %> catalog --detailed-exitcode  # in CI: 0 nothing to do, 12 changes, 3 invalid',
   ]
-  static override args = {dir: Args.string({default: '.', description: 'Catalog folder.'})}
+  static override args = {
+    dir: Args.string({description: 'Catalog folder. [default: the current folder, when it is a catalog folder]'}),
+  }
   static override flags = {
     ...catalogFlags,
     format: Flags.option({default: 'table', options: ['table', 'markdown'] as const, summary: 'Output format.'})(),
+    'detailed-exitcode': Flags.boolean({
+      summary: "Exit 12 when there are changes, 0 when there are none (Terraform's -detailed-exitcode).",
+    }),
   }
 
   async run() {
+    const dir = catalogDir(this.args.dir, 'catalog plan')
     const {client} = await this.connect()
-    const prepared = await prepareSync(client, this.args.dir, {
+    const prepared = await prepareSync(client, dir, {
       adopt: this.flags.adopt,
       env: process.env,
       force: this.flags.force,
@@ -63,7 +70,9 @@ export default class CatalogPlan extends BaseCommand<typeof CatalogPlan> {
     }
     if (prepared.errors.length > 0) {
       if (this.jsonOutput) process.exitCode = 3
-      else throw validationError(`${prepared.errors.length} problems in ${this.args.dir}; fix them before syncing.`)
+      else throw validationError(`${problemsIn(prepared.errors.length, dir)}; fix them before syncing.`)
+    } else if (this.flags['detailed-exitcode'] && view.counts.create + view.counts.update + view.counts.delete > 0) {
+      process.exitCode = ExitCode.PLAN_CHANGES
     }
     return result
   }

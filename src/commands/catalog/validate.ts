@@ -2,8 +2,8 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../base-command.js'
 import {validationError} from '../../errors.js'
-import {printProblems, problemJson} from '../../io/problems.js'
-import {validateFolder} from '../../services/catalog.js'
+import {printProblems, problemJson, problemsIn} from '../../io/problems.js'
+import {catalogDir, validateFolder} from '../../services/catalog.js'
 
 export default class CatalogValidate extends BaseCommand<typeof CatalogValidate> {
   static override summary = 'Check a catalog folder: JSON, blueprints, entities and relations.'
@@ -15,15 +15,18 @@ Problems are reported as file:line:column with the JSON pointer of the field; ex
     '<%= config.bin %> <%= command.id %> catalog --remote',
     '<%= config.bin %> <%= command.id %> catalog --format github  # annotations in GitHub Actions',
   ]
-  static override args = {dir: Args.string({default: '.', description: 'Catalog folder.'})}
+  static override args = {
+    dir: Args.string({description: 'Catalog folder. [default: the current folder, when it is a catalog folder]'}),
+  }
   static override flags = {
     format: Flags.option({default: 'text', options: ['text', 'github'] as const, summary: 'Problem format.'})(),
     remote: Flags.boolean({summary: "Also check against the portal's blueprints and entities."}),
   }
 
   async run() {
+    const dir = catalogDir(this.args.dir, 'catalog validate')
     const client = this.flags.remote ? (await this.connect()).client : undefined
-    const {catalog, errors, warnings} = await validateFolder(this.args.dir, client)
+    const {catalog, errors, warnings} = await validateFolder(dir, client)
     const result = {
       actions: catalog.actions.length,
       blueprints: catalog.blueprints.length,
@@ -43,9 +46,7 @@ Problems are reported as file:line:column with the JSON pointer of the field; ex
         )
     }
     if (errors.length > 0) {
-      const error = validationError(
-        `${errors.length} ${errors.length === 1 ? 'problem' : 'problems'} in ${this.args.dir}.`,
-      )
+      const error = validationError(`${problemsIn(errors.length, dir)}.`)
       // The problems themselves are already printed; exit with the code and no repeat.
       if (this.jsonOutput) {
         process.exitCode = error.exitCode

@@ -1,7 +1,8 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../base-command.js'
-import {usageError} from '../../errors.js'
+import {ApiError} from '../../api/errors.js'
+import {IdpError, usageError} from '../../errors.js'
 
 export default class EntityDelete extends BaseCommand<typeof EntityDelete> {
   static override summary = 'Delete entities.'
@@ -33,18 +34,32 @@ export default class EntityDelete extends BaseCommand<typeof EntityDelete> {
     const {client} = await this.connect()
     const deleteDependents = this.flags['delete-dependents']
     const deleted: string[] = []
-    if (identifiers.length === 1) {
-      await client.entities.delete(blueprint, identifiers[0]!, {deleteDependents})
-      deleted.push(identifiers[0]!)
-    } else {
-      for (let start = 0; start < identifiers.length; start += 100) {
-        deleted.push(
-          ...(await client.entities.bulkDelete(blueprint, identifiers.slice(start, start + 100), {deleteDependents})),
-        )
+    try {
+      if (identifiers.length === 1) {
+        await client.entities.delete(blueprint, identifiers[0]!, {deleteDependents})
+        deleted.push(identifiers[0]!)
+      } else {
+        for (let start = 0; start < identifiers.length; start += 100) {
+          deleted.push(
+            ...(await client.entities.bulkDelete(blueprint, identifiers.slice(start, start + 100), {deleteDependents})),
+          )
+        }
       }
+    } catch (error) {
+      throw inFlagTerms(error)
     }
     return this.emit({blueprint, deleted}, () =>
       this.io.out(`Deleted ${deleted.length} from ${blueprint}: ${deleted.join(', ')}`),
     )
   }
+}
+
+/** The portal names its query parameter (`delete_dependents=true`); on the command line it is a flag. */
+function inFlagTerms(error: unknown): unknown {
+  if (!(error instanceof ApiError) || error.portError !== 'has_dependents') return error
+  return new IdpError(error.message.replace(/;? (delete it first )?or pass delete_dependents=true\.?$/, '.'), {
+    code: error.code,
+    exitCode: error.exitCode,
+    hint: 'Delete the entities that require it first, or pass --delete-dependents to delete them too.',
+  })
 }

@@ -3,6 +3,7 @@ import {join} from 'node:path'
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../base-command.js'
+import {localAdminEmail, savePortalProfile} from '../../config/portal-profile.js'
 import {LOCAL_PROFILE, ProfileStore} from '../../config/profiles.js'
 import {ExitCode, IdpError} from '../../errors.js'
 
@@ -13,14 +14,15 @@ export interface ServeResult {
   store: 'sqlite' | 'postgres'
   /** SQLite's file, or the PostgreSQL database (its URL without the password). */
   database: string
-  profile: string
+  /** The CLI profile holding this portal's admin credentials (null when none is saved). */
+  profile: string | null
   createdAdmin: boolean
 }
 
 export default class PortalServe extends BaseCommand<typeof PortalServe> {
   static override summary = 'Run the embedded Port-compatible portal.'
   static override description = `Serves Port's REST API (blueprints, entities, search) from SQLite in --data-dir, so idp works with no account; or, with --store postgres, from a PostgreSQL database that several portal processes share.
-On the first start of a store it creates admin credentials and saves them as the CLI profile "local" (a 0600 file; the secret is never printed); later starts update that profile's URL. The data directory is kept 0700 and its files 0600.
+On the first start of a store it creates admin credentials and saves them as a CLI profile (a 0600 file; the secret is never printed); later starts update that profile's URL. Each data directory has its own profile: "local" for the first, and for another a name derived from its folder ("local-<folder>"), so a second portal never replaces the first one's profile; use it with --profile or IDP_PROFILE. The data directory is kept 0700 and its files 0600.
 PostgreSQL: --database-url (or IDP_PORTAL_DATABASE_URL) names the database, else libpq's PG* variables do; sslmode and the other libpq URL parameters apply. Keep the password out of the URL (PGPASSWORD or ~/.pgpass): it is never printed. The schema is migrated on start (see "idp portal migrate").
 GET /healthz answers while the process is up, GET /readyz while its store answers (503 otherwise): both public, for load balancers.
 GITHUB backends use IDP_PORTAL_GITHUB_TOKEN (and IDP_PORTAL_GITHUB_URL for GitHub Enterprise) from the environment, never a flag.
@@ -97,6 +99,7 @@ Stops cleanly on Ctrl-C or SIGTERM. With --json it prints one line when ready: {
     const {startPortal} = await import('../../portal/server.js')
     const rateLimit = await this.rateLimit()
     const portal = await startPortal({
+      adminEmail: localAdminEmail(),
       databaseUrl,
       dataDir,
       github: githubSettings(process.env),
@@ -122,21 +125,14 @@ Stops cleanly on Ctrl-C or SIGTERM. With --json it prints one line when ready: {
 
     for (const warning of portal.warnings) this.io.err(`${this.io.color.yellow('Warning:')} ${warning}`)
     const profiles = await ProfileStore.open(this.config.configDir)
-    const saved = profiles.get(LOCAL_PROFILE)
-    if (portal.createdAdmin) {
-      await profiles.set(LOCAL_PROFILE, {apiUrl: portal.url, ...portal.createdAdmin})
-    } else if (saved?.clientId && (await portal.store.getCredential(saved.clientId))) {
-      await profiles.set(LOCAL_PROFILE, {...saved, apiUrl: portal.url})
-    }
-
-    const result = {
-      createdAdmin: Boolean(portal.createdAdmin),
+    const saved = await savePortalProfile(profiles, {
+      createdAdmin: portal.createdAdmin,
       dataDir,
-      database,
-      profile: LOCAL_PROFILE,
-      store,
+      holds: async (clientId) => Boolean(await portal.store.getCredential(clientId)),
       url: portal.url,
-    }
+    })
+    const profile = saved?.name ?? null
+    const result = {createdAdmin: Boolean(portal.createdAdmin), dataDir, database, profile, store, url: portal.url}
     if (this.jsonOutput) {
       await this.printJson(result, {compact: true})
     } else {
@@ -144,10 +140,22 @@ Stops cleanly on Ctrl-C or SIGTERM. With --json it prints one line when ready: {
       this.io.out(`Portal listening on ${bold(portal.url)} (data: ${store === 'sqlite' ? dataDir : database})`)
       if (portal.createdAdmin) {
         this.io.out(
-          `Created admin credentials (client id ${portal.createdAdmin.clientId}) and saved them as profile "${LOCAL_PROFILE}".`,
+          `Created admin credentials (client id ${portal.createdAdmin.clientId}) and saved them as profile "${profile}".`,
         )
       }
-      this.io.out(dim(`From another terminal: idp blueprint list  (or idp login --api-url ${portal.url})`))
+      if (saved?.localBelongsTo) {
+        // Another data directory's portal keeps "local"; say how to reach this one.
+        this.io.out(
+          `Profile "${LOCAL_PROFILE}" stays with the portal in ${saved.localBelongsTo}; this portal's profile is "${profile}".`,
+        )
+        this.io.out(
+          dim(`From another terminal: idp --profile ${profile} blueprint list  (or export IDP_PROFILE=${profile})`),
+        )
+      } else if (profile) {
+        this.io.out(dim(`From another terminal: idp blueprint list  (or idp login --api-url ${portal.url})`))
+      } else {
+        this.io.out(dim(`From another terminal: idp login --api-url ${portal.url}`))
+      }
       this.io.out(dim('Press Ctrl-C to stop.'))
     }
 

@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../base-command.js'
+import {upperCaseOption} from '../../flags.js'
 import type {Run} from '../../model/port.js'
 import {printTable} from '../../io/table.js'
 
@@ -14,10 +15,10 @@ export default class RunList extends BaseCommand<typeof RunList> {
   static override flags = {
     action: Flags.string({char: 'a', summary: 'Only runs of this action.'}),
     limit: Flags.integer({default: 20, max: 1000, min: 1, summary: 'At most this many runs.'}),
-    status: Flags.option({
-      options: ['IN_PROGRESS', 'WAITING_FOR_APPROVAL', 'SUCCESS', 'FAILURE', 'DECLINED'] as const,
-      summary: 'Only runs with this status.',
-    })(),
+    status: upperCaseOption(
+      ['IN_PROGRESS', 'WAITING_FOR_APPROVAL', 'SUCCESS', 'FAILURE', 'DECLINED'],
+      'Only runs with this status (any case).',
+    ),
   }
 
   async run(): Promise<{runs: Run[]}> {

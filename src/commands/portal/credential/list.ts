@@ -6,6 +6,8 @@ import {dataDirFlag, portalCredentials} from './index.js'
 export default class PortalCredentialList extends BaseCommand<typeof PortalCredentialList> {
   static override summary = "List the embedded portal's credentials (never their secrets)."
   static override examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --json']
+  // It writes the data directory itself, whichever portal a profile points at.
+  static override baseFlags = BaseCommand.localBaseFlags
   static override flags = {'data-dir': dataDirFlag}
 
   async run(): Promise<{credentials: CredentialInfo[]}> {

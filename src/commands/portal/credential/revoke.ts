@@ -9,6 +9,8 @@ export default class PortalCredentialRevoke extends BaseCommand<typeof PortalCre
   static override description = `Deletes the credential and every access token issued to it (the run tokens it minted too). A running portal refuses them from the next request on. The organisation's credential (the first admin) cannot be revoked: its secret signs webhooks and encrypts secret inputs.`
   static override examples = ['<%= config.bin %> <%= command.id %> client_Ab12…']
   static override args = {clientId: Args.string({description: 'The client id to revoke.', required: true})}
+  // It writes the data directory itself, whichever portal a profile points at.
+  static override baseFlags = BaseCommand.localBaseFlags
   static override flags = {'data-dir': dataDirFlag}
 
   async run(): Promise<{revoked: string}> {

@@ -1,0 +1,3 @@
+/** Single-quotes a value for a POSIX shell when it needs it. */
+export const shellQuote = (text: string) =>
+  /^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replaceAll("'", `'\\''`)}'`

@@ -16,12 +16,23 @@ export interface IO {
   readonly columns?: number
 }
 
-export interface IOOptions {
+/** A stream a command writes to: the process's own, or a test's capture (`isTTY` unset: not a terminal). */
+export interface OutputStream {
+  write(text: string): unknown
+  readonly isTTY?: boolean
+  readonly columns?: number
+}
+
+/** The streams a command runs with; each one left out is the process's. */
+export interface Streams {
+  stdout?: OutputStream
+  stderr?: OutputStream
+  stdin?: {readonly isTTY?: boolean}
+}
+
+export interface IOOptions extends Streams {
   noInput?: boolean
   env?: NodeJS.ProcessEnv
-  stdout?: NodeJS.WriteStream
-  stderr?: NodeJS.WriteStream
-  stdin?: NodeJS.ReadStream
 }
 
 /** `NO_COLOR` (any value) wins; `FORCE_COLOR` forces; otherwise colour only on a TTY. */

@@ -6,7 +6,8 @@ import {afterAll, beforeAll, expect, it} from 'vitest'
 
 import {ROOT, startCli} from '../helpers/cli.js'
 import {runEnded, servePortal, type CliPortal} from '../helpers/e2e.js'
-import {tempDir, until} from '../helpers/portal.js'
+import {until} from '../helpers/http.js'
+import {tempDir} from '../helpers/portal.js'
 
 let portal: CliPortal
 const api = (method: string, path: string, body?: unknown) => portal.api(method, path, body)

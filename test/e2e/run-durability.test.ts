@@ -3,7 +3,7 @@ import type {AddressInfo} from 'node:net'
 
 import {expect, it} from 'vitest'
 
-import {servePortal, type CliPortal} from '../helpers/e2e.js'
+import {servePortal, type ServedPortal} from '../helpers/e2e.js'
 import {tempDir} from '../helpers/portal.js'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -32,7 +32,7 @@ it('kill -9 with runs queued, claimed and half-reported: none lost, none handed 
   const receiver = await timerReceiver()
   const dataDir = tempDir('idp-data-')
   const configDir = tempDir('idp-config-')
-  let portal: CliPortal = await servePortal({configDir, dataDir})
+  let portal: ServedPortal = await servePortal({configDir, dataDir})
   const api = (method: string, path: string, body?: unknown) => portal.api(method, path, body)
   const claim = async (installationId: string) =>
     (

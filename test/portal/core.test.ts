@@ -3,7 +3,8 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {Router, type Route} from '../../src/portal/http.js'
 import {routes} from '../../src/portal/routes/index.js'
 import {PortalNotice} from '../../src/portal/notice.js'
-import {startTestPortal, until, type TestPortal} from '../helpers/portal.js'
+import {until} from '../helpers/http.js'
+import {startTestPortal, type TestPortal} from '../helpers/portal.js'
 
 let portal: TestPortal
 

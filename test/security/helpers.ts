@@ -1,4 +1,5 @@
-import {startTestPortal, until, type TestPortal} from '../helpers/portal.js'
+import {until} from '../helpers/http.js'
+import {startTestPortal, type TestPortal} from '../helpers/portal.js'
 
 export interface Caller {
   token: string

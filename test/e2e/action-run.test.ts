@@ -2,7 +2,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {fakeBackend} from '../helpers/backend.js'
 import {BIN, runCli, startCli} from '../helpers/cli.js'
-import {servePortal, type CliPortal} from '../helpers/e2e.js'
+import {localPortal, type CliPortal} from '../helpers/e2e.js'
 
 let portal: CliPortal
 let backend: ReturnType<typeof fakeBackend>
@@ -37,7 +37,7 @@ const restartEnv = {
 const api = (method: string, path: string, body?: unknown) => portal.api(method, path, body)
 
 beforeAll(async () => {
-  portal = await servePortal()
+  portal = await localPortal()
   await api('POST', '/v1/blueprints', {
     identifier: 'devenv',
     schema: {properties: {ttl: {format: 'timer', type: 'string'}}},
@@ -139,8 +139,11 @@ describe('idp action run', () => {
         '--json',
       ])
       const {clientId, clientSecret} = created.json()
-      return (args: string[]) =>
-        portal.run([...args, '--api-url', portal.url], {IDP_CLIENT_ID: clientId, IDP_CLIENT_SECRET: clientSecret})
+      const env = {IDP_CLIENT_ID: clientId, IDP_CLIENT_SECRET: clientSecret}
+      const run = (args: string[]) => portal.run([...args, '--api-url', portal.url], env)
+      // Commands that read stdin run as a process: stdin is the process's.
+      run.piped = (args: string[]) => runCli([...args, '--api-url', portal.url], {env: {...portal.env, ...env}})
+      return run
     }
     const dev = await member('dev@example.com', ['payments'])
     const lead = await member('lead@example.com')
@@ -151,7 +154,7 @@ describe('idp action run', () => {
       approve: {roles: [], users: ['lead@example.com', 'ops@example.com']},
       execute: {roles: [], teams: ['payments']},
     })
-    const set = await portal.run(['action', 'permissions', 'scale_env', '--set', '-'], {})
+    const set = await runCli(['action', 'permissions', 'scale_env', '--set', '-'], {env: portal.env})
     expect(set.code).toBe(3) // stdin was empty: not a permissions object
     expect(set.stderr).toContain('is not a permissions object')
     const applied = await runCli(['action', 'permissions', 'scale_env', '--set', '-'], {
@@ -161,7 +164,7 @@ describe('idp action run', () => {
     expect(applied.code).toBe(0)
     expect(applied.stdout).toContain('execute  team payments')
     expect(applied.stdout).toContain('approve  lead@example.com, ops@example.com')
-    expect((await dev(['action', 'permissions', 'scale_env', '--set', '-'])).code).not.toBe(0)
+    expect((await dev.piped(['action', 'permissions', 'scale_env', '--set', '-'])).code).not.toBe(0)
 
     const denied = await ops(['action', 'run', 'scale_env', '--entity', 'env-1', '--no-wait'])
     expect(denied.code).toBe(4)
@@ -244,9 +247,11 @@ describe('idp action run', () => {
   })
 
   it('takes inputs from a file or stdin', async () => {
-    const result = await portal.run(['action', 'run', 'create_env', '--inputs-file', '-', '--no-wait', '--json'], {})
+    // Stdin is the process's: these run the built CLI.
+    const result = await runCli(['action', 'run', 'create_env', '--inputs-file', '-', '--no-wait', '--json'], {
+      env: portal.env,
+    })
     expect(result.code).toBe(2) // empty stdin is not an object
-    const {runCli} = await import('../helpers/cli.js')
     const piped = await runCli(['action', 'run', 'create_env', '--inputs-file', '-', '--no-wait', '--json'], {
       env: portal.env,
       input: 'name: from-yaml\n',

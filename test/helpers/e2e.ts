@@ -2,6 +2,7 @@ import {readFileSync, statSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {ProfileStore, LOCAL_PROFILE} from '../../src/config/profiles.js'
+import type {PortalOptions} from '../../src/portal/server.js'
 import {runCli, startCli, type CliResult} from './cli.js'
 import {accessToken, request, until} from './http.js'
 import {startTestPortal, tempDir} from './portal.js'
@@ -29,10 +30,13 @@ export interface CliPortal {
  * The portal in this process and a config dir whose `local` profile holds its admin, as
  * `idp portal serve` leaves it; `run` runs commands in-process (see run-command.ts).
  */
-export async function localPortal(options: {dataDir?: string; configDir?: string} = {}): Promise<CliPortal> {
+export async function localPortal(
+  options: {dataDir?: string; configDir?: string; portal?: Partial<PortalOptions>} = {},
+): Promise<CliPortal> {
   const configDir = options.configDir ?? tempDir('idp-config-')
   let log = ''
   const portal = await startTestPortal({
+    ...options.portal,
     dataDir: options.dataDir ?? tempDir('idp-data-'),
     onError: (error) => (log += `portal: ${(error as Error).message}\n`),
   })

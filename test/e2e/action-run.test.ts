@@ -3,6 +3,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {fakeBackend} from '../helpers/backend.js'
 import {BIN, runCli, startCli} from '../helpers/cli.js'
 import {localPortal, type CliPortal} from '../helpers/e2e.js'
+import {until} from '../helpers/http.js'
 
 let portal: CliPortal
 let backend: ReturnType<typeof fakeBackend>
@@ -108,7 +109,7 @@ describe('idp action run', () => {
     const watching = startCli(['action', 'run', 'restart_env', '--entity', 'env-1'], portal.env)
     let stderr = ''
     watching.child.stderr!.on('data', (chunk) => (stderr += chunk))
-    while (!stderr.includes('waiting for approval')) await new Promise((resolve) => setTimeout(resolve, 20))
+    await until(() => stderr.includes('waiting for approval') || undefined)
     const id = /Run (r_\w{16})/.exec(stderr)![1]!
     const declined = await portal.run(['run', 'decline', id, '--reason', 'code freeze', '--json'])
     expect(declined.json().run.status).toBe('DECLINED')
@@ -273,7 +274,7 @@ describe('idp action run', () => {
     const watching = startCli(['action', 'run', 'create_env', '-i', 'name=ctrl-c', '-i', 'outcome=hang'], portal.env)
     let stderr = ''
     watching.child.stderr!.on('data', (chunk) => (stderr += chunk))
-    while (!stderr.includes('● IN_PROGRESS')) await new Promise((resolve) => setTimeout(resolve, 20))
+    await until(() => stderr.includes('● IN_PROGRESS') || undefined)
     watching.child.kill('SIGINT')
     expect(await watching.exited).toBe(130)
     expect(stderr).toMatch(/the run goes on\. Follow it again with: idp run watch r_\w{16}/)

@@ -7,6 +7,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {decryptSecret} from '../../src/actions/secrets.js'
 import {BIN, ROOT, startCli} from '../helpers/cli.js'
 import {localPortal, type CliPortal} from '../helpers/e2e.js'
+import {until} from '../helpers/http.js'
 import {fakeGitHub} from '../helpers/github.js'
 import {tempDir} from '../helpers/portal.js'
 import {terminal} from '../helpers/terminal.js'
@@ -163,7 +164,7 @@ describe('with flags', () => {
     let output = ''
     watching.child.stderr!.on('data', (chunk) => (output += chunk))
     watching.child.stdout!.on('data', (chunk) => (output += chunk))
-    while (!output.includes('waiting for approval')) await new Promise((resolve) => setTimeout(resolve, 20))
+    await until(() => output.includes('waiting for approval') || undefined)
     const id = /Run (r_\w{16})/.exec(output)![1]!
     expect((await portal.run(['run', 'approve', id])).code).toBe(0)
     expect(await watching.exited).toBe(0)

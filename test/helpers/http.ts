@@ -31,13 +31,17 @@ export async function request(
   return {body: text ? JSON.parse(text) : undefined, status: response.status}
 }
 
-/** Polls `check` until it gives a value (not undefined); throws after `timeoutMs`. */
-export async function until<T>(check: () => T | undefined | Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
+/** Polls `check` until it gives a value (not undefined); throws after `timeoutMs`, saying `failure()`. */
+export async function until<T>(
+  check: () => T | undefined | Promise<T | undefined>,
+  timeoutMs = 10_000,
+  failure = () => `timed out after ${timeoutMs} ms`,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const value = await check()
     if (value !== undefined) return value
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms`)
+    if (Date.now() > deadline) throw new Error(failure())
     await new Promise((resolve) => setTimeout(resolve, 25))
   }
 }

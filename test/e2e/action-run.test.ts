@@ -3,6 +3,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {fakeBackend} from '../helpers/backend.js'
 import {BIN, runCli, startCli} from '../helpers/cli.js'
 import {localPortal, type CliPortal} from '../helpers/e2e.js'
+import {runIdp} from '../helpers/run-command.js'
 import {until} from '../helpers/http.js'
 
 let portal: CliPortal
@@ -141,10 +142,7 @@ describe('idp action run', () => {
       ])
       const {clientId, clientSecret} = created.json()
       const env = {IDP_CLIENT_ID: clientId, IDP_CLIENT_SECRET: clientSecret}
-      const run = (args: string[]) => portal.run([...args, '--api-url', portal.url], env)
-      // Commands that read stdin run as a process: stdin is the process's.
-      run.piped = (args: string[]) => runCli([...args, '--api-url', portal.url], {env: {...portal.env, ...env}})
-      return run
+      return (args: string[]) => portal.run([...args, '--api-url', portal.url], env)
     }
     const dev = await member('dev@example.com', ['payments'])
     const lead = await member('lead@example.com')
@@ -155,17 +153,17 @@ describe('idp action run', () => {
       approve: {roles: [], users: ['lead@example.com', 'ops@example.com']},
       execute: {roles: [], teams: ['payments']},
     })
-    const set = await runCli(['action', 'permissions', 'scale_env', '--set', '-'], {env: portal.env})
+    const set = await runIdp(['action', 'permissions', 'scale_env', '--set', '-'], {env: portal.env})
     expect(set.code).toBe(3) // stdin was empty: not a permissions object
     expect(set.stderr).toContain('is not a permissions object')
-    const applied = await runCli(['action', 'permissions', 'scale_env', '--set', '-'], {
+    const applied = await runIdp(['action', 'permissions', 'scale_env', '--set', '-'], {
       env: portal.env,
       input: changes,
     })
     expect(applied.code).toBe(0)
     expect(applied.stdout).toContain('execute  team payments')
     expect(applied.stdout).toContain('approve  lead@example.com, ops@example.com')
-    expect((await dev.piped(['action', 'permissions', 'scale_env', '--set', '-'])).code).not.toBe(0)
+    expect((await dev(['action', 'permissions', 'scale_env', '--set', '-'])).code).not.toBe(0)
 
     const denied = await ops(['action', 'run', 'scale_env', '--entity', 'env-1', '--no-wait'])
     expect(denied.code).toBe(4)
@@ -248,11 +246,11 @@ describe('idp action run', () => {
   })
 
   it('takes inputs from a file or stdin', async () => {
-    // Stdin is the process's: these run the built CLI.
-    const result = await runCli(['action', 'run', 'create_env', '--inputs-file', '-', '--no-wait', '--json'], {
+    const result = await runIdp(['action', 'run', 'create_env', '--inputs-file', '-', '--no-wait', '--json'], {
       env: portal.env,
     })
     expect(result.code).toBe(2) // empty stdin is not an object
+    // Through a real pipe: the built CLI reads its stdin.
     const piped = await runCli(['action', 'run', 'create_env', '--inputs-file', '-', '--no-wait', '--json'], {
       env: portal.env,
       input: 'name: from-yaml\n',

@@ -10,6 +10,8 @@ import {ROOT, type CliResult} from './cli.js'
 type CommandClass = (new (argv: string[], config: Config) => BaseCommand<never>) & {id?: string}
 
 export interface RunOptions {
+  /** What the command reads on stdin (for `-` file arguments); nothing by default. */
+  input?: string
   /** Set in `process.env` for this run only (`undefined` unsets); the parser reads flag defaults there. */
   env?: Record<string, string | undefined>
   /** Stand-ins for the process's streams, e.g. `{stdout: {isTTY: true, …}}` to act as a terminal. */
@@ -41,7 +43,7 @@ export async function runCommand(Cmd: CommandClass, argv: string[], options: Run
       connection: options.connection,
       streams: {
         stderr: {...options.io?.stderr, write: (text: string) => (stderr += text)},
-        stdin: {isTTY: options.io?.stdinIsTTY ?? false},
+        stdin: {isTTY: options.io?.stdinIsTTY ?? false, readAll: () => options.input ?? ''},
         stdout: {...options.io?.stdout, write: (text: string) => (stdout += text)},
       },
     }

@@ -24,7 +24,12 @@ export async function startTestPortal(options: Partial<PortalOptions> = {}): Pro
   const stored = await portal.store.adminCredential()
   const admin = portal.createdAdmin ?? {clientId: stored!.clientId, clientSecret: stored!.clientSecret}
   let cached: Promise<string> | undefined
-  const token = () => (cached ??= accessToken(portal.url, admin))
+  // A failed login is not kept: the next call asks again.
+  const token = () =>
+    (cached ??= accessToken(portal.url, admin).catch((error: unknown) => {
+      cached = undefined
+      throw error
+    }))
   return {
     ...portal,
     admin,

@@ -110,7 +110,7 @@ describe('idp action run', () => {
     const watching = startCli(['action', 'run', 'restart_env', '--entity', 'env-1'], portal.env)
     let stderr = ''
     watching.child.stderr!.on('data', (chunk) => (stderr += chunk))
-    await until(() => stderr.includes('waiting for approval') || undefined)
+    await until(() => stderr.includes('waiting for approval') || undefined, 25_000)
     const id = /Run (r_\w{16})/.exec(stderr)![1]!
     const declined = await portal.run(['run', 'decline', id, '--reason', 'code freeze', '--json'])
     expect(declined.json().run.status).toBe('DECLINED')
@@ -272,7 +272,7 @@ describe('idp action run', () => {
     const watching = startCli(['action', 'run', 'create_env', '-i', 'name=ctrl-c', '-i', 'outcome=hang'], portal.env)
     let stderr = ''
     watching.child.stderr!.on('data', (chunk) => (stderr += chunk))
-    await until(() => stderr.includes('● IN_PROGRESS') || undefined)
+    await until(() => stderr.includes('● IN_PROGRESS') || undefined, 25_000)
     watching.child.kill('SIGINT')
     expect(await watching.exited).toBe(130)
     expect(stderr).toMatch(/the run goes on\. Follow it again with: idp run watch r_\w{16}/)

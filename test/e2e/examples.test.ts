@@ -164,7 +164,7 @@ describe('with flags', () => {
     let output = ''
     watching.child.stderr!.on('data', (chunk) => (output += chunk))
     watching.child.stdout!.on('data', (chunk) => (output += chunk))
-    await until(() => output.includes('waiting for approval') || undefined)
+    await until(() => output.includes('waiting for approval') || undefined, 25_000)
     const id = /Run (r_\w{16})/.exec(output)![1]!
     expect((await portal.run(['run', 'approve', id])).code).toBe(0)
     expect(await watching.exited).toBe(0)

@@ -25,10 +25,10 @@ it('tells the window in headers and refuses with 429 and Retry-After past the li
     await portal.run(['portal', 'credential', '--data-dir', portal.dataDir, '--json'])
   ).json()
   const token = await accessToken(portal.url, {clientId, clientSecret})
-  const answers = []
-  for (let index = 0; index < 14; index++) {
-    answers.push(await fetch(`${portal.url}/v1/blueprints`, {headers: {authorization: `Bearer ${token}`}}))
-  }
+  // 30 at once: however the one-second windows fall, one of them gets more than 12.
+  const answers = await Promise.all(
+    Array.from({length: 30}, () => fetch(`${portal.url}/v1/blueprints`, {headers: {authorization: `Bearer ${token}`}})),
+  )
   const first = answers[0]!
   expect(first.headers.get('x-ratelimit-limit')).toBe('12')
   expect(first.headers.get('x-ratelimit-period')).toBe('1')

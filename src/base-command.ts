@@ -2,7 +2,7 @@ import {Command, Flags, type Interfaces} from '@oclif/core'
 
 import type {Connection} from './api/connect.js'
 import {ExitCode, IdpError, usageError} from './errors.js'
-import {systemIO, type IO} from './io/output.js'
+import {systemIO, type IO, type Streams} from './io/output.js'
 import {didYouMean} from './shared/suggest.js'
 import {parseDuration} from './shared/when.js'
 
@@ -47,13 +47,20 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   protected io!: IO
   /** Every positional argument, for commands that take a variable number (`static strict = false`). */
   protected positional: string[] = []
+  /**
+   * The seam for running a command in-process (gh's `iostreams.Test()`): set before `_run()`, it
+   * replaces the process's streams, and a given connection is used instead of one built from the
+   * flags, environment and profiles (the caller owns it, so it is not closed). Commands never read
+   * it; they use `this.io` and `this.connect()`.
+   */
+  public injected: {streams?: Streams; connection?: Connection} = {}
   private connection: Connection | undefined
   /** NDJSON lines filtered by --jq, printed in order. */
   private jsonLines: Promise<void> = Promise.resolve()
 
   public override async init(): Promise<void> {
     await super.init()
-    this.io = systemIO()
+    this.io = systemIO(this.injected.streams)
     const {args, argv, flags} = await this.parse({
       args: this.ctor.args,
       baseFlags: (this.ctor as unknown as typeof BaseCommand).baseFlags,
@@ -63,11 +70,12 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     this.flags = flags as CommandFlags<T>
     this.args = args as CommandArgs<T>
     this.positional = argv.map(String)
-    this.io = systemIO({noInput: this.flags['no-input']})
+    this.io = systemIO({...this.injected.streams, noInput: this.flags['no-input']})
   }
 
   /** The API client for the target portal, built on first use (undici and conf load only then). */
   protected async connect(): Promise<Connection> {
+    if (this.injected.connection) return this.injected.connection
     if (!this.connection) {
       const {connect} = await import('./api/connect.js')
       const tracing = (process.env.IDP_DEBUG ?? '').split(',').includes('http')
@@ -159,7 +167,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   }
 
   public override async catch(caught: Error & {oclif?: {exit?: number}}): Promise<never> {
-    this.io ??= systemIO()
+    this.io ??= systemIO(this.injected.streams)
     const ctor = this.ctor as unknown as typeof BaseCommand | undefined
     const error = toIdpError(caught, Object.keys({...ctor?.baseFlags, ...ctor?.flags}))
     process.exitCode = error.exitCode

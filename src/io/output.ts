@@ -1,3 +1,5 @@
+import {readFileSync} from 'node:fs'
+
 import {Chalk, type ChalkInstance} from 'chalk'
 
 /**
@@ -7,6 +9,8 @@ import {Chalk, type ChalkInstance} from 'chalk'
 export interface IO {
   out(text: string): void
   err(text: string): void
+  /** All of stdin, for a `-` file argument. */
+  readInput(): string
   readonly stdoutIsTTY: boolean
   readonly stderrIsTTY: boolean
   /** True only on an interactive terminal without CI, --no-input or --json on a non-TTY. */
@@ -16,12 +20,23 @@ export interface IO {
   readonly columns?: number
 }
 
-export interface IOOptions {
+/** A stream a command writes to: the process's own, or a test's capture (`isTTY` unset: not a terminal). */
+export interface OutputStream {
+  write(text: string): unknown
+  readonly isTTY?: boolean
+  readonly columns?: number
+}
+
+/** The streams a command runs with; each one left out is the process's. */
+export interface Streams {
+  stdout?: OutputStream
+  stderr?: OutputStream
+  stdin?: {readonly isTTY?: boolean; readAll?(): string}
+}
+
+export interface IOOptions extends Streams {
   noInput?: boolean
   env?: NodeJS.ProcessEnv
-  stdout?: NodeJS.WriteStream
-  stderr?: NodeJS.WriteStream
-  stdin?: NodeJS.ReadStream
 }
 
 /** `NO_COLOR` (any value) wins; `FORCE_COLOR` forces; otherwise colour only on a TTY. */
@@ -40,13 +55,14 @@ export function systemIO(options: IOOptions = {}): IO {
   const env = options.env ?? process.env
   const stdout = options.stdout ?? process.stdout
   const stderr = options.stderr ?? process.stderr
-  const stdin = options.stdin ?? process.stdin
+  const stdin: NonNullable<Streams['stdin']> = options.stdin ?? process.stdin
   const stdoutIsTTY = Boolean(stdout.isTTY)
   const stderrIsTTY = Boolean(stderr.isTTY)
   const canPrompt = Boolean(stdin.isTTY) && stderrIsTTY && !isCI(env) && !options.noInput
   return {
     out: (text) => stdout.write(text.endsWith('\n') ? text : text + '\n'),
     err: (text) => stderr.write(text.endsWith('\n') ? text : text + '\n'),
+    readInput: () => (stdin.readAll ? stdin.readAll() : readFileSync(0, 'utf8')),
     stdoutIsTTY,
     stderrIsTTY,
     canPrompt,

@@ -13,7 +13,7 @@ import {shellQuote} from '../shared/shell-quote.js'
  */
 export async function givenInputs(
   action: Action,
-  flags: {input?: string[] | undefined; inputsFile?: string | undefined},
+  flags: {input?: string[] | undefined; inputsFile?: string | undefined; stdin?: () => string},
   now: Date,
   typed: Record<string, string> = {},
 ) {
@@ -33,7 +33,7 @@ export async function givenInputs(
   if (flags.inputsFile) {
     let parsed: unknown
     try {
-      parsed = await readDataFile(flags.inputsFile)
+      parsed = await readDataFile(flags.inputsFile, flags.stdin)
     } catch (error) {
       throw usageError(`--inputs-file ${flags.inputsFile}: ${(error as Error).message}`)
     }

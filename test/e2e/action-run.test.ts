@@ -2,7 +2,9 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {fakeBackend} from '../helpers/backend.js'
 import {BIN, runCli, startCli} from '../helpers/cli.js'
-import {servePortal, type CliPortal} from '../helpers/e2e.js'
+import {localPortal, type CliPortal} from '../helpers/e2e.js'
+import {runIdp} from '../helpers/run-command.js'
+import {until} from '../helpers/http.js'
 
 let portal: CliPortal
 let backend: ReturnType<typeof fakeBackend>
@@ -37,7 +39,7 @@ const restartEnv = {
 const api = (method: string, path: string, body?: unknown) => portal.api(method, path, body)
 
 beforeAll(async () => {
-  portal = await servePortal()
+  portal = await localPortal()
   await api('POST', '/v1/blueprints', {
     identifier: 'devenv',
     schema: {properties: {ttl: {format: 'timer', type: 'string'}}},
@@ -108,7 +110,7 @@ describe('idp action run', () => {
     const watching = startCli(['action', 'run', 'restart_env', '--entity', 'env-1'], portal.env)
     let stderr = ''
     watching.child.stderr!.on('data', (chunk) => (stderr += chunk))
-    while (!stderr.includes('waiting for approval')) await new Promise((resolve) => setTimeout(resolve, 20))
+    await until(() => stderr.includes('waiting for approval') || undefined, 25_000)
     const id = /Run (r_\w{16})/.exec(stderr)![1]!
     const declined = await portal.run(['run', 'decline', id, '--reason', 'code freeze', '--json'])
     expect(declined.json().run.status).toBe('DECLINED')
@@ -139,8 +141,8 @@ describe('idp action run', () => {
         '--json',
       ])
       const {clientId, clientSecret} = created.json()
-      return (args: string[]) =>
-        portal.run([...args, '--api-url', portal.url], {IDP_CLIENT_ID: clientId, IDP_CLIENT_SECRET: clientSecret})
+      const env = {IDP_CLIENT_ID: clientId, IDP_CLIENT_SECRET: clientSecret}
+      return (args: string[]) => portal.run([...args, '--api-url', portal.url], env)
     }
     const dev = await member('dev@example.com', ['payments'])
     const lead = await member('lead@example.com')
@@ -151,10 +153,10 @@ describe('idp action run', () => {
       approve: {roles: [], users: ['lead@example.com', 'ops@example.com']},
       execute: {roles: [], teams: ['payments']},
     })
-    const set = await portal.run(['action', 'permissions', 'scale_env', '--set', '-'], {})
+    const set = await runIdp(['action', 'permissions', 'scale_env', '--set', '-'], {env: portal.env})
     expect(set.code).toBe(3) // stdin was empty: not a permissions object
     expect(set.stderr).toContain('is not a permissions object')
-    const applied = await runCli(['action', 'permissions', 'scale_env', '--set', '-'], {
+    const applied = await runIdp(['action', 'permissions', 'scale_env', '--set', '-'], {
       env: portal.env,
       input: changes,
     })
@@ -244,9 +246,11 @@ describe('idp action run', () => {
   })
 
   it('takes inputs from a file or stdin', async () => {
-    const result = await portal.run(['action', 'run', 'create_env', '--inputs-file', '-', '--no-wait', '--json'], {})
+    const result = await runIdp(['action', 'run', 'create_env', '--inputs-file', '-', '--no-wait', '--json'], {
+      env: portal.env,
+    })
     expect(result.code).toBe(2) // empty stdin is not an object
-    const {runCli} = await import('../helpers/cli.js')
+    // Through a real pipe: the built CLI reads its stdin.
     const piped = await runCli(['action', 'run', 'create_env', '--inputs-file', '-', '--no-wait', '--json'], {
       env: portal.env,
       input: 'name: from-yaml\n',
@@ -268,7 +272,7 @@ describe('idp action run', () => {
     const watching = startCli(['action', 'run', 'create_env', '-i', 'name=ctrl-c', '-i', 'outcome=hang'], portal.env)
     let stderr = ''
     watching.child.stderr!.on('data', (chunk) => (stderr += chunk))
-    while (!stderr.includes('● IN_PROGRESS')) await new Promise((resolve) => setTimeout(resolve, 20))
+    await until(() => stderr.includes('● IN_PROGRESS') || undefined, 25_000)
     watching.child.kill('SIGINT')
     expect(await watching.exited).toBe(130)
     expect(stderr).toMatch(/the run goes on\. Follow it again with: idp run watch r_\w{16}/)

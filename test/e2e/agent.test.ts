@@ -5,15 +5,16 @@ import {join} from 'node:path'
 import {afterAll, beforeAll, expect, it} from 'vitest'
 
 import {ROOT, startCli} from '../helpers/cli.js'
-import {runEnded, servePortal, type CliPortal} from '../helpers/e2e.js'
-import {tempDir, until} from '../helpers/portal.js'
+import {localPortal, runEnded, type CliPortal} from '../helpers/e2e.js'
+import {request, until} from '../helpers/http.js'
+import {tempDir} from '../helpers/portal.js'
 
 let portal: CliPortal
 const api = (method: string, path: string, body?: unknown) => portal.api(method, path, body)
 const ended = (id: string, timeoutMs?: number) => runEnded(portal, id, timeoutMs)
 
 beforeAll(async () => {
-  portal = await servePortal()
+  portal = await localPortal()
   for (const identifier of ['fail_job', 'slow_job']) {
     await api('POST', '/v1/actions', {
       identifier,
@@ -65,24 +66,20 @@ it('a failing handler ends the run FAILURE with its last lines; its output lines
 it('handlers get a token that dies with their run and cannot change the data model, never the client secret', async () => {
   const {clientId, clientSecret} = portal.credentials()
   const tokenFile = join(tempDir(), 'token')
-  const handler = `echo "secret=\${IDP_CLIENT_SECRET:-unset}/\${PORT_CLIENT_SECRET:-unset} run=$IDP_RUN_ID"; echo "$IDP_TOKEN" > ${tokenFile}; sleep 1`
+  const release = join(tempDir(), 'release')
+  // The handler holds its run open until the test has used its token.
+  const handler = `echo "secret=\${IDP_CLIENT_SECRET:-unset}/\${PORT_CLIENT_SECRET:-unset} run=$IDP_RUN_ID"; echo "$IDP_TOKEN" > ${tokenFile}; while [ ! -e ${release} ]; do sleep 0.05; done`
   const agent = startCli(
     ['agent', '--handler', `fail_job=${handler}`, '--poll-interval', '100ms', '--api-url', portal.url],
     {...portal.env, IDP_CLIENT_ID: clientId, IDP_CLIENT_SECRET: clientSecret, PORT_CLIENT_SECRET: clientSecret},
   )
   const {run} = await api('POST', '/v1/actions/fail_job/runs', {properties: {}})
-  while (!existsSync(tokenFile) || readFileSync(tokenFile, 'utf8').trim() === '')
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  const token = readFileSync(tokenFile, 'utf8').trim()
+  const token = await until(() => (existsSync(tokenFile) && readFileSync(tokenFile, 'utf8').trim()) || undefined)
   expect(token).not.toBe(await portal.token())
-  const asHandler = (method: string, path: string, body?: unknown) =>
-    fetch(portal.url + path, {
-      body: body === undefined ? undefined : JSON.stringify(body),
-      headers: {authorization: `Bearer ${token}`, 'content-type': 'application/json'},
-      method,
-    })
+  const asHandler = (method: string, path: string, body?: unknown) => request(portal.url, method, path, {body, token})
   expect((await asHandler('POST', `/v1/actions/runs/${run.id}/logs`, {message: 'from the handler'})).status).toBe(201)
   expect((await asHandler('DELETE', '/v1/actions/fail_job')).status).toBe(403)
+  writeFileSync(release, '')
 
   expect((await ended(run.id)).status).toBe('SUCCESS')
   expect((await asHandler('GET', '/v1/blueprints')).status).toBe(401)
@@ -106,19 +103,7 @@ it('a run whose agent was killed mid-run is handed to another agent after the vi
   const args = ['agent', '--handlers', dir, '--poll-interval', '100ms', '--visibility-timeout', '2s']
   const first = startCli(args, portal.env)
   const {run} = await api('POST', '/v1/actions/slow_job/runs', {properties: {}})
-  const deadline = Date.now() + 10_000
-  while (
-    !(() => {
-      try {
-        return readFileSync(marker, 'utf8').length > 0
-      } catch {
-        return false
-      }
-    })()
-  ) {
-    if (Date.now() > deadline) throw new Error('the first agent never started the handler')
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
+  await until(() => (existsSync(marker) && readFileSync(marker, 'utf8').length > 0) || undefined)
   first.child.kill('SIGKILL')
   await first.exited
   const second = startCli(args, portal.env)
@@ -135,21 +120,17 @@ it('a run whose agent was killed mid-run is handed to another agent after the vi
 it('SIGTERM lets a run finish within --grace, and releases one that does not, for the next agent at once', async () => {
   const dir = tempDir()
   const started = join(dir, 'started')
-  const handler = (seconds: number) => `echo go >> ${started}; sleep ${seconds}; echo finished`
+  const release = join(dir, 'release')
+  // "held": the handler runs until the test creates the release file; a number: it sleeps that long.
+  const handler = (hold: 'held' | number) =>
+    `echo go >> ${started}; ${hold === 'held' ? `while [ ! -e ${release} ]; do sleep 0.05; done` : `sleep ${hold}`}; echo finished`
   const startedCount = () => (existsSync(started) ? readFileSync(started, 'utf8').split('\n').length - 1 : 0)
-  const until = async (check: () => boolean) => {
-    const deadline = Date.now() + 10_000
-    while (!check()) {
-      if (Date.now() > deadline) throw new Error('timed out')
-      await new Promise((resolve) => setTimeout(resolve, 20))
-    }
-  }
-  const agentWith = (seconds: number) =>
+  const agentWith = (hold: 'held' | number) =>
     startCli(
       [
         'agent',
         '--handler',
-        `slow_job=${handler(seconds)}`,
+        `slow_job=${handler(hold)}`,
         '--poll-interval',
         '100ms',
         '--grace',
@@ -162,22 +143,24 @@ it('SIGTERM lets a run finish within --grace, and releases one that does not, fo
     )
 
   // Finishes within the grace period: the run ends SUCCESS after the signal.
-  const quick = agentWith(0.3)
+  const quick = agentWith('held')
   const {run: first} = await api('POST', '/v1/actions/slow_job/runs', {properties: {}})
-  await until(() => startedCount() === 1)
+  await until(() => startedCount() === 1 || undefined)
   quick.child.kill('SIGTERM')
+  writeFileSync(release, '')
   expect(await quick.exited).toBe(0)
   expect((await api('GET', `/v1/actions/runs/${first.id}`)).run.status).toBe('SUCCESS')
 
   // Outlives it: released, so the next agent takes it now rather than after the visibility timeout.
   const stuck = agentWith(30)
   const {run: second} = await api('POST', '/v1/actions/slow_job/runs', {properties: {}})
-  await until(() => startedCount() === 2)
+  await until(() => startedCount() === 2 || undefined)
   stuck.child.kill('SIGTERM')
   expect(await stuck.exited).toBe(0)
   expect(stuck.stderr()).toContain('Released 1 unfinished run')
   const next = agentWith(0)
-  expect((await ended(second.id, 5000)).status).toBe('SUCCESS')
+  // Well inside the 60 s visibility timeout, with room for a slow machine to start the agent.
+  expect((await ended(second.id, 20_000)).status).toBe('SUCCESS')
   next.child.kill('SIGTERM')
   expect(await next.exited).toBe(0)
 }, 60_000)
@@ -217,7 +200,7 @@ it('entity inputs are checked before anything is sent; a failed run ends on its 
 })
 
 it('a run waiting for an agent when none polls says so, and how to start one', async () => {
-  const lonely = await servePortal()
+  const lonely = await localPortal()
   try {
     await lonely.api('POST', '/v1/actions', {
       identifier: 'queued_job',

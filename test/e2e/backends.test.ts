@@ -5,7 +5,7 @@ import {afterAll, beforeAll, expect, it} from 'vitest'
 
 import {verifyWebhook} from '../../src/verify.js'
 import {startCli} from '../helpers/cli.js'
-import {servePortal, type CliPortal} from '../helpers/e2e.js'
+import {localPortal, type CliPortal} from '../helpers/e2e.js'
 
 // Each webhook kind from `idp action run` to a watched end: the portal calling a backend
 // directly (synchronized, or asynchronous with the backend reporting back), and `idp agent`
@@ -18,7 +18,7 @@ let closeBackend: () => void
 const received: {path: string; verified: boolean}[] = []
 
 beforeAll(async () => {
-  portal = await servePortal()
+  portal = await localPortal()
   const {clientSecret: secret} = portal.credentials()
   const report = async (runId: string) => {
     await portal.api('POST', `/v1/actions/runs/${runId}/logs`, {message: 'backend: working'})

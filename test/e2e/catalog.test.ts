@@ -4,7 +4,7 @@ import {join} from 'node:path'
 import {afterAll, beforeAll, beforeEach, describe, expect, it} from 'vitest'
 
 import {ROOT} from '../helpers/cli.js'
-import {servePortal, type CliPortal} from '../helpers/e2e.js'
+import {localPortal, type CliPortal} from '../helpers/e2e.js'
 import {faultProxy} from '../helpers/fault-proxy.js'
 import {tempDir} from '../helpers/portal.js'
 
@@ -14,7 +14,7 @@ let portal: CliPortal
 /** A fresh portal per describe block keeps the tests independent. */
 async function freshPortal() {
   if (portal) await portal.stop()
-  portal = await servePortal()
+  portal = await localPortal()
 }
 
 function copyExamples(): string {

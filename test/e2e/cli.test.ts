@@ -3,28 +3,18 @@ import {join} from 'node:path'
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {BIN, runCli} from '../helpers/cli.js'
-import {mode, servePortal, type CliPortal} from '../helpers/e2e.js'
+import {BIN, runCli, startCli} from '../helpers/cli.js'
+import {localPortal, mode, type CliPortal} from '../helpers/e2e.js'
 import {tempDir} from '../helpers/portal.js'
+import {runIdp} from '../helpers/run-command.js'
 
 let portal: CliPortal
 let secret: string
 
 beforeAll(async () => {
-  portal = await servePortal()
-  const config = JSON.parse(readFileSync(join(portal.configDir, 'config.json'), 'utf8'))
-  secret = config.profiles.local.clientSecret
-  const token = await fetch(`${portal.url}/v1/auth/access_token`, {
-    body: JSON.stringify({clientId: config.profiles.local.clientId, clientSecret: secret}),
-    headers: {'content-type': 'application/json'},
-    method: 'POST',
-  }).then((response) => response.json() as Promise<{accessToken: string}>)
-  const post = (path: string, body: unknown) =>
-    fetch(portal.url + path, {
-      body: JSON.stringify(body),
-      headers: {authorization: `Bearer ${token.accessToken}`, 'content-type': 'application/json'},
-      method: 'POST',
-    })
+  portal = await localPortal()
+  secret = portal.credentials().clientSecret
+  const post = (path: string, body: unknown) => portal.api('POST', path, body)
   await post('/v1/blueprints', {identifier: 'System', schema: {properties: {}}, title: 'System'})
   await post('/v1/blueprints', {
     identifier: 'Component',
@@ -62,7 +52,6 @@ describe('idp portal serve', () => {
   it('creates admin credentials on the first start only, saves them 0600 and never prints the secret', async () => {
     const dataDir = tempDir()
     const configDir = tempDir()
-    const {startCli} = await import('../helpers/cli.js')
     for (const first of [true, false]) {
       const served = startCli(['portal', 'serve', '--port', '0', '--data-dir', dataDir], {IDP_CONFIG_DIR: configDir})
       let out = ''
@@ -80,7 +69,7 @@ describe('idp portal serve', () => {
 
   it('exits 2 naming the address when the port is taken', async () => {
     const port = new URL(portal.url).port
-    const result = await runCli(['portal', 'serve', '--port', port, '--data-dir', tempDir()], {
+    const result = await runIdp(['portal', 'serve', '--port', port, '--data-dir', tempDir()], {
       env: {IDP_CONFIG_DIR: tempDir()},
     })
     expect(result.code).toBe(2)
@@ -183,10 +172,19 @@ describe('usage errors (exit 2)', () => {
     [['entity', 'list', '-b', 'X', '--blueprnt', 'Y'], 'Unknown flag --blueprnt. Did you mean "--blueprint"?'],
     [['blueprint', 'get'], 'Missing 1 required arg'],
     [['entity', 'list', '-b', 'X', '--limit', 'ten'], '--limit: expected an integer'],
+  ])('%j', async (args, message) => {
+    const result = await portal.run(args)
+    expect(result.code).toBe(2)
+    expect(result.stderr).toContain(message)
+    expect(result.stderr).not.toMatch(/\n\s+at /)
+  })
+
+  // oclif finds (or does not find) the command before any idp code runs: the built CLI, spawned.
+  it.each([
     [['entity', 'lst'], '"entity lst" is not an idp command. Did you mean "entity list"?'],
     [['acton', 'run', 'x'], '"acton run x" is not an idp command. Did you mean "action run"?'],
   ])('%j', async (args, message) => {
-    const result = await portal.run(args)
+    const result = await runCli(args, {env: portal.env})
     expect(result.code).toBe(2)
     expect(result.stderr).toContain(message)
     expect(result.stderr).not.toMatch(/\n\s+at /)
@@ -215,7 +213,7 @@ describe('connection and credentials', () => {
       [['blueprint', 'list'], {IDP_API_URL: 'not a url'}],
       [['login', '--api-url', 'garbage', '--no-input'], {}],
     ] as const) {
-      const result = await runCli([...args], {env: {IDP_CONFIG_DIR: tempDir(), ...env}})
+      const result = await runIdp([...args], {env: {IDP_CONFIG_DIR: tempDir(), ...env}})
       expect(result.code, args.join(' ')).toBe(2)
       expect(result.stderr).toMatch(/The API URL ".*" (is not a URL|must start with http)/)
       expect(result.stderr).toContain('https://api.getport.io (EU)')
@@ -230,7 +228,7 @@ describe('connection and credentials', () => {
       IDP_CLIENT_SECRET: 'b',
       IDP_CONFIG_DIR: tempDir(),
     }
-    const result = await runCli(['blueprint', 'list'], {env})
+    const result = await runIdp(['blueprint', 'list'], {env})
     expect(result.code).toBe(7)
     expect(result.stderr.split('\n')[0]).toBe(
       'Error: Cannot reach the portal at http://127.0.0.1:1 (connection refused).',
@@ -240,13 +238,13 @@ describe('connection and credentials', () => {
   })
 
   it('defaults to the local portal on 127.0.0.1:5480 when nothing is configured', async () => {
-    const result = await runCli(['blueprint', 'list'], {env: {IDP_CONFIG_DIR: tempDir()}})
+    const result = await runIdp(['blueprint', 'list'], {env: {IDP_CONFIG_DIR: tempDir()}})
     expect([4, 7]).toContain(result.code)
     expect(result.stderr).toContain('http://127.0.0.1:5480')
   })
 
   it('exits 4 with a login hint when there are no credentials for the URL', async () => {
-    const result = await runCli(['blueprint', 'list'], {env: {IDP_API_URL: portal.url, IDP_CONFIG_DIR: tempDir()}})
+    const result = await runIdp(['blueprint', 'list'], {env: {IDP_API_URL: portal.url, IDP_CONFIG_DIR: tempDir()}})
     expect(result.code).toBe(4)
     expect(result.stderr).toContain(`No credentials for ${portal.url}: no profile is saved for it`)
   })
@@ -272,7 +270,7 @@ describe('connection and credentials', () => {
   it('uses IDP_CLIENT_ID/SECRET or PORT_CLIENT_ID/SECRET from the environment', async () => {
     const config = JSON.parse(readFileSync(join(portal.configDir, 'config.json'), 'utf8')).profiles.local
     for (const prefix of ['IDP', 'PORT']) {
-      const result = await runCli(['blueprint', 'list', '--json'], {
+      const result = await runIdp(['blueprint', 'list', '--json'], {
         env: {
           IDP_CONFIG_DIR: tempDir(),
           [`${prefix}_CLIENT_ID`]: config.clientId,
@@ -288,13 +286,13 @@ describe('connection and credentials', () => {
     const configDir = tempDir()
     const clientId = JSON.parse(readFileSync(join(portal.configDir, 'config.json'), 'utf8')).profiles.local.clientId
     const env = {IDP_CLIENT_ID: clientId, IDP_CLIENT_SECRET: secret, IDP_CONFIG_DIR: configDir}
-    const login = await runCli(['login', '--api-url', portal.url, '--json'], {env})
+    const login = await runIdp(['login', '--api-url', portal.url, '--json'], {env})
     expect(login.code, login.stderr).toBe(0)
     expect(login.json()).toMatchObject({apiUrl: portal.url, clientId, profile: 'default'})
     expect(login.stdout + login.stderr).not.toContain(secret)
     expect(mode(join(configDir, 'config.json'))).toBe('600')
 
-    const status = await runCli(['auth', 'status', '--json'], {env: {IDP_CONFIG_DIR: configDir}})
+    const status = await runIdp(['auth', 'status', '--json'], {env: {IDP_CONFIG_DIR: configDir}})
     expect(status.json()).toEqual({
       apiUrl: portal.url,
       apiUrlSource: 'profile',
@@ -306,20 +304,20 @@ describe('connection and credentials', () => {
     })
     expect(status.stdout).not.toContain(secret)
 
-    const logout = await runCli(['logout', '--json'], {env: {IDP_CONFIG_DIR: configDir}})
+    const logout = await runIdp(['logout', '--json'], {env: {IDP_CONFIG_DIR: configDir}})
     expect(logout.json()).toEqual({profile: 'default', removed: true})
     expect(readFileSync(join(configDir, 'config.json'), 'utf8')).not.toContain(secret)
   })
 
   it('login without a TTY lists what is missing instead of prompting (exit 2)', async () => {
-    const result = await runCli(['login', '--api-url', portal.url], {env: {IDP_CONFIG_DIR: tempDir()}})
+    const result = await runIdp(['login', '--api-url', portal.url], {env: {IDP_CONFIG_DIR: tempDir()}})
     expect(result.code).toBe(2)
     expect(result.stderr).toContain('Missing the client id: --client-id or IDP_CLIENT_ID; and the client secret')
   })
 
   it('login with a wrong secret exits 4 and saves nothing', async () => {
     const configDir = tempDir()
-    const result = await runCli(['login', '--api-url', portal.url, '--client-id', 'client_x'], {
+    const result = await runIdp(['login', '--api-url', portal.url, '--client-id', 'client_x'], {
       env: {IDP_CLIENT_SECRET: 'wrong', IDP_CONFIG_DIR: configDir},
     })
     expect(result.code).toBe(4)
@@ -332,7 +330,7 @@ describe('connection and credentials', () => {
     const result = await portal.run(['blueprint', 'list', '--api-url', 'http://127.0.0.1:1'])
     expect(result.code).toBe(7)
     expect(result.stderr).toContain('Cannot reach the portal at http://127.0.0.1:1')
-    const elsewhere = await runCli(['blueprint', 'list'], {env: {IDP_API_URL: portal.url, IDP_CONFIG_DIR: tempDir()}})
+    const elsewhere = await runIdp(['blueprint', 'list'], {env: {IDP_API_URL: portal.url, IDP_CONFIG_DIR: tempDir()}})
     expect(elsewhere.code).toBe(4)
   })
 })
@@ -403,7 +401,7 @@ describe('idp portal credential', () => {
       IDP_CLIENT_SECRET: clientSecret,
       IDP_CONFIG_DIR: tempDir(),
     }
-    expect((await runCli(['blueprint', 'list'], {env})).code).toBe(0)
+    expect((await runIdp(['blueprint', 'list'], {env})).code).toBe(0)
     const dir = tempDir()
     const {writeFileSync, mkdirSync} = await import('node:fs')
     mkdirSync(join(dir, 'blueprints'))
@@ -411,7 +409,7 @@ describe('idp portal credential', () => {
       join(dir, 'blueprints', 'Team.json'),
       JSON.stringify({identifier: 'Team', schema: {properties: {}}, title: 'Team'}),
     )
-    const sync = await runCli(['catalog', 'sync', dir, '--source', 'member'], {env})
+    const sync = await runIdp(['catalog', 'sync', dir, '--source', 'member'], {env})
     expect(sync.code).toBe(8)
     expect(sync.stderr).toContain('Only admin credentials may POST /v1/blueprints')
   })

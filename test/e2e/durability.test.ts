@@ -3,6 +3,7 @@ import {createHash} from 'node:crypto'
 import {expect, it} from 'vitest'
 
 import {servePortal} from '../helpers/e2e.js'
+import {accessToken, request, until} from '../helpers/http.js'
 
 const sha = (text: string) => createHash('sha256').update(text).digest('hex')
 
@@ -10,19 +11,8 @@ it('killing the portal (SIGKILL) during writes loses no acknowledged write and l
   const first = await servePortal()
   const {clientId, clientSecret} = first.credentials()
   const connect = async (url: string) => {
-    const {accessToken} = (await (
-      await fetch(`${url}/v1/auth/access_token`, {
-        body: JSON.stringify({clientId, clientSecret}),
-        headers: {'content-type': 'application/json'},
-        method: 'POST',
-      })
-    ).json()) as {accessToken: string}
-    return (method: string, path: string, body?: unknown) =>
-      fetch(url + path, {
-        body: body === undefined ? undefined : JSON.stringify(body),
-        headers: {authorization: `Bearer ${accessToken}`, 'content-type': 'application/json'},
-        method,
-      })
+    const token = await accessToken(url, {clientId, clientSecret})
+    return (method: string, path: string, body?: unknown) => request(url, method, path, {body, token})
   }
   const call = await connect(first.url)
   await call('POST', '/v1/blueprints', {identifier: 'Batch', schema: {properties: {}}, title: 'Batch'})
@@ -55,16 +45,14 @@ it('killing the portal (SIGKILL) during writes loses no acknowledged write and l
     }
   }
   const writers = [0, 1, 2, 3].map(writer)
-  const deadline = Date.now() + 15_000
-  while (acknowledged.length < 12 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5))
-  expect(acknowledged.length).toBeGreaterThanOrEqual(12)
+  await until(() => (acknowledged.length >= 12 ? true : undefined), 15_000)
   await first.kill()
   stop = true
   await Promise.all(writers)
 
   const second = await servePortal({configDir: first.configDir, dataDir: first.dataDir})
   const again = await connect(second.url)
-  const items = ((await (await again('GET', '/v1/blueprints/Item/entities')).json()) as {entities: any[]}).entities
+  const items = (await again('GET', '/v1/blueprints/Item/entities')).body.entities as any[]
   const batches = new Map<string, number>()
   for (const item of items) {
     expect(item.properties.checksum).toBe(sha(item.properties.payload))

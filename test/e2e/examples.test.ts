@@ -6,7 +6,8 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {decryptSecret} from '../../src/domain/secret-inputs.js'
 import {BIN, ROOT, startCli} from '../helpers/cli.js'
-import {servePortal, type CliPortal} from '../helpers/e2e.js'
+import {localPortal, type CliPortal} from '../helpers/e2e.js'
+import {until} from '../helpers/http.js'
 import {fakeGitHub} from '../helpers/github.js'
 import {tempDir} from '../helpers/portal.js'
 import {terminal} from '../helpers/terminal.js'
@@ -30,13 +31,7 @@ const adminSecret = () => portal.credentials().clientSecret
 
 beforeAll(async () => {
   github = await fakeGitHub()
-  portal = await servePortal({
-    portalEnv: {
-      IDP_PORTAL_GITHUB_POLL_MS: '100',
-      IDP_PORTAL_GITHUB_TOKEN: 'gh-test',
-      IDP_PORTAL_GITHUB_URL: github.url,
-    },
-  })
+  portal = await localPortal({portal: {github: {apiUrl: github.url, pollMs: 100, token: 'gh-test'}}})
   expect((await portal.run(['catalog', 'sync', join(EXAMPLES, 'catalog')])).code).toBe(0)
   // The catalog repository the GitOps handler commits to.
   repo = tempDir('idp-gitops-')
@@ -169,7 +164,7 @@ describe('with flags', () => {
     let output = ''
     watching.child.stderr!.on('data', (chunk) => (output += chunk))
     watching.child.stdout!.on('data', (chunk) => (output += chunk))
-    while (!output.includes('waiting for approval')) await new Promise((resolve) => setTimeout(resolve, 20))
+    await until(() => output.includes('waiting for approval') || undefined, 25_000)
     const id = /Run (r_\w{16})/.exec(output)![1]!
     expect((await portal.run(['run', 'approve', id])).code).toBe(0)
     expect(await watching.exited).toBe(0)

@@ -2,8 +2,9 @@ import {afterAll, beforeAll, expect, it} from 'vitest'
 import parseDot from 'dotparser'
 import {JSDOM} from 'jsdom'
 
-import {runCli, ROOT} from '../helpers/cli.js'
-import {servePortal, type CliPortal} from '../helpers/e2e.js'
+import {ROOT} from '../helpers/cli.js'
+import {localPortal, type CliPortal} from '../helpers/e2e.js'
+import {runIdp} from '../helpers/run-command.js'
 
 /**
  * `idp catalog graph`: the seed catalog as Mermaid and DOT, checked by real parsers (Mermaid's
@@ -17,12 +18,12 @@ beforeAll(async () => {
   const {window} = new JSDOM('')
   Object.assign(globalThis, {document: window.document, window})
   mermaid = (await import('mermaid')).default
-  portal = await servePortal()
+  portal = await localPortal()
 }, 60_000)
 afterAll(() => portal.stop())
 
 it('draws blueprints and relations from a folder as Mermaid that Mermaid parses', async () => {
-  const result = await runCli(['catalog', 'graph', EXAMPLES])
+  const result = await runIdp(['catalog', 'graph', EXAMPLES])
   expect(result.code, result.stderr).toBe(0)
   expect(result.stdout).toMatch(/^flowchart LR\n/)
   expect(result.stdout).toMatch(/b\d+\["Component"\]/)
@@ -31,10 +32,10 @@ it('draws blueprints and relations from a folder as Mermaid that Mermaid parses'
 })
 
 it('draws entities too, and DOT that a DOT parser reads', async () => {
-  const mermaidText = (await runCli(['catalog', 'graph', EXAMPLES, '--entities'])).stdout
+  const mermaidText = (await runIdp(['catalog', 'graph', EXAMPLES, '--entities'])).stdout
   expect(mermaidText).toContain('subgraph')
   await expect(mermaid.parse(mermaidText)).resolves.toBeTruthy()
-  const dot = await runCli(['catalog', 'graph', EXAMPLES, '--entities', '--format', 'dot'])
+  const dot = await runIdp(['catalog', 'graph', EXAMPLES, '--entities', '--format', 'dot'])
   expect(dot.code).toBe(0)
   const [graph] = parseDot(dot.stdout)
   expect(graph!.type).toBe('digraph')

@@ -5,7 +5,7 @@ import {afterAll, beforeAll, expect, it} from 'vitest'
 
 import {fakeBackend} from '../helpers/backend.js'
 import {BIN} from '../helpers/cli.js'
-import {servePortal, type CliPortal} from '../helpers/e2e.js'
+import {localPortal, type CliPortal} from '../helpers/e2e.js'
 import {tempDir} from '../helpers/portal.js'
 import {terminal} from '../helpers/terminal.js'
 
@@ -13,7 +13,7 @@ let portal: CliPortal
 let backend: ReturnType<typeof fakeBackend>
 
 beforeAll(async () => {
-  portal = await servePortal()
+  portal = await localPortal()
   const post = (path: string, body: unknown) => portal.api('POST', path, body)
   await post('/v1/blueprints', {identifier: 'service', schema: {properties: {}}, title: 'Service'})
   for (const id of ['cart', 'orders', 'payments'])

@@ -3,9 +3,9 @@ import {afterAll, describe, expect, it} from 'vitest'
 import pg from 'pg'
 
 import {runCli} from '../helpers/cli.js'
-import {servePortal, type CliPortal} from '../helpers/e2e.js'
+import {servePortal, type ServedPortal} from '../helpers/e2e.js'
 import {dropDatabases, freshDatabase, postgresServer} from '../helpers/postgres.js'
-import {until} from '../helpers/portal.js'
+import {until} from '../helpers/http.js'
 import {tcpRelay} from '../helpers/tcp-relay.js'
 
 const server = await postgresServer()
@@ -19,7 +19,7 @@ function withPassword(url: string): {url: string; password: string} {
 
 const serve = (url: string) => servePortal({portalEnv: {IDP_PORTAL_DATABASE_URL: url, IDP_PORTAL_STORE: 'postgres'}})
 
-const call = async (portal: CliPortal, token: string, method: string, path: string, body?: unknown) => {
+const call = async (portal: ServedPortal, token: string, method: string, path: string, body?: unknown) => {
   const response = await fetch(portal.url + path, {
     body: body === undefined ? undefined : JSON.stringify(body),
     headers: {authorization: `Bearer ${token}`, 'content-type': 'application/json'},
@@ -28,7 +28,7 @@ const call = async (portal: CliPortal, token: string, method: string, path: stri
   return {body: (await response.json()) as Record<string, unknown>, status: response.status}
 }
 
-const tokenFor = async (portal: CliPortal, credentials: {clientId: string; clientSecret: string}) => {
+const tokenFor = async (portal: ServedPortal, credentials: {clientId: string; clientSecret: string}) => {
   const response = await fetch(`${portal.url}/v1/auth/access_token`, {
     body: JSON.stringify({clientId: credentials.clientId, clientSecret: credentials.clientSecret}),
     headers: {'content-type': 'application/json'},

@@ -6,6 +6,7 @@ import {createInterface} from 'node:readline'
 import {expect, it} from 'vitest'
 
 import {ROOT} from '../helpers/cli.js'
+import {accessToken, request} from '../helpers/http.js'
 import {tempDir} from '../helpers/portal.js'
 
 /**
@@ -56,15 +57,8 @@ it('idp quickstart from a clean copy: catalog, run with logs, DevEnv expiry, TTL
     // Through the API, with the profile quickstart saved.
     const local = JSON.parse(readFileSync(join(configDir, 'config.json'), 'utf8')).profiles.local
     expect(local.apiUrl).toBe(result.portal)
-    const {accessToken} = (await (
-      await fetch(`${result.portal}/v1/auth/access_token`, {
-        body: JSON.stringify({clientId: local.clientId, clientSecret: local.clientSecret}),
-        headers: {'content-type': 'application/json'},
-        method: 'POST',
-      })
-    ).json()) as {accessToken: string}
-    const get = async (path: string) =>
-      (await fetch(result.portal + path, {headers: {authorization: `Bearer ${accessToken}`}})).json() as Promise<any>
+    const token = await accessToken(result.portal, {clientId: local.clientId, clientSecret: local.clientSecret})
+    const get = async (path: string) => (await request(result.portal, 'GET', path, {token})).body
 
     const blueprints = (await get('/v1/blueprints')).blueprints.map((bp: {identifier: string}) => bp.identifier)
     expect(blueprints).toEqual(expect.arrayContaining(['Domain', 'System', 'Component', 'Resource', 'API', 'DevEnv']))

@@ -3,7 +3,8 @@ import type {AddressInfo} from 'node:net'
 
 import {expect, it} from 'vitest'
 
-import {servePortal, type CliPortal} from '../helpers/e2e.js'
+import {servePortal, type ServedPortal} from '../helpers/e2e.js'
+import {until} from '../helpers/http.js'
 import {tempDir} from '../helpers/portal.js'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -32,7 +33,7 @@ it('kill -9 with runs queued, claimed and half-reported: none lost, none handed 
   const receiver = await timerReceiver()
   const dataDir = tempDir('idp-data-')
   const configDir = tempDir('idp-config-')
-  let portal: CliPortal = await servePortal({configDir, dataDir})
+  let portal: ServedPortal = await servePortal({configDir, dataDir})
   const api = (method: string, path: string, body?: unknown) => portal.api(method, path, body)
   const claim = async (installationId: string) =>
     (
@@ -117,8 +118,7 @@ it('kill -9 with runs queued, claimed and half-reported: none lost, none handed 
   expect((await claim('agent-c')).sort()).toEqual(claimedByA.slice(5).sort())
 
   // Each expired timer fired once, after the restart — and not again after another restart.
-  const deadline = Date.now() + 10_000
-  while (receiver.fired.size < 10 && Date.now() < deadline) await sleep(50)
+  await until(() => (receiver.fired.size >= 10 ? true : undefined)).catch(() => undefined)
   expect([...receiver.fired.values()]).toEqual(Array(10).fill(1))
   await portal.stop()
   portal = await servePortal({configDir, dataDir})

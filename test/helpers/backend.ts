@@ -1,3 +1,5 @@
+import {request} from './http.js'
+
 /**
  * A stand-in for a platform team's backend: it polls the portal for new runs and reports on them
  * through the public API (logs, PATCH), driven by the run's `outcome` input: SUCCESS, FAILURE, or
@@ -7,14 +9,8 @@ export function fakeBackend(url: string, token: () => Promise<string>) {
   const handled = new Set<string>()
   const completed: {id: string; at: number}[] = []
   let stopped = false
-  const api = async (method: string, path: string, body?: unknown) => {
-    const response = await fetch(url + path, {
-      body: body === undefined ? undefined : JSON.stringify(body),
-      headers: {authorization: `Bearer ${await token()}`, 'content-type': 'application/json'},
-      method,
-    })
-    return response.json() as Promise<any>
-  }
+  const api = async (method: string, path: string, body?: unknown) =>
+    (await request(url, method, path, {body, token: await token()})).body
   const loop = (async () => {
     while (!stopped) {
       try {

@@ -1,8 +1,12 @@
 import {readFileSync, statSync} from 'node:fs'
 import {join} from 'node:path'
 
+import {ProfileStore, LOCAL_PROFILE} from '../../src/config/profiles.js'
+import type {PortalOptions} from '../../src/portal/server.js'
 import {runCli, startCli, type CliResult} from './cli.js'
-import {tempDir} from './portal.js'
+import {accessToken, request, until} from './http.js'
+import {startTestPortal, tempDir} from './portal.js'
+import {runIdp} from './run-command.js'
 
 export interface CliPortal {
   url: string
@@ -15,18 +19,54 @@ export interface CliPortal {
   api(method: string, path: string, body?: unknown): Promise<any>
   /** The admin's access token. */
   token(): Promise<string>
-  /** The admin credentials `portal serve` saved as the `local` profile. */
+  /** The admin credentials saved as the `local` profile. */
   credentials(): {clientId: string; clientSecret: string}
-  /** What the portal process printed on stderr so far (its log). */
+  /** What the portal logged so far. */
   log(): string
   stop(signal?: NodeJS.Signals): Promise<number | null>
+}
+
+/**
+ * The portal in this process and a config dir whose `local` profile holds its admin, as
+ * `idp portal serve` leaves it; `run` runs commands in-process (see run-command.ts).
+ */
+export async function localPortal(
+  options: {dataDir?: string; configDir?: string; portal?: Partial<PortalOptions>} = {},
+): Promise<CliPortal> {
+  const configDir = options.configDir ?? tempDir('idp-config-')
+  let log = ''
+  const portal = await startTestPortal({
+    ...options.portal,
+    dataDir: options.dataDir ?? tempDir('idp-data-'),
+    onError: (error) => (log += `portal: ${(error as Error).message}\n`),
+  })
+  const profiles = await ProfileStore.open(configDir)
+  await profiles.set(LOCAL_PROFILE, {apiUrl: portal.url, ...portal.admin})
+  const env = {IDP_CONFIG_DIR: configDir}
+  return {
+    ...adminApi(portal.url, () => portal.admin, portal.token),
+    configDir,
+    dataDir: portal.dataDir,
+    env,
+    log: () => log,
+    run: (args, extra = {}) => runIdp(args, {env: {...env, ...extra}}),
+    async stop() {
+      await portal.close()
+      return 0
+    },
+    url: portal.url,
+  }
+}
+
+export interface ServedPortal extends CliPortal {
+  /** SIGKILL: the portal does no shutdown work at all. */
   kill(): Promise<void>
 }
 
 /** `idp portal serve --port 0 --json` in a child process, with a fresh config and data dir. */
 export async function servePortal(
   options: {dataDir?: string; configDir?: string; portalEnv?: Record<string, string>} = {},
-): Promise<CliPortal> {
+): Promise<ServedPortal> {
   const configDir = options.configDir ?? tempDir('idp-config-')
   const dataDir = options.dataDir ?? tempDir('idp-data-')
   const env = {IDP_CONFIG_DIR: configDir}
@@ -40,26 +80,8 @@ export async function servePortal(
     return {clientId: clientId as string, clientSecret: clientSecret as string}
   }
   let token: Promise<string> | undefined
-  const accessToken = () =>
-    (token ??= (async () => {
-      const response = await fetch(`${url}/v1/auth/access_token`, {
-        body: JSON.stringify(credentials()),
-        headers: {'content-type': 'application/json'},
-        method: 'POST',
-      })
-      return ((await response.json()) as {accessToken: string}).accessToken
-    })())
   return {
-    credentials,
-    token: accessToken,
-    async api(method, path, body) {
-      const response = await fetch(url + path, {
-        body: body === undefined ? undefined : JSON.stringify(body),
-        headers: {authorization: `Bearer ${await accessToken()}`, 'content-type': 'application/json'},
-        method,
-      })
-      return response.json()
-    },
+    ...adminApi(url, credentials, () => (token ??= accessToken(url, credentials()))),
     configDir,
     dataDir,
     env,
@@ -77,15 +99,26 @@ export async function servePortal(
   }
 }
 
+function adminApi(
+  url: string,
+  credentials: () => {clientId: string; clientSecret: string},
+  token: () => Promise<string>,
+): Pick<CliPortal, 'api' | 'credentials' | 'token'> {
+  return {
+    async api(method, path, body) {
+      return (await request(url, method, path, {body, token: await token()})).body
+    },
+    credentials,
+    token,
+  }
+}
+
 export const mode = (file: string) => (statSync(file).mode & 0o777).toString(8)
 
 /** Waits until a run has ended (SUCCESS or FAILURE) and returns it. */
-export async function runEnded(portal: CliPortal, id: string, timeoutMs = 20_000) {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
+export async function runEnded(portal: Pick<CliPortal, 'api'>, id: string, timeoutMs = 20_000) {
+  return until(async () => {
     const {run} = await portal.api('GET', `/v1/actions/runs/${id}`)
-    if (['SUCCESS', 'FAILURE'].includes(run.status)) return run
-    if (Date.now() > deadline) throw new Error(`run ${id} is still ${run.status}`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
+    return ['SUCCESS', 'FAILURE'].includes(run.status) ? run : undefined
+  }, timeoutMs)
 }

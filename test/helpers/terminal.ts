@@ -2,6 +2,7 @@ import {execFileSync} from 'node:child_process'
 import {existsSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 
+import {until} from './http.js'
 import {tempDir} from './portal.js'
 
 /**
@@ -20,16 +21,17 @@ export function terminal(command: string, env: Record<string, string>) {
   const screen = () => execFileSync('tmux', ['capture-pane', '-p', '-J', '-S', '-200', '-t', name], {encoding: 'utf8'})
   return {
     screen,
-    async waitFor(text: string | RegExp | ((screen: string) => boolean), timeoutMs = 15_000): Promise<string> {
-      const deadline = Date.now() + timeoutMs
+    waitFor(text: string | RegExp | ((screen: string) => boolean), timeoutMs = 15_000): Promise<string> {
       const matches = (shown: string) =>
         typeof text === 'string' ? shown.includes(text) : text instanceof RegExp ? text.test(shown) : text(shown)
-      for (;;) {
-        const shown = screen()
-        if (matches(shown)) return shown
-        if (Date.now() > deadline) throw new Error(`Timed out waiting for ${String(text)}; the screen shows:\n${shown}`)
-        await new Promise((resolve) => setTimeout(resolve, 50))
-      }
+      return until(
+        () => {
+          const shown = screen()
+          return matches(shown) ? shown : undefined
+        },
+        timeoutMs,
+        () => `Timed out waiting for ${String(text)}; the screen shows:\n${screen()}`,
+      )
     },
     type(...keys: string[]) {
       for (const key of keys) {
@@ -39,12 +41,12 @@ export function terminal(command: string, env: Record<string, string>) {
       }
     },
     async exitCode(timeoutMs = 15_000): Promise<number> {
-      const deadline = Date.now() + timeoutMs
-      while (!existsSync(exitFile) || readFileSync(exitFile, 'utf8').trim() === '') {
-        if (Date.now() > deadline) throw new Error(`The command did not exit; the screen shows:\n${screen()}`)
-        await new Promise((resolve) => setTimeout(resolve, 50))
-      }
-      return Number(readFileSync(exitFile, 'utf8').trim())
+      const written = await until(
+        () => (existsSync(exitFile) && readFileSync(exitFile, 'utf8').trim()) || undefined,
+        timeoutMs,
+        () => `The command did not exit; the screen shows:\n${screen()}`,
+      )
+      return Number(written)
     },
     close() {
       try {

@@ -4,7 +4,8 @@ import type {AddressInfo} from 'node:net'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {signWebhook, verifyWebhook} from '../../src/verify.js'
-import {startTestPortal, tempDir, until, type TestPortal} from '../helpers/portal.js'
+import {until} from '../helpers/http.js'
+import {startTestPortal, tempDir, type TestPortal} from '../helpers/portal.js'
 
 /** A local HTTP server answering from a script and recording what it received. */
 async function receiver(answer: (request: IncomingMessage, body: string) => {status: number; body?: unknown} | 'hang') {
@@ -28,6 +29,9 @@ async function receiver(answer: (request: IncomingMessage, body: string) => {sta
 }
 
 let portal: TestPortal
+/** The portals' clock runs with real time, and tests move it ahead instead of sleeping. */
+let ahead = 0
+const clock = () => new Date(Date.now() + ahead)
 const runEnded = (id: string) =>
   until(async () => {
     const {body} = await portal.call('GET', `/v1/actions/runs/${id}`)
@@ -47,7 +51,7 @@ const start = async (identifier: string, properties: object = {}) =>
   (await portal.call('POST', `/v1/actions/${identifier}/runs`, {properties})).body.run
 
 beforeAll(async () => {
-  portal = await startTestPortal({retryBaseMs: 20})
+  portal = await startTestPortal({clock, retryBaseMs: 20})
   await portal.call('POST', '/v1/blueprints', {
     identifier: 'env',
     schema: {properties: {ttl: {format: 'timer', type: 'string'}, tier: {type: 'string'}}},
@@ -221,14 +225,14 @@ describe('the agent queue', () => {
       payload: {agent: true, body: {name: 'q'}, url: 'http://internal/hook'},
     })
     expect((await claim('agent-b')).body.runs).toEqual([])
-    await new Promise((resolve) => setTimeout(resolve, 1100))
+    ahead += 1100
     const again = await claim('agent-b')
     expect(again.body.runs.map((r: {id: string}) => r.id)).toEqual([run.id])
     expect((await portal.call('PATCH', '/v1/actions/runs/ack', {runIds: [run.id]})).body).toEqual({
       ackedCount: 1,
       ok: true,
     })
-    await new Promise((resolve) => setTimeout(resolve, 1100))
+    ahead += 1100
     expect((await claim('agent-c')).body.runs).toEqual([])
   })
 })
@@ -342,8 +346,11 @@ describe('automations and timers', () => {
     })
     await portal.call('POST', '/v1/blueprints/env/entities', {identifier: 'silver-1', properties: {tier: 'silver'}})
     await portal.call('POST', '/v1/blueprints/env/entities', {identifier: 'gold-1', properties: {tier: 'gold'}})
-    await until(async () => (backend.received.length > 0 ? true : undefined))
-    await new Promise((resolve) => setTimeout(resolve, 300))
+    // Runs start with the write that meets the condition: had silver-1 started one, it would be listed first.
+    await until(async () => {
+      const {runs} = (await portal.call('GET', '/v1/actions/runs?action=on_gold_env')).body
+      return runs.length > 0 && runs.every((run: {status: string}) => run.status === 'SUCCESS') ? true : undefined
+    })
     expect(backend.received.map((request) => JSON.parse(request.body))).toEqual([{env: 'gold-1', tier: 'gold'}])
     const {runs} = (await portal.call('GET', '/v1/actions/runs?action=on_gold_env')).body
     expect(runs).toMatchObject([{source: 'AUTOMATION', status: 'SUCCESS'}])
@@ -366,13 +373,15 @@ describe('automations and timers', () => {
         type: 'automation',
       },
     })
-    const expires = Date.now() + 1200
+    const expires = clock().getTime() + 1200
     await portal.call('POST', '/v1/blueprints/env/entities', {
       identifier: 'short-lived',
       properties: {ttl: new Date(expires).toISOString()},
     })
     const deletedAt = await until(async () =>
-      (await portal.call('GET', '/v1/blueprints/env/entities/short-lived')).status === 404 ? Date.now() : undefined,
+      (await portal.call('GET', '/v1/blueprints/env/entities/short-lived')).status === 404
+        ? clock().getTime()
+        : undefined,
     )
     expect(deletedAt - expires).toBeLessThan(1000)
     expect(deletedAt).toBeGreaterThanOrEqual(expires)
@@ -380,7 +389,7 @@ describe('automations and timers', () => {
 
   it('fires a timer that expired while the portal was down, once, after it starts', async () => {
     const dataDir = tempDir()
-    const first = await startTestPortal({dataDir})
+    const first = await startTestPortal({clock, dataDir})
     await first.call('POST', '/v1/blueprints', {
       identifier: 'box',
       schema: {properties: {ttl: {format: 'timer', type: 'string'}}},
@@ -400,17 +409,20 @@ describe('automations and timers', () => {
     })
     await first.call('POST', '/v1/blueprints/box/entities', {
       identifier: 'b1',
-      properties: {ttl: new Date(Date.now() + 600).toISOString()},
+      properties: {ttl: new Date(clock().getTime() + 600).toISOString()},
     })
     await first.stop()
-    await new Promise((resolve) => setTimeout(resolve, 900))
-    const second = await startTestPortal({dataDir})
+    ahead += 900
+    const second = await startTestPortal({clock, dataDir})
     const fired = await until(async () => {
       const {runs} = (await second.call('GET', '/v1/actions/runs?action=box_ttl')).body
       return runs.length > 0 && runs.every((run: {status: string}) => run.status === 'SUCCESS') ? runs : undefined
     })
     expect(fired).toHaveLength(1)
-    await new Promise((resolve) => setTimeout(resolve, 1200))
+    ahead += 1200
+    // A timer's runs start in the transaction that fires it: after one more pass, a second firing would show.
+    second.core.timers.kick()
+    await second.core.timers.stop()
     expect((await second.call('GET', '/v1/actions/runs?action=box_ttl')).body.runs).toHaveLength(1)
     await second.stop()
   })

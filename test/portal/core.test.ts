@@ -3,7 +3,8 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {Router, type Route} from '../../src/portal/http/router.js'
 import {routes} from '../../src/portal/routes/index.js'
 import {PortalNotice} from '../../src/portal/notice.js'
-import {startTestPortal, until, type TestPortal} from '../helpers/portal.js'
+import {request, until} from '../helpers/http.js'
+import {startTestPortal, type TestPortal} from '../helpers/portal.js'
 
 let portal: TestPortal
 
@@ -53,11 +54,7 @@ describe('slow work stays out of the write lock', () => {
     // The condition is still being evaluated (it runs until jq's time limit); writes and logins go on.
     const other = await portal.call('POST', '/v1/blueprints/svc/entities', {identifier: 'other'})
     order.push('other written')
-    const login = await fetch(`${portal.url}/v1/auth/access_token`, {
-      body: JSON.stringify(portal.admin),
-      headers: {'content-type': 'application/json'},
-      method: 'POST',
-    })
+    const login = await request(portal.url, 'POST', '/v1/auth/access_token', {body: portal.admin})
     order.push('logged in')
     expect(other.status).toBe(201)
     expect(login.status).toBe(200)
@@ -204,8 +201,8 @@ describe('bounded cost per request', () => {
   })
 
   it('malformed percent-encoding in a path is a 400, not a 500', async () => {
-    const response = await fetch(`${portal.url}/v1/blueprints/%E0%A4%A/entities`, {
-      headers: {authorization: `Bearer ${await portal.token()}`},
+    const response = await request(portal.url, 'GET', '/v1/blueprints/%E0%A4%A/entities', {
+      token: await portal.token(),
     })
     expect(response.status).toBe(400)
   })

@@ -1,5 +1,6 @@
 import {afterAll, beforeAll, expect, it} from 'vitest'
 
+import {accessToken, request} from '../helpers/http.js'
 import {startTestPortal, type TestPortal} from '../helpers/portal.js'
 import {startRolesPortal} from '../security/helpers.js'
 
@@ -18,12 +19,7 @@ beforeAll(async () => {
       teams: ['payments'],
     }),
   )
-  const response = await fetch(`${portal.url}/v1/auth/access_token`, {
-    body: JSON.stringify({clientId: 'dev-1', clientSecret: 'member-secret'}),
-    headers: {'content-type': 'application/json'},
-    method: 'POST',
-  })
-  member = ((await response.json()) as {accessToken: string}).accessToken
+  member = await accessToken(portal.url, {clientId: 'dev-1', clientSecret: 'member-secret'})
   await portal.call('POST', '/v1/blueprints', {identifier: 'svc', schema: {properties: {}}, title: 'Service'})
   await portal.call('POST', '/v1/actions', {
     identifier: 'ping',
@@ -33,14 +29,8 @@ beforeAll(async () => {
 })
 afterAll(() => portal.stop())
 
-const asMember = async (method: string, path: string, body?: unknown) => {
-  const response = await fetch(portal.url + path, {
-    body: body === undefined ? undefined : JSON.stringify(body),
-    headers: {authorization: `Bearer ${member}`, 'content-type': 'application/json'},
-    method,
-  })
-  return {body: (await response.json()) as any, status: response.status}
-}
+const asMember = (method: string, path: string, body?: unknown) =>
+  request(portal.url, method, path, {body, token: member})
 
 it('members read the catalog, write entities and run actions', async () => {
   expect((await asMember('GET', '/v1/blueprints')).status).toBe(200)
@@ -93,19 +83,9 @@ async function as(email: string, teams: string[], method: string, path: string, 
         teams,
       }),
     )
-    const response = await fetch(`${portal.url}/v1/auth/access_token`, {
-      body: JSON.stringify({clientId, clientSecret: `${clientId}-secret`}),
-      headers: {'content-type': 'application/json'},
-      method: 'POST',
-    })
-    tokens.set(email, ((await response.json()) as {accessToken: string}).accessToken)
+    tokens.set(email, await accessToken(portal.url, {clientId, clientSecret: `${clientId}-secret`}))
   }
-  const response = await fetch(portal.url + path, {
-    body: body === undefined ? undefined : JSON.stringify(body),
-    headers: {authorization: `Bearer ${tokens.get(email)}`, 'content-type': 'application/json'},
-    method,
-  })
-  return {body: (await response.json()) as any, status: response.status}
+  return request(portal.url, method, path, {body, token: tokens.get(email)})
 }
 
 const action = (identifier: string, extra: Record<string, unknown> = {}) =>

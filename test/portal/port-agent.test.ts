@@ -3,6 +3,7 @@ import {afterAll, beforeAll, expect, it} from 'vitest'
 import {createHmac} from 'node:crypto'
 
 import {compactJson, verifyWebhook} from '../../src/verify.js'
+import {until} from '../helpers/http.js'
 import {startTestPortal, type TestPortal} from '../helpers/portal.js'
 
 /**
@@ -31,11 +32,10 @@ afterAll(() => portal.stop())
 
 const queued = async (action: string) => {
   const {run} = (await portal.call('POST', `/v1/actions/${action}/runs`, {properties: {}})).body
-  for (;;) {
+  return until(async () => {
     const current = (await portal.call('GET', `/v1/actions/runs/${run.id}`)).body.run
-    if (current.pendingExecution) return current
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
+    return current.pendingExecution ? current : undefined
+  })
 }
 
 it('workflow polls are answered as by an organisation without workflows', async () => {

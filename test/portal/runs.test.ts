@@ -2,6 +2,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {decryptSecret} from '../../src/domain/secret-inputs.js'
 import {checkResponse, hasSpec} from '../helpers/openapi.js'
+import {until} from '../helpers/http.js'
 import {startTestPortal, type TestPortal} from '../helpers/portal.js'
 
 let portal: TestPortal
@@ -39,13 +40,11 @@ const createEnv = {
   },
 }
 /** Waits until the portal has handed the run to its backend (queued for an agent here). */
-async function queued(id: string) {
-  for (;;) {
+const queued = (id: string) =>
+  until(async () => {
     const {body} = await portal.call('GET', `/v1/actions/runs/${id}`)
-    if (body.run.pendingExecution) return body.run
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-}
+    return body.run.pendingExecution ? body.run : undefined
+  })
 
 const restart = {
   identifier: 'restart_env',

@@ -4,7 +4,8 @@ import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {startCli} from '../helpers/cli.js'
-import {runEnded, servePortal, type CliPortal} from '../helpers/e2e.js'
+import {localPortal, runEnded, type CliPortal} from '../helpers/e2e.js'
+import {accessToken, request} from '../helpers/http.js'
 import {tempDir} from '../helpers/portal.js'
 
 let portal: CliPortal
@@ -14,7 +15,7 @@ const logsOf = async (id: string) =>
   ((await api('GET', `/v1/actions/runs/${id}/logs?limit=50`)).runLogs as {message: string}[]).map((l) => l.message)
 
 beforeAll(async () => {
-  portal = await servePortal()
+  portal = await localPortal()
   await api('POST', '/v1/blueprints', {identifier: 'svc', schema: {properties: {}}, title: 'Service'})
 })
 afterAll(async () => {
@@ -64,22 +65,13 @@ describe('4. prune deletes only what the source created; adopting is explicit', 
     ])
     const {clientId, clientSecret} = member.json()
     await api('POST', '/v1/blueprints/svc/entities', {identifier: 'precious'})
-    const token = (
-      (await (
-        await fetch(`${portal.url}/v1/auth/access_token`, {
-          body: JSON.stringify({clientId, clientSecret}),
-          headers: {'content-type': 'application/json'},
-          method: 'POST',
-        })
-      ).json()) as {accessToken: string}
-    ).accessToken
-    const forged = await fetch(`${portal.url}/v1/blueprints/idp-catalog-source/entities?upsert=true`, {
-      body: JSON.stringify({
+    const token = await accessToken(portal.url, {clientId, clientSecret})
+    const forged = await request(portal.url, 'POST', '/v1/blueprints/idp-catalog-source/entities?upsert=true', {
+      body: {
         identifier: 'team-a-forged.entities.svc.0',
         properties: {blueprint: 'svc', identifiers: ['precious'], kind: 'entity', source: 'x', sourceKey: 'x'},
-      }),
-      headers: {authorization: `Bearer ${token}`, 'content-type': 'application/json'},
-      method: 'POST',
+      },
+      token,
     })
     expect(forged.status).toBe(403)
     const dir = tempDir('idp-catalog-')
@@ -118,21 +110,13 @@ describe('7. idp portal credential list | revoke', () => {
       await portal.run(['portal', 'credential', '--role', 'agent', '--data-dir', portal.dataDir, '--json'])
     ).json()
     expect(made.role).toBe('agent')
-    const token = (
-      (await (
-        await fetch(`${portal.url}/v1/auth/access_token`, {
-          body: JSON.stringify({clientId: made.clientId, clientSecret: made.clientSecret}),
-          headers: {'content-type': 'application/json'},
-          method: 'POST',
-        })
-      ).json()) as {accessToken: string}
-    ).accessToken
+    const token = await accessToken(portal.url, {clientId: made.clientId, clientSecret: made.clientSecret})
     const list = await portal.run(['portal', 'credential', 'list', '--data-dir', portal.dataDir, '--json'])
     expect(list.json().credentials).toContainEqual(expect.objectContaining({clientId: made.clientId, role: 'agent'}))
     expect(list.stdout).not.toContain(made.clientSecret)
     const revoked = await portal.run(['portal', 'credential', 'revoke', made.clientId, '--data-dir', portal.dataDir])
     expect(revoked.code).toBe(0)
-    const after = await fetch(`${portal.url}/v1/blueprints`, {headers: {authorization: `Bearer ${token}`}})
+    const after = await request(portal.url, 'GET', '/v1/blueprints', {token})
     expect(after.status).toBe(401)
     const missing = await portal.run(['portal', 'credential', 'revoke', made.clientId, '--data-dir', portal.dataDir])
     expect(missing.code).toBe(5)
@@ -199,7 +183,7 @@ it('no secret issued during a session shows up in logs, traces, --json output, r
     IDP_CONFIG_DIR: tempDir(),
   }
   const run = await cli(['action', 'run', 'deploy_with_key', '--input', `key=${inputSecret}`, '--json'], asMember)
-  expect(run.code).toBe(0)
+  expect(run.code, run.stdout + run.stderr).toBe(0)
   const runId = JSON.parse(run.stdout.trim().split('\n')[0]!).run.id as string
   await cli(['run', 'list', '--json'])
   await cli(['run', 'logs', runId, '--json'])

@@ -1,4 +1,5 @@
-import {startTestPortal, until, type TestPortal} from '../helpers/portal.js'
+import {accessToken, request, until} from '../helpers/http.js'
+import {startTestPortal, type TestPortal} from '../helpers/portal.js'
 
 export interface Caller {
   token: string
@@ -18,31 +19,11 @@ export interface RolesPortal extends TestPortal {
 }
 
 export function caller(url: string, token: string): Caller {
-  return {
-    async call(method, path, body) {
-      const response = await fetch(url + path, {
-        body: body === undefined ? undefined : JSON.stringify(body),
-        headers: {
-          ...(token ? {authorization: `Bearer ${token}`} : {}),
-          ...(body === undefined ? {} : {'content-type': 'application/json'}),
-        },
-        method,
-      })
-      const text = await response.text()
-      return {body: text ? JSON.parse(text) : undefined, status: response.status}
-    },
-    token,
-  }
+  return {call: (method, path, body) => request(url, method, path, {body, token}), token}
 }
 
-export async function login(url: string, clientId: string, clientSecret: string): Promise<string> {
-  const response = await fetch(`${url}/v1/auth/access_token`, {
-    body: JSON.stringify({clientId, clientSecret}),
-    headers: {'content-type': 'application/json'},
-    method: 'POST',
-  })
-  return ((await response.json()) as {accessToken: string}).accessToken
-}
+export const login = (url: string, clientId: string, clientSecret: string): Promise<string> =>
+  accessToken(url, {clientId, clientSecret})
 
 /** The real portal with an admin, two members (one in team "payments") and an agent credential. */
 export async function startRolesPortal(options: Parameters<typeof startTestPortal>[0] = {}): Promise<RolesPortal> {

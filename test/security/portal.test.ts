@@ -5,6 +5,7 @@ import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {startPortal} from '../../src/portal/server.js'
+import {request} from '../helpers/http.js'
 import {tempDir} from '../helpers/portal.js'
 import {caller, login, startRolesPortal, type RolesPortal} from './helpers.js'
 
@@ -237,15 +238,8 @@ describe('7. credentials can be listed and revoked', () => {
     expect((await portal.asAdmin.call('DELETE', `/v1/idp/credentials/${made.clientId}`)).status).toBe(200)
     expect((await agent.call('GET', '/v1/blueprints')).status).toBe(401)
     expect((await runToken.call('GET', `/v1/actions/runs/${run.id}`)).status).toBe(401)
-    expect(
-      (
-        await fetch(`${portal.url}/v1/auth/access_token`, {
-          body: JSON.stringify({clientId: made.clientId, clientSecret: made.clientSecret}),
-          headers: {'content-type': 'application/json'},
-          method: 'POST',
-        })
-      ).status,
-    ).toBe(401)
+    const credentials = {clientId: made.clientId, clientSecret: made.clientSecret}
+    expect((await request(portal.url, 'POST', '/v1/auth/access_token', {body: credentials})).status).toBe(401)
     const org = await portal.asAdmin.call('DELETE', `/v1/idp/credentials/${portal.admin.clientId}`)
     expect(org.status).toBe(409)
     expect(org.body.message).toMatch(/organisation's credential/)

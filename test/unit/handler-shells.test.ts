@@ -1,7 +1,7 @@
 import {afterEach, expect, it} from 'vitest'
 
 import {HandlerShells} from '../../src/services/handler-shells.js'
-import {until} from '../helpers/portal.js'
+import {until} from '../helpers/http.js'
 
 let shells: HandlerShells
 afterEach(() => shells?.close())

@@ -14,6 +14,7 @@ const terminal = (columns: number) => {
     columns,
     err: () => undefined,
     out: (text) => lines.push(...text.split('\n')),
+    readInput: () => '',
     stderrIsTTY: true,
     stdoutIsTTY: true,
   }

@@ -17,7 +17,8 @@ export default class ActionPermissionsCommand extends BaseCommand<typeof ActionP
   static override flags = {set: Flags.string({summary: 'Permission changes to apply, as a file; - reads stdin.'})}
 
   async run(): Promise<{permissions: ActionPermissions}> {
-    const changes = this.flags.set === undefined ? undefined : await readChanges(this.flags.set)
+    const changes =
+      this.flags.set === undefined ? undefined : await readChanges(this.flags.set, () => this.io.readInput())
     const {client} = await this.connect()
     const permissions = changes
       ? await client.actions.updatePermissions(this.args.action, changes)
@@ -41,10 +42,10 @@ export default class ActionPermissionsCommand extends BaseCommand<typeof ActionP
   }
 }
 
-async function readChanges(file: string): Promise<Partial<ActionPermissions>> {
+async function readChanges(file: string, stdin: () => string): Promise<Partial<ActionPermissions>> {
   let parsed: unknown
   try {
-    parsed = await readDataFile(file)
+    parsed = await readDataFile(file, stdin)
   } catch (error) {
     throw usageError(`--set ${file}: ${(error as Error).message}`)
   }

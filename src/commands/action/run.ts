@@ -51,7 +51,7 @@ Exit codes: 0 SUCCESS, 9 FAILURE, 10 DECLINED, 11 --timeout passed (the run goes
     const typed: Record<string, string> = {}
     const given = await givenInputs(
       action,
-      {input: this.flags.input, inputsFile: this.flags['inputs-file']},
+      {input: this.flags.input, inputsFile: this.flags['inputs-file'], stdin: () => this.io.readInput()},
       new Date(),
       typed,
     )

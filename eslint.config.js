@@ -56,11 +56,16 @@ export default tseslint.config(
     'src/model/**': [...SRC_FOLDERS.filter((folder) => folder !== 'model'), ...TERMINAL_PACKAGES],
     'src/shared/**': [...SRC_FOLDERS.filter((folder) => !['model', 'shared'].includes(folder)), ...TERMINAL_PACKAGES],
     'src/portal/**': ['api', 'commands', 'config', 'io', 'prompts', 'services', ...TERMINAL_PACKAGES],
+    // The web view is a second front end beside the commands: it reuses the services' domain rules
+    // (action forms, history, the catalog graph) so that a page and the CLI say the same things.
+    'src/portal/web/**': ['api', 'commands', 'config', 'io', 'prompts', ...TERMINAL_PACKAGES],
     'src/{actions,catalog,jq,schemas}/**': ['commands', 'io', 'prompts', ...TERMINAL_PACKAGES],
     'src/io/**': ['commands', 'portal', 'services', '@oclif/*'],
     'src/services/**': ['commands', '@oclif/*'],
   }),
   {files: ['bench/**', 'bin/**', 'examples/**'], rules: {'no-console': 'off'}},
+  // The web view's one script runs in the browser.
+  {files: ['src/portal/web/assets/**'], languageOptions: {globals: globals.browser}},
   // Tests read JSON answers loosely; the assertions are the types.
   {files: ['test/**'], rules: {'@typescript-eslint/no-explicit-any': 'off'}},
 )

@@ -176,10 +176,17 @@ function cookie(request: IncomingMessage, name: string): string | undefined {
   return undefined
 }
 
-/** Writes come from this portal's own pages only: a browser names the page's origin on every POST. */
+/**
+ * Writes come from this portal's own pages only. A browser names the page's origin on a POST, or
+ * (as Referrer-Policy no-referrer asks) says "null" and tells where the request came from in
+ * Sec-Fetch-Site; anything else is refused before the session's token is even looked at.
+ */
 function checkOrigin(request: IncomingMessage): void {
   const origin = request.headers.origin
-  if (!origin || origin !== `http://${request.headers.host}`) {
+  const sameOrigin =
+    origin === `http://${request.headers.host}` ||
+    ((origin === undefined || origin === 'null') && request.headers['sec-fetch-site'] === 'same-origin')
+  if (!sameOrigin) {
     throw new PortalError(403, 'forbidden', 'This request did not come from one of the portal’s own pages')
   }
 }

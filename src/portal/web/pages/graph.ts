@@ -63,7 +63,7 @@ export function graphSvg(graph: CatalogGraph) {
   })
   const nodes = graph.blueprints.map(({identifier, title}) => {
     const {x, y} = position.get(identifier)!
-    return html`<a href="${path('blueprints', identifier)}" aria-label="${`${title} (${identifier})`}"
+    return html`<a href="${path('blueprints', identifier)}"
       ><g class="node"
         ><rect x="${x}" y="${y}" width="${NODE_WIDTH}" height="${NODE_HEIGHT}" rx="8" /><text
           x="${x + NODE_WIDTH / 2}"

@@ -348,7 +348,7 @@ async function field(name: string, input: UserInput, options: FieldOptions): Pro
     >
     ${control}
     ${input.description || hint ? html`<p class="hint" id="${hintId}">${input.description ?? ''}${input.description && hint ? ' ' : ''}${hint}</p>` : ''}
-    ${options.issues.length ? html`<p class="field-error" id="${errorId}">${name} ${options.issues.join('; ')}</p>` : ''}
+    ${options.issues.length ? html`<p class="field-error" id="${errorId}">${options.issues.join('; ')}</p>` : ''}
   </div>`
 }
 

@@ -114,7 +114,8 @@ async function entityPage(context: WebContext) {
           (record) =>
             html`<li>
               <div>
-                ${time(record.trigger.at, context.now)} · ${record.action.toLowerCase()} by
+                ${time(record.trigger.at, context.now)} ·
+                ${{CREATE: 'created', DELETE: 'deleted', UPDATE: 'updated'}[record.action]} by
                 <code>${record.trigger.by.userId}</code>${
                   record.context.runId
                     ? html` in run <a href="${path('runs', record.context.runId)}">${record.context.runId}</a>`

@@ -6,8 +6,8 @@ import {page} from '../layout.js'
 
 const NODE_WIDTH = 180
 const NODE_HEIGHT = 48
-const COLUMN = 260
-const ROW = 80
+const COLUMN = 320
+const ROW = 100
 const MARGIN = 20
 
 /**
@@ -33,30 +33,54 @@ function layout(graph: CatalogGraph) {
     const column = rankOf(identifier)
     const row = rows.get(column) ?? 0
     rows.set(column, row + 1)
-    position.set(identifier, {x: MARGIN + column * COLUMN, y: MARGIN + row * ROW})
+    position.set(identifier, {x: MARGIN + column * COLUMN, y: MARGIN + 30 + row * ROW})
   }
   const width = MARGIN * 2 + Math.max(0, ...[...rank.values()]) * COLUMN + NODE_WIDTH
-  const height = MARGIN * 2 + (Math.max(1, ...rows.values()) - 1) * ROW + NODE_HEIGHT
+  const height = MARGIN * 2 + 40 + Math.max(1, ...rows.values()) * ROW
   return {height, position, width}
 }
 
 /** The blueprints and their relations as an SVG drawn on the server (no script). */
 export function graphSvg(graph: CatalogGraph) {
   const {height, position, width} = layout(graph)
+  const into = new Map<string, number>()
   const edges = graph.relations.map((relation) => {
     const from = position.get(relation.from)!
     const to = position.get(relation.to)!
-    const x1 = from.x + NODE_WIDTH
-    const y1 = from.y + NODE_HEIGHT / 2
-    const backwards = to.x <= from.x
-    const x2 = backwards ? to.x + NODE_WIDTH / 2 : to.x
-    const y2 = backwards ? to.y + (to.y >= from.y ? 0 : NODE_HEIGHT) : to.y + NODE_HEIGHT / 2
     const label = `${relation.name}${relation.many ? ' (many)' : ''}`
+    let d: string
+    let labelAt: {x: number; y: number; anchor: 'start' | 'middle' | 'end'}
+    if (relation.from === relation.to) {
+      // A relation to its own blueprint: a loop over the node's right end.
+      const x = from.x + NODE_WIDTH - 30
+      d = `M${x},${from.y} C${x},${from.y - 30} ${x + 40},${from.y - 30} ${x + 30},${from.y}`
+      labelAt = {anchor: 'start', x: x + 38, y: from.y - 14}
+    } else if (to.x > from.x) {
+      // Forward: right side to left side; labels sit by the arrowhead, stacked per target.
+      const x1 = from.x + NODE_WIDTH
+      const y1 = from.y + NODE_HEIGHT / 2
+      const x2 = to.x
+      const stacked = into.get(relation.to) ?? 0
+      into.set(relation.to, stacked + 1)
+      const y2 = to.y + NODE_HEIGHT / 2
+      d = `M${x1},${y1} C${x1 + 60},${y1} ${x2 - 60},${y2} ${x2},${y2}`
+      labelAt = {anchor: 'end', x: x2 - 6, y: y2 - 6 - stacked * 13}
+    } else {
+      // Backwards (a cycle): bottom to bottom, dipping below the rows.
+      const x1 = from.x + NODE_WIDTH / 2 + 20
+      const x2 = to.x + NODE_WIDTH / 2 - 20
+      const y1 = from.y + NODE_HEIGHT
+      const y2 = to.y + NODE_HEIGHT
+      // Several cycles between the same two blueprints dip one below the other.
+      const pair = `${relation.from}\u0000${relation.to}`
+      const nth = into.get(pair) ?? 0
+      into.set(pair, nth + 1)
+      const low = Math.max(y1, y2) + ROW / 2 + nth * 22
+      d = `M${x1},${y1} C${x1},${low} ${x2},${low} ${x2},${y2}`
+      labelAt = {anchor: 'middle', x: (x1 + x2) / 2, y: low - 4}
+    }
     return html`<g class="edge${relation.required ? ' required' : ''}"
-      ><path d="${`M${x1},${y1} C${x1 + 60},${y1} ${x2 - 60},${y2} ${x2},${y2}`}" marker-end="url(#arrow)" /><text
-        x="${(x1 + x2) / 2}"
-        y="${(y1 + y2) / 2 - 6}"
-        text-anchor="middle"
+      ><path d="${d}" marker-end="url(#arrow)" /><text x="${labelAt.x}" y="${labelAt.y}" text-anchor="${labelAt.anchor}"
         >${label}</text
       ></g
     >`

@@ -8,6 +8,8 @@ import {csrfField, page} from '../layout.js'
 
 const STATUSES: RunStatus[] = ['IN_PROGRESS', 'WAITING_FOR_APPROVAL', 'SUCCESS', 'FAILURE', 'DECLINED']
 const LOG_PAGE = 50
+/** Inputs that hold a time (a TTL) show as "in 5 days", the exact time on hover. */
+const ISO_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d/
 /** A run page shows at most this many log lines when it opens (the rest are a CLI away). */
 const MAX_LOG_LINES = 2000
 
@@ -154,7 +156,9 @@ async function runPage(context: WebContext) {
         ${Object.entries(run.properties ?? {}).map(
           ([name, value]) =>
             html`<dt>${name}</dt>
-              <dd>${typeof value === 'string' ? value : JSON.stringify(value)}</dd>`,
+              <dd>
+                ${typeof value !== 'string' ? JSON.stringify(value) : ISO_TIME.test(value) ? time(value, context.now) : value}
+              </dd>`,
         )}
       </dl>
     </section>

@@ -220,6 +220,7 @@ async function renderForm(
     entityField = html`<div class="field">
       <label for="entity">${action.trigger.blueprintIdentifier} entity <span class="req">(required)</span></label>
       <select id="entity" name="entity">
+        ${entity ? '' : html`<option value="" selected>Choose…</option>`}
         ${candidates.map(
           (candidate) =>
             html`<option

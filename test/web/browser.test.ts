@@ -164,8 +164,13 @@ describe.runIf(available)('the web view in Chromium', () => {
     )
     await portal.asAdmin.call('POST', `/v1/actions/runs/${runId}/logs`, {message: 'namespace ready'})
     await page.waitForFunction(() => document.querySelector('#run-log')?.textContent?.includes('namespace ready'))
-    await portal.asAdmin.call('POST', `/v1/actions/runs/${runId}/logs`, {message: 'done', terminationStatus: 'SUCCESS'})
-    await page.waitForFunction(() => document.querySelector('#run-status')?.textContent?.includes('success'))
+    // The run's end reloads the page once, so that approvals and changed entities are final too.
+    await Promise.all([
+      page.waitForNavigation(),
+      portal.asAdmin.call('POST', `/v1/actions/runs/${runId}/logs`, {message: 'done', terminationStatus: 'SUCCESS'}),
+    ])
+    expect(await text(page, '#run-status')).toContain('success')
+    expect(await text(page, '#run-log')).toContain('done')
     expect(await page.$('#run-log b')).toBeNull()
     await page.browserContext().close()
   }, 90_000)

@@ -74,6 +74,16 @@ describe('web view', () => {
     expect(again.headers.get('set-cookie')).toBeNull()
   })
 
+  it('behind a TLS-terminating proxy, the cookie is Secure and the https origin of the same host is the page’s own', async () => {
+    const {body} = await portal.member.call('POST', '/v1/idp/web-links')
+    const signedIn = await fetch(portal.url + body.path, {headers: {'x-forwarded-proto': 'https'}, redirect: 'manual'})
+    expect(signedIn.headers.get('set-cookie')).toMatch(/; Secure$/)
+    const web = await webSession(portal.url, portal.member)
+    const https = portal.url.replace('http:', 'https:')
+    expect((await web.post('/sign-out', {}, {origin: https.replace('127.0.0.1', 'localhost')})).status).toBe(403)
+    expect((await web.post('/sign-out', {}, {origin: https})).status).toBe(303)
+  })
+
   it('sends a browser without a session to sign in, and never to another site afterwards', async () => {
     const page = await fetch(`${portal.url}/catalog`, {redirect: 'manual'})
     expect(page.status).toBe(303)

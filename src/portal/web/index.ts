@@ -119,7 +119,9 @@ export function createWebView(options: WebViewOptions): WebView {
         url,
       }
       const reply = await route.handler(context)
-      const headers: Record<string, string> = reply.cookie ? {'set-cookie': reply.cookie} : {}
+      // Behind a TLS-terminating proxy the browser speaks https: the cookie must then say Secure.
+      const secure = request.headers['x-forwarded-proto'] === 'https' ? '; Secure' : ''
+      const headers: Record<string, string> = reply.cookie ? {'set-cookie': reply.cookie + secure} : {}
       if (reply.redirect) send(303, {...headers, location: reply.redirect}, '')
       else if (reply.json !== undefined)
         send(reply.status ?? 200, {...headers, 'content-type': 'application/json'}, JSON.stringify(reply.json))
@@ -177,7 +179,8 @@ function cookie(request: IncomingMessage, name: string): string | undefined {
 }
 
 /**
- * Writes come from this portal's own pages only. A browser names the page's origin on a POST, or
+ * Writes come from this portal's own pages only. A browser names the page's origin on a POST (http,
+ * or https behind a TLS-terminating proxy, on the same host), or
  * (as Referrer-Policy no-referrer asks) says "null" and tells where the request came from in
  * Sec-Fetch-Site; anything else is refused before the session's token is even looked at.
  */
@@ -185,6 +188,7 @@ function checkOrigin(request: IncomingMessage): void {
   const origin = request.headers.origin
   const sameOrigin =
     origin === `http://${request.headers.host}` ||
+    origin === `https://${request.headers.host}` ||
     ((origin === undefined || origin === 'null') && request.headers['sec-fetch-site'] === 'same-origin')
   if (!sameOrigin) {
     throw new PortalError(403, 'forbidden', 'This request did not come from one of the portal’s own pages')

@@ -99,7 +99,8 @@ module.exports = {
       name: `${name.replace('.ts', '')}-imports`,
       comment: `src/${name} may import only ${allowed.length > 0 ? allowed.join(', ') : 'itself'} from src.`,
       severity: 'error',
-      from: {path: `^${folder(name)}`},
+      // The web view (portal/web) is a second front end with rules of its own, below.
+      from: {path: `^${folder(name)}`, ...(name === 'portal' ? {pathNot: '^src/portal/web/'} : {})},
       to: {
         path: '^src/',
         pathNot: [
@@ -109,6 +110,17 @@ module.exports = {
         ],
       },
     })),
+    {
+      name: 'portal-web-imports',
+      comment:
+        'The web view reuses the portal and the services (action forms, history, the catalog graph); no terminal code.',
+      severity: 'error',
+      from: {path: '^src/portal/web/'},
+      to: {
+        path: '^src/',
+        pathNot: ['^src/portal/', ...[...MAY_IMPORT.portal, 'services'].map((other) => `^${folder(other)}`)],
+      },
+    },
     ...TYPE_ONLY.map((allow) => ({
       name: `${allow.from}-type-only`,
       comment: `src/${allow.from} imports ${allow.to} for its types only.`,

@@ -22,6 +22,8 @@ export default tseslint.config(
     rules: {'@typescript-eslint/no-floating-promises': 'error'},
   },
   {files: ['bench/**', 'bin/**', 'examples/**'], rules: {'no-console': 'off'}},
+  // The web view's one script runs in the browser.
+  {files: ['src/portal/web/assets/**'], languageOptions: {globals: globals.browser}},
   // Tests read JSON answers loosely; the assertions are the types.
   {files: ['test/**'], rules: {'@typescript-eslint/no-explicit-any': 'off'}},
 )

@@ -62,6 +62,11 @@ export class PortClient {
     return response.body as T
   }
 
+  /** A one-time link path that signs a browser in as these credentials (the embedded portal only). */
+  async webLink(): Promise<{path: string; expiresAt: string}> {
+    return this.request<{path: string; expiresAt: string}>({method: 'POST', path: '/v1/idp/web-links'})
+  }
+
   async close(): Promise<void> {
     await this.options.transport.close()
   }

@@ -5,12 +5,14 @@ import type {PortalCore} from './core.js'
 import {PortalError} from './http/errors.js'
 import {readJsonBody} from './http/body.js'
 import {Router} from './http/router.js'
-import {send} from './http/reply.js'
+import {plainBody, send} from './http/reply.js'
 import {RateLimiter, type RateLimit} from './http/rate-limit.js'
 import {routes} from './routes/index.js'
 import {isFinal} from '../model/port.js'
 import {StoreUnavailableError, type Credential} from './store/store.js'
 import {systemClock, type Clock} from '../shared/when.js'
+import type {WebView} from './web/index.js'
+import {sessionsOf} from './web/sessions.js'
 
 export interface AppOptions {
   core: PortalCore
@@ -29,6 +31,12 @@ export function createApp(options: AppOptions): RequestListener {
   const router = new Router().add(...routes(options.core))
   const clock = options.clock ?? systemClock
   const limiter = options.rateLimit && new RateLimiter(options.rateLimit)
+  /** The web view (pages, markdown), loaded on its first request: API-only use never loads it. */
+  let web: Promise<WebView> | undefined
+  const webView = () =>
+    (web ??= import('./web/index.js').then(({createWebView}) =>
+      createWebView({api: callRoute, core: options.core, now: clock, sessions: sessionsOf(options.core)}),
+    ))
 
   return (request: IncomingMessage, response: ServerResponse) => {
     handle(request, response).catch((error: unknown) => {
@@ -53,6 +61,8 @@ export function createApp(options: AppOptions): RequestListener {
     const url = parseUrl(request.url)
     const method = request.method ?? 'GET'
     const found = router.match(method, url.pathname)
+    // Paths no API route serves, outside /v1/, are the web view's pages.
+    if (!found && !url.pathname.startsWith('/v1/')) return (await webView())(request, response, url)
     if (!found) throw new PortalError(404, 'not_found', `No route ${method} ${url.pathname}`)
     const {route, params} = found
     const principal: Principal = route.auth === 'public' ? {kind: 'anonymous'} : await authenticate(request)
@@ -77,6 +87,33 @@ export function createApp(options: AppOptions): RequestListener {
       query: url.searchParams,
     })
     send(response, reply.status, reply.body)
+  }
+
+  /**
+   * One API route called from inside the portal as `principal` (the web view's signed-in member):
+   * the same route table, access rule and handler as over HTTP, so the web view has no side door.
+   */
+  async function callRoute(
+    principal: Principal,
+    method: string,
+    path: string,
+    options: {query?: URLSearchParams; body?: unknown} = {},
+  ): Promise<Record<string, unknown>> {
+    const found = router.match(method, path)
+    if (!found) throw new PortalError(404, 'not_found', `No route ${method} ${path}`)
+    const {route, params} = found
+    const query = options.query ?? new URLSearchParams()
+    authorize(route.auth, principal, {method, path, runId: params.run ?? query.get('run_id')})
+    const reply = await route.handler({
+      body: options.body,
+      caller: principal.kind === 'anonymous' ? ANONYMOUS : principal.credential,
+      method,
+      now: clock(),
+      params,
+      principal,
+      query,
+    })
+    return plainBody(reply.body)
   }
 
   async function authenticate(request: IncomingMessage): Promise<Principal> {

@@ -368,6 +368,9 @@ describe('output conventions', () => {
         '/node_modules/pg/',
         '/conf/',
         '/dist/portal/',
+        // The web view and its markdown renderer load only in the portal process.
+        '/dist/portal/web/',
+        '/marked/',
         '/dist/api/',
         '/dist/schemas/',
         // oclif's own Node version check (bin/run.js turns it off; npm checks idp's engines).

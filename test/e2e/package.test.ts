@@ -69,12 +69,15 @@ afterAll(() => portal?.stop())
 const idp = (args: string[]) => runCli(args, {bin, env: portal.env})
 
 describe('npm pack', () => {
-  it('packs what the commands load: the build, the oclif manifest, the bin, schemas and examples', () => {
+  it('packs what the commands load: the build (web view assets too), the oclif manifest, the bin, schemas and examples', () => {
     expect(files).toEqual(
       expect.arrayContaining([
         'bin/run.js',
         'dist/commands/blueprint/list.js',
         'dist/hooks/command-not-found.js',
+        // The web view's stylesheet and script, copied by the build (nothing comes from a CDN).
+        'dist/portal/web/assets/app.css',
+        'dist/portal/web/assets/app.js',
         'oclif.manifest.json',
         'schemas/catalog-file.json',
         'examples/catalog/idp-catalog.json',

@@ -39,6 +39,8 @@ const MODEL: Record<string, readonly string[]> = {
   'PATCH /v1/actions/runs/ack': ['admin', 'agent'],
   'PATCH /v1/actions/runs/release': ['admin', 'agent'],
   'POST /v1/idp/run-tokens': ['admin', 'agent'],
+  // A one-time web view sign-in link for the caller itself (idp portal open).
+  'POST /v1/idp/web-links': M,
   'GET /v1/actions/runs': M,
   'GET /v1/actions/runs/:run': [...M, 'run'],
   // A member reports only on runs it started; this one is the admin's.

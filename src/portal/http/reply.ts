@@ -45,6 +45,11 @@ function serialise(body: unknown): Buffer[] {
   return [Buffer.from(first!), ...rest.flatMap((after, index) => [...texts[index]!.parts, Buffer.from(after)])]
 }
 
+/** A reply's body as plain JSON values (JsonTexts parsed), for callers inside the portal (the web view). */
+export function plainBody(body: unknown): Record<string, unknown> {
+  return JSON.parse(Buffer.concat(serialise(body)).toString('utf8')) as Record<string, unknown>
+}
+
 export function send(response: ServerResponse, status: number, body: unknown): void {
   const parts = serialise(body)
   response.writeHead(status, {

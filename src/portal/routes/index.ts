@@ -12,6 +12,8 @@ import {routeKit} from './kit.js'
 import {organizationRoutes} from './organization.js'
 import {runRoutes} from './runs.js'
 import {searchRoutes} from './search.js'
+import {webLinkRoute} from '../web/link-route.js'
+import {sessionsOf} from '../web/sessions.js'
 
 /**
  * Every route of the portal, one module per resource, each route with its access rule
@@ -31,5 +33,6 @@ export function routes(core: PortalCore): Route[] {
     ...organizationRoutes(kit),
     ...auditRoutes(kit),
     ...healthRoutes(kit),
+    webLinkRoute(sessionsOf(core)),
   ]
 }

@@ -1,0 +1,252 @@
+/// <reference lib="dom" />
+/// <reference lib="dom.iterable" />
+import {existsSync, readFileSync} from 'node:fs'
+import {createRequire} from 'node:module'
+import {join} from 'node:path'
+
+import type {Browser, Page} from 'puppeteer-core'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+
+import {ROOT, runCli} from '../helpers/cli.js'
+import {tempDir} from '../helpers/portal.js'
+import {login, startRolesPortal, type Caller, type RolesPortal} from '../security/helpers.js'
+
+// The web view in a real browser: Debian's chromium driven by puppeteer-core, one browser for
+// the file. Without Chromium these tests are skipped and say so in one line; with CI set (as
+// .ci/run runs), a missing Chromium fails instead.
+const CHROMIUM = process.env.IDP_CHROMIUM ?? '/usr/bin/chromium'
+const available = existsSync(CHROMIUM)
+const TESTS = 5
+if (!available) {
+  process.stderr.write(`Skipped ${TESTS} browser tests: no Chromium at ${CHROMIUM} (apt-get install chromium)\n`)
+}
+it.runIf(!available && process.env.CI)('Chromium is installed (CI runs the browser tests)', () => {
+  expect.fail(`No Chromium at ${CHROMIUM}: .ci/run installs it`)
+})
+
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8')
+let portal: RolesPortal
+let browser: Browser
+
+/** A new incognito page signed in as `who` by the one-time link `idp portal open` prints. */
+async function signedIn(who: Caller & {clientId?: string}, secret?: string): Promise<Page> {
+  const context = await browser.createBrowserContext()
+  const page = await context.newPage()
+  await page.setViewport({height: 900, width: 1280})
+  let link: string
+  if (secret) {
+    const opened = await runCli(['portal', 'open', '--json'], {
+      env: {IDP_API_URL: portal.url, IDP_CLIENT_ID: who.clientId, IDP_CLIENT_SECRET: secret, IDP_CONFIG_DIR: tempDir()},
+    })
+    expect(opened.code, opened.stderr).toBe(0)
+    link = opened.json().url
+  } else {
+    link = portal.url + (await who.call('POST', '/v1/idp/web-links')).body.path
+  }
+  await page.goto(link)
+  expect(new URL(page.url()).pathname).toBe('/catalog')
+  return page
+}
+
+/** axe-core in the page (evaluated by the DevTools protocol, so the page's CSP still holds for it). */
+async function expectAccessible(page: Page) {
+  await page.evaluate(axeSource)
+  const violations = await page.evaluate(async () => {
+    const result = await (window as unknown as {axe: {run: () => Promise<{violations: any[]}>}}).axe.run()
+    return result.violations
+      .filter((violation) => ['serious', 'critical'].includes(violation.impact))
+      .map((violation) => `${violation.id}: ${violation.nodes.map((node: any) => node.target.join(' ')).join(', ')}`)
+  })
+  expect(violations, `${page.url()} ${await page.title()}`).toEqual([])
+}
+
+/** Everything focusable in the page's main part is reached by pressing Tab. */
+async function expectKeyboardReachable(page: Page) {
+  const wanted = await page.$$eval(
+    'main a[href], main button, main input:not([type=hidden]), main select, main textarea, main [tabindex="0"]',
+    (elements) => elements.filter((element) => !(element as HTMLInputElement).disabled).length,
+  )
+  await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur())
+  const reached = new Set<string>()
+  for (let press = 0; press < wanted + 40 && reached.size < wanted; press++) {
+    await page.keyboard.press('Tab')
+    const path = await page.evaluate(() => {
+      const element = document.activeElement
+      if (!element || !element.closest('main')) return undefined
+      const all = [...document.querySelectorAll('main *')]
+      return String(all.indexOf(element))
+    })
+    if (path) reached.add(path)
+  }
+  expect(reached.size, page.url()).toBe(wanted)
+}
+
+const text = (page: Page, selector: string) => page.$eval(selector, (element) => element.textContent ?? '')
+
+describe.runIf(available)('the web view in Chromium', () => {
+  let memberSecret: string
+  beforeAll(async () => {
+    portal = await startRolesPortal()
+    const env = {
+      IDP_API_URL: portal.url,
+      IDP_CLIENT_ID: portal.admin.clientId,
+      IDP_CLIENT_SECRET: portal.admin.clientSecret,
+      IDP_CONFIG_DIR: tempDir(),
+    }
+    const synced = await runCli(['catalog', 'sync', join(ROOT, 'examples', 'catalog')], {env})
+    expect(synced.code, synced.stderr).toBe(0)
+    // A member whose secret the CLI holds, for `idp portal open`.
+    const made = await portal.core.write(() =>
+      portal.core.credentials.create({email: 'web@example.com', role: 'member', teams: []}),
+    )
+    memberSecret = made.clientSecret
+    Object.assign(portal.member, {clientId: made.clientId})
+    portal.member.token = await login(portal.url, made.clientId, made.clientSecret)
+    const puppeteer = (await import('puppeteer-core')).default
+    browser = await puppeteer.launch({args: ['--no-sandbox'], executablePath: CHROMIUM})
+  }, 60_000)
+  afterAll(async () => {
+    await browser?.close()
+    await portal?.stop()
+  })
+
+  it('signs in by the link idp portal open prints and browses the catalog to an entity', async () => {
+    const page = await signedIn(portal.member, memberSecret)
+    await expectAccessible(page)
+    await expectKeyboardReachable(page)
+    await Promise.all([page.waitForNavigation(), page.click('a[href="/blueprints/Component"]')])
+    expect(await page.$$eval('tbody tr', (rows) => rows.length)).toBe(4)
+    await expectAccessible(page)
+    await page.type('#q', 'Cart')
+    await Promise.all([page.waitForNavigation(), page.click('form.filters button')])
+    expect(await page.$$eval('tbody tr', (rows) => rows.length)).toBe(1)
+    await Promise.all([page.waitForNavigation(), page.click('a[href="/entities/Component/CartService"]')])
+    expect(await text(page, 'h1')).toBe('Cart Service')
+    expect(await text(page, 'main')).toContain('CorePaymentLibrary')
+    await expectAccessible(page)
+    await expectKeyboardReachable(page)
+    for (const path of ['/self-service', '/runs', '/graph']) {
+      await page.goto(portal.url + path)
+      await expectAccessible(page)
+    }
+    await page.browserContext().close()
+  }, 120_000)
+
+  it('runs create_dev_env through its form: a validation error first, then the run page with live log lines', async () => {
+    const page = await signedIn(portal.member)
+    await page.goto(`${portal.url}/actions/create_dev_env/run`)
+    await expectAccessible(page)
+    await expectKeyboardReachable(page)
+    await page.type('#in-name', 'Not Valid')
+    await page.select('#in-service', 'CartService')
+    await page.$eval('#in-ttl', (input) => ((input as HTMLInputElement).value = ''))
+    await page.type('#in-ttl', '5 days')
+    await Promise.all([page.waitForNavigation(), page.click('form.form button[type=submit]')])
+    // The same text `idp action run create_dev_env --input name='Not Valid'` prints.
+    expect(await text(page, '#in-name-error')).toBe('does not match ^[a-z][a-z0-9-]{1,40}$')
+    expect(await page.$eval('#in-ttl', (input) => (input as HTMLInputElement).value)).toBe('5 days')
+    expect(await page.$eval('#in-service', (input) => (input as HTMLSelectElement).value)).toBe('CartService')
+    await expectAccessible(page)
+    await page.$eval('#in-name', (input) => ((input as HTMLInputElement).value = ''))
+    await page.type('#in-name', 'web-env')
+    await Promise.all([page.waitForNavigation(), page.click('form.form button[type=submit]')])
+    const runId = new URL(page.url()).pathname.split('/').at(-1)!
+    expect(runId).toMatch(/^r_/)
+    const {run} = (await portal.asAdmin.call('GET', `/v1/actions/runs/${runId}`)).body
+    expect(run.properties).toMatchObject({name: 'web-env', service: 'CartService', size: 'small'})
+    expect(Date.parse(run.properties.ttl) - Date.parse(run.createdAt)).toBeGreaterThan(4.9 * 86_400_000)
+    await expectAccessible(page)
+
+    // The handler reports; the open page shows each line without a reload.
+    await portal.asAdmin.call('POST', `/v1/actions/runs/${runId}/logs`, {message: 'creating <b>namespace</b>'})
+    await page.waitForFunction(() =>
+      document.querySelector('#run-log')?.textContent?.includes('creating <b>namespace</b>'),
+    )
+    await portal.asAdmin.call('POST', `/v1/actions/runs/${runId}/logs`, {message: 'namespace ready'})
+    await page.waitForFunction(() => document.querySelector('#run-log')?.textContent?.includes('namespace ready'))
+    // The run's end reloads the page once, so that approvals and changed entities are final too.
+    await Promise.all([
+      page.waitForNavigation(),
+      portal.asAdmin.call('POST', `/v1/actions/runs/${runId}/logs`, {message: 'done', terminationStatus: 'SUCCESS'}),
+    ])
+    expect(await text(page, '#run-status')).toContain('success')
+    expect(await text(page, '#run-log')).toContain('done')
+    expect(await page.$('#run-log b')).toBeNull()
+    await page.browserContext().close()
+  }, 90_000)
+
+  it('lets an approver approve a run from its page; the member who started it sees no approve button', async () => {
+    const {body} = await portal.member.call('POST', '/v1/actions/update_pod_count/runs', {
+      entity: 'CartService',
+      properties: {reason: 'traffic', replicas: 4},
+    })
+    const runId = body.run.id
+    const member = await signedIn(portal.member)
+    await member.goto(`${portal.url}/runs/${runId}`)
+    expect(await text(member, '#run-status')).toContain('waiting for approval')
+    expect(await member.$('button[value=APPROVE]')).toBeNull()
+    await member.browserContext().close()
+
+    const admin = await signedIn(portal.asAdmin)
+    await admin.goto(`${portal.url}/runs/${runId}`)
+    await expectAccessible(admin)
+    await admin.type('#description', 'fine by me')
+    await Promise.all([admin.waitForNavigation(), admin.click('button[value=APPROVE]')])
+    expect(await text(admin, '#run-status')).toContain('in progress')
+    expect((await portal.asAdmin.call('GET', `/v1/actions/runs/${runId}`)).body.run.approval).toMatchObject({
+      state: 'APPROVED',
+    })
+    await admin.browserContext().close()
+  }, 60_000)
+
+  it('refuses a member where the API refuses: a run it may not see is not found', async () => {
+    await portal.asAdmin.call('POST', '/v1/actions', {
+      allowAnyoneToViewRuns: false,
+      identifier: 'private_job',
+      invocationMethod: {type: 'KAFKA'},
+      trigger: {operation: 'CREATE', type: 'self-service', userInputs: {properties: {}}},
+    })
+    const {body} = await portal.asAdmin.call('POST', '/v1/actions/private_job/runs', {properties: {}})
+    const page = await signedIn(portal.member)
+    const response = await page.goto(`${portal.url}/runs/${body.run.id}`)
+    expect(response?.status()).toBe(404)
+    expect(await text(page, '[role=alert]')).toBe(`Run "${body.run.id}" was not found`)
+    await expectAccessible(page)
+    await page.browserContext().close()
+  })
+
+  it('renders hostile entity content as text: no dialog, no script runs', async () => {
+    await portal.asAdmin.call('PATCH', '/v1/blueprints/Component', {
+      schema: {
+        properties: {
+          notes: {format: 'markdown', title: 'Notes', type: 'string'},
+          site: {title: 'Site', type: 'string'},
+        },
+      },
+    })
+    const hostile = '<img src=x onerror="window.pwned=1;alert(1)">'
+    await portal.member.call('POST', '/v1/blueprints/Component/entities', {
+      identifier: 'Evil',
+      properties: {
+        notes: `${hostile} [link](javascript:window.pwned=2) <script>window.pwned=3</script>`,
+        site: 'javascript:window.pwned=4',
+      },
+      title: `<script>window.pwned=5</script>${hostile}`,
+    })
+    const page = await signedIn(portal.member)
+    let dialogs = 0
+    page.on('dialog', async (dialog) => {
+      dialogs++
+      await dialog.dismiss()
+    })
+    for (const path of ['/entities/Component/Evil', '/blueprints/Component']) {
+      await page.goto(portal.url + path)
+      expect(await page.evaluate(() => (window as unknown as {pwned?: number}).pwned)).toBeUndefined()
+      expect(await page.$$('main img, main script')).toEqual([])
+      expect(await page.$$eval('a[href^="javascript:"]', (links) => links.length)).toBe(0)
+    }
+    expect(await text(page, 'main')).toContain('<script>window.pwned=5</script>')
+    expect(dialogs).toBe(0)
+    await page.browserContext().close()
+  })
+})

@@ -383,7 +383,7 @@ describe('output conventions', () => {
 })
 
 describe('idp portal credential', () => {
-  it('creates a member credential that can read but not change blueprints (sync exits 8, the write refused)', async () => {
+  it('creates a member credential that can read but not change blueprints (sync exits 4, the write refused)', async () => {
     const created = await portal.run([
       'portal',
       'credential',
@@ -413,7 +413,7 @@ describe('idp portal credential', () => {
       JSON.stringify({identifier: 'Team', schema: {properties: {}}, title: 'Team'}),
     )
     const sync = await runIdp(['catalog', 'sync', dir, '--source', 'member'], {env})
-    expect(sync.code).toBe(8)
+    expect(sync.code).toBe(4)
     expect(sync.stderr).toContain('Only admin credentials may POST /v1/blueprints')
   })
 })

@@ -37,7 +37,7 @@ it('kill -9 with runs queued, claimed and half-reported: none lost, none handed 
   const api = (method: string, path: string, body?: unknown) => portal.api(method, path, body)
   const claim = async (installationId: string) =>
     (
-      await api('POST', '/v1/actions/runs/claim-pending', {installationId, limit: 100, visibilityTimeoutMs: 8000})
+      await api('POST', '/v1/actions/runs/claim-pending', {installationId, limit: 100, visibilityTimeoutMs: 15_000})
     ).runs.map((run: {id: string}) => run.id) as string[]
 
   await api('POST', '/v1/blueprints', {
@@ -73,7 +73,7 @@ it('kill -9 with runs queued, claimed and half-reported: none lost, none handed 
     await api('POST', '/v1/actions/runs/claim-pending', {
       installationId: 'agent-a',
       limit: 10,
-      visibilityTimeoutMs: 8000,
+      visibilityTimeoutMs: 15_000,
     })
   ).runs.map((run: {id: string}) => run.id) as string[]
   const claimedAt = Date.now()
@@ -104,7 +104,7 @@ it('kill -9 with runs queued, claimed and half-reported: none lost, none handed 
   }
 
   // While A's claims are live, agent B gets exactly the 20 runs nobody holds.
-  expect(Date.now() - claimedAt).toBeLessThan(8000)
+  expect(Date.now() - claimedAt).toBeLessThan(15_000)
   const claimedByB = await claim('agent-b')
   expect(claimedByB.sort()).toEqual(runs.filter((id) => !claimedByA.includes(id)).sort())
   expect(await claim('agent-c')).toEqual([])
@@ -114,7 +114,7 @@ it('kill -9 with runs queued, claimed and half-reported: none lost, none handed 
     await api('POST', `/v1/actions/runs/${id}/logs`, {message: 'step 2 of 2 done', terminationStatus: 'SUCCESS'})
   }
   await api('PATCH', '/v1/actions/runs/ack', {runIds: [...halfReported, ...claimedByB]})
-  await sleep(Math.max(0, claimedAt + 8000 - Date.now()) + 200)
+  await sleep(Math.max(0, claimedAt + 15_000 - Date.now()) + 200)
   expect((await claim('agent-c')).sort()).toEqual(claimedByA.slice(5).sort())
 
   // Each expired timer fired once, after the restart — and not again after another restart.

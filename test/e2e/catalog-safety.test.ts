@@ -4,7 +4,7 @@ import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {ROOT} from '../helpers/cli.js'
-import {servePortal, type CliPortal} from '../helpers/e2e.js'
+import {localPortal, type CliPortal} from '../helpers/e2e.js'
 import {tempDir} from '../helpers/portal.js'
 
 const EXAMPLES = join(ROOT, 'examples/catalog')
@@ -17,7 +17,7 @@ function copyExamples(): string {
 }
 
 beforeAll(async () => {
-  portal = await servePortal()
+  portal = await localPortal()
   const synced = await portal.run(['catalog', 'sync', EXAMPLES, '--json'])
   expect(synced.code, synced.stderr).toBe(0)
 })

@@ -1,11 +1,15 @@
 import {readFileSync} from 'node:fs'
 import {basename, join} from 'node:path'
 
-import {afterAll, describe, expect, it} from 'vitest'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
+import {runCli} from '../helpers/cli.js'
 import {servePortal, type CliPortal} from '../helpers/e2e.js'
 import {tempDir} from '../helpers/portal.js'
+import {runIdp} from '../helpers/run-command.js'
 
+// What `idp portal serve` leaves behind is the subject, so the portals are served by the built CLI;
+// the commands that read it run in-process.
 const started: CliPortal[] = []
 afterAll(async () => {
   for (const portal of started) await portal.stop().catch(() => undefined)
@@ -32,14 +36,14 @@ describe('a second portal with another data directory', () => {
     expect(saved.local).toEqual(local)
     expect(saved[name]).toMatchObject({apiUrl: second.url, portalDataDir: secondData})
 
-    const status = await first.run(['auth', 'status', '--json'])
+    const status = await runIdp(['auth', 'status', '--json'], {env: first.env})
     expect(status.json()).toMatchObject({apiUrl: first.url, authenticated: true, profile: 'local'})
-    const other = await first.run(['auth', 'status', '--profile', name, '--json'])
+    const other = await runIdp(['auth', 'status', '--profile', name, '--json'], {env: first.env})
     expect(other.json()).toMatchObject({apiUrl: second.url, authenticated: true, profile: name})
 
     // With the first portal stopped, the hint names the portal to start, not a new one.
     await first.stop()
-    const down = await first.run(['auth', 'status'])
+    const down = await runIdp(['auth', 'status'], {env: first.env})
     expect(down.code).toBe(7)
     expect(down.stderr).toContain(`idp portal serve --port ${new URL(first.url).port} --data-dir ${first.dataDir}`)
 
@@ -55,16 +59,31 @@ describe('a second portal with another data directory', () => {
 })
 
 describe('idp portal credential', () => {
-  it('takes no --api-url or --profile (it writes the data directory) and prints the portal URL it knows', async () => {
-    const portal = await servePortal()
+  let portal: CliPortal
+  beforeAll(async () => {
+    portal = await servePortal()
     started.push(portal)
-    const help = await portal.run(['portal', 'credential', '--help'])
+  })
+
+  it('takes no --api-url or --profile (it writes the data directory) and prints the portal URL it knows', async () => {
+    // oclif prints help before any idp code runs: the built CLI.
+    const help = await runCli(['portal', 'credential', '--help'], {env: portal.env})
     expect(help.stdout).not.toMatch(/^\s+--(api-url|profile)/m)
-    const flagged = await portal.run(['portal', 'credential', '--data-dir', portal.dataDir, '--api-url', portal.url])
+    const flagged = await runIdp(['portal', 'credential', '--data-dir', portal.dataDir, '--api-url', portal.url], {
+      env: portal.env,
+    })
     expect(flagged.code).toBe(2)
 
-    const created = await portal.run(['portal', 'credential', '--data-dir', portal.dataDir])
+    const created = await runIdp(['portal', 'credential', '--data-dir', portal.dataDir], {env: portal.env})
     expect(created.code, created.stderr).toBe(0)
     expect(created.stderr).toContain(`idp login --api-url ${portal.url} `)
+  })
+
+  it("the portal's first admin stands for a person, not client_…@clients", async () => {
+    const list = await runIdp(['portal', 'credential', 'list', '--data-dir', portal.dataDir, '--json'], {
+      env: portal.env,
+    })
+    const admin = list.json().credentials.find((credential: {role: string}) => credential.role === 'admin')
+    expect(admin.email).toMatch(/^[\w.-]+@localhost$/)
   })
 })

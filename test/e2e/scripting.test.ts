@@ -3,16 +3,16 @@ import {join} from 'node:path'
 
 import {afterAll, beforeAll, expect, it} from 'vitest'
 
-import {BIN, runCli, startCli} from '../helpers/cli.js'
-import {runEnded, servePortal, type CliPortal} from '../helpers/e2e.js'
+import {BIN, startCli} from '../helpers/cli.js'
+import {localPortal, runEnded, type CliPortal} from '../helpers/e2e.js'
 import {tempDir} from '../helpers/portal.js'
 
-// What a CI job or a handler runs, through the built CLI; the services behind these commands are
-// tested in-process in test/api/scripting.test.ts.
+// What a CI job or a handler runs: the commands in-process, the agent and its handler's `idp`
+// calls through the built CLI; the services behind these commands are tested in test/api/scripting.test.ts.
 let portal: CliPortal
 
 beforeAll(async () => {
-  portal = await servePortal()
+  portal = await localPortal()
   await portal.api('POST', '/v1/blueprints', {identifier: 'System', schema: {properties: {}}, title: 'System'})
   await portal.api('POST', '/v1/blueprints', {
     identifier: 'Service',
@@ -83,9 +83,8 @@ it('a handler reports on its run with idp alone: run log, entity upsert and run 
     `${idp} run update --status-label Built --link https://ci.example/42`,
   ].join(' && ')
   const agent = startCli(['agent', '--handler', `deploy=${handler}`, '--poll-interval', '100ms'], portal.env)
-  // Four CLI starts in a row: on a busy machine that is more than runCli's usual 20 s.
-  const follow = ['action', 'run', 'deploy', '--jq', 'select(.event == "log") | .message']
-  const followed = await runCli(follow, {env: portal.env, timeoutMs: 80_000})
+  // The handler's three CLI starts in a row take a while on a busy machine: hence the test's 90 s.
+  const followed = await portal.run(['action', 'run', 'deploy', '--jq', 'select(.event == "log") | .message'])
   agent.child.kill('SIGTERM')
   expect(await agent.exited).toBe(0)
   expect(followed.code).toBe(0)

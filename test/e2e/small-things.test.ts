@@ -3,9 +3,10 @@ import {join} from 'node:path'
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {ROOT, runCli} from '../helpers/cli.js'
-import {servePortal, type CliPortal} from '../helpers/e2e.js'
+import {ROOT} from '../helpers/cli.js'
+import {localPortal, type CliPortal} from '../helpers/e2e.js'
 import {tempDir} from '../helpers/portal.js'
+import {runIdp} from '../helpers/run-command.js'
 
 // What a new user tripped over on a fresh clone, each as they met it.
 const EXAMPLES = join(ROOT, 'examples/catalog')
@@ -23,7 +24,7 @@ const editJson = (file: string, edit: (value: any) => void) => {
 }
 
 beforeAll(async () => {
-  portal = await servePortal()
+  portal = await localPortal()
   const synced = await portal.run(['catalog', 'sync', EXAMPLES, '--json'])
   expect(synced.code, synced.stderr).toBe(0)
 })
@@ -48,7 +49,7 @@ describe('catalog validate', () => {
     writeFileSync(join(repo, 'package.json'), '{"name": "x"}')
     cpSync(EXAMPLES, join(repo, 'deploy/catalog'), {recursive: true})
     for (const command of ['validate', 'graph']) {
-      const result = await runCli(['catalog', command], {cwd: repo, env: portal.env})
+      const result = await runIdp(['catalog', command], {cwd: repo, env: portal.env})
       expect(result.code, result.stderr).toBe(2)
       expect(result.stderr).toContain(`idp catalog ${command} deploy/catalog`)
       expect(result.stderr).not.toContain('package.json')
@@ -60,7 +61,7 @@ describe('catalog validate', () => {
     mkdirSync(join(dir, 'entities/Component'), {recursive: true})
     writeFileSync(join(dir, 'idp-catalog.json'), '{}')
     writeFileSync(join(dir, 'entities/Component/Cart.json'), '{\n  "identifier": "Cart",\n  "title": “Cart”\n}\n')
-    const result = await runCli(['catalog', 'validate'], {cwd: dir, env: portal.env})
+    const result = await runIdp(['catalog', 'validate'], {cwd: dir, env: portal.env})
     expect(result.code).toBe(3)
     expect(result.stderr).toMatch(/Cart\.json:3:12: error: invalid JSON: Unexpected token '“'\. .*typographic quotes/)
     expect(result.stderr).toContain('1 problem in the current folder.')
@@ -98,11 +99,5 @@ describe('entities and runs', () => {
     const wrong = await portal.run(['run', 'list', '--status', 'done'])
     expect(wrong.code).toBe(2)
     expect(wrong.stderr).toContain('IN_PROGRESS, WAITING_FOR_APPROVAL, SUCCESS, FAILURE, DECLINED')
-  })
-
-  it("the portal's first admin stands for a person, not client_…@clients", async () => {
-    const list = await portal.run(['portal', 'credential', 'list', '--data-dir', portal.dataDir, '--json'])
-    const admin = list.json().credentials.find((credential: {role: string}) => credential.role === 'admin')
-    expect(admin.email).toMatch(/^[\w.-]+@localhost$/)
   })
 })

@@ -18,6 +18,8 @@ export interface RunOptions {
   io?: {stdout?: Partial<OutputStream>; stderr?: Partial<OutputStream>; stdinIsTTY?: boolean}
   /** A connection to use instead of the one the flags, environment and profiles give. */
   connection?: Connection
+  /** The current folder for this run (the test pool is forks, so the process is this file's own). */
+  cwd?: string
 }
 
 let config: Promise<Config> | undefined
@@ -34,9 +36,11 @@ export async function runCommand(Cmd: CommandClass, argv: string[], options: Run
   const restore = stubEnv(options.env ?? {})
   const savedExitCode = process.exitCode
   const savedConfigDir = loaded.configDir
+  const savedCwd = process.cwd()
   process.exitCode = undefined
   let code: number
   try {
+    if (options.cwd) process.chdir(options.cwd)
     loaded.configDir = process.env.IDP_CONFIG_DIR ?? savedConfigDir
     const command = new Cmd(argv, loaded)
     command.injected = {
@@ -57,6 +61,7 @@ export async function runCommand(Cmd: CommandClass, argv: string[], options: Run
   } finally {
     process.exitCode = savedExitCode
     loaded.configDir = savedConfigDir
+    process.chdir(savedCwd)
     restore()
   }
   return {code, json: () => JSON.parse(stdout), stderr, stdout}

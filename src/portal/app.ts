@@ -35,7 +35,7 @@ export function createApp(options: AppOptions): RequestListener {
   let web: Promise<WebView> | undefined
   const webView = () =>
     (web ??= import('./web/index.js').then(({createWebView}) =>
-      createWebView({api: callRoute, core: options.core, now: clock, sessions: sessionsOf(options.core)}),
+      createWebView({api: callRoute, clock, core: options.core, sessions: sessionsOf(options.core)}),
     ))
 
   return (request: IncomingMessage, response: ServerResponse) => {

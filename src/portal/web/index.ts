@@ -7,6 +7,7 @@ import type {PortalCore} from '../core.js'
 import {MAX_BODY_BYTES} from '../http/body.js'
 import {PortalError} from '../http/errors.js'
 import type {CallRoute, WebContext, WebRoute} from './context.js'
+import type {Clock} from '../../shared/when.js'
 import {html} from './html.js'
 import {page} from './layout.js'
 import {authPages} from './pages/auth.js'
@@ -22,7 +23,7 @@ export type WebView = (request: IncomingMessage, response: ServerResponse, url: 
 export interface WebViewOptions {
   api: CallRoute
   core: PortalCore
-  now: () => Date
+  clock: Clock
   sessions: WebSessions
 }
 
@@ -113,7 +114,7 @@ export function createWebView(options: WebViewOptions): WebView {
           })) as T,
         core: options.core,
         form,
-        now: options.now(),
+        now: options.clock(),
         params,
         role: credential?.role ?? '',
         session: live,

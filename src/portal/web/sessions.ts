@@ -1,5 +1,7 @@
 import {randomBytes} from 'node:crypto'
 
+import type {Clock} from '../../shared/when.js'
+
 /** How long a one-time sign-in link may wait to be opened. */
 export const LINK_TTL_MS = 2 * 60_000
 /** How long a browser session lasts, however active (it also ends with its credential). */
@@ -33,13 +35,13 @@ export class WebSessions {
   private readonly links = new Map<string, {clientId: string; expiresAt: number}>()
   private readonly sessions = new Map<string, WebSession>()
 
-  constructor(private readonly now: () => Date) {}
+  constructor(private readonly clock: Clock) {}
 
   /** A one-time code that signs a browser in as `clientId`. */
   link(clientId: string): {code: string; expiresAt: number} {
     this.sweep()
     const code = secret()
-    const expiresAt = this.now().getTime() + LINK_TTL_MS
+    const expiresAt = this.clock().getTime() + LINK_TTL_MS
     this.links.set(code, {clientId, expiresAt})
     return {code, expiresAt}
   }
@@ -48,13 +50,13 @@ export class WebSessions {
   redeem(code: string): WebSession | undefined {
     const link = this.links.get(code)
     this.links.delete(code)
-    if (!link || link.expiresAt <= this.now().getTime()) return undefined
+    if (!link || link.expiresAt <= this.clock().getTime()) return undefined
     return this.open(link.clientId)
   }
 
   open(clientId: string): WebSession {
     this.sweep()
-    const session = {clientId, csrf: secret(), expiresAt: this.now().getTime() + SESSION_TTL_MS, id: secret()}
+    const session = {clientId, csrf: secret(), expiresAt: this.clock().getTime() + SESSION_TTL_MS, id: secret()}
     this.sessions.set(session.id, session)
     return session
   }
@@ -62,7 +64,7 @@ export class WebSessions {
   get(id: string | undefined): WebSession | undefined {
     const session = id === undefined ? undefined : this.sessions.get(id)
     if (!session) return undefined
-    if (session.expiresAt > this.now().getTime()) return session
+    if (session.expiresAt > this.clock().getTime()) return session
     this.sessions.delete(session.id)
     return undefined
   }
@@ -73,7 +75,7 @@ export class WebSessions {
 
   /** Forgets expired links and sessions, so that neither map grows without bound. */
   private sweep(): void {
-    const now = this.now().getTime()
+    const now = this.clock().getTime()
     for (const [code, link] of this.links) if (link.expiresAt <= now) this.links.delete(code)
     for (const [id, session] of this.sessions) if (session.expiresAt <= now) this.sessions.delete(id)
   }

@@ -2,7 +2,7 @@
 // already cached, against the minimal oclif CLI's --version measured in the same run.
 import {spawn} from 'node:child_process'
 
-import {BIN, freshPortal, median, row, timeProcess} from './lib.js'
+import {BIN, createBenchAction, freshPortal, median, row, timeProcess} from './lib.js'
 import {buildMinimalCli} from './startup.js'
 
 const ROUNDS = 15
@@ -34,15 +34,7 @@ export async function benchFirstPrompt() {
   const mini = buildMinimalCli()
   const {api, configDir, stop} = await freshPortal()
   const env = {IDP_CONFIG_DIR: configDir}
-  await api('POST', '/v1/actions', {
-    identifier: 'bench',
-    invocationMethod: {agent: true, type: 'WEBHOOK', url: 'http://127.0.0.1:9/hook'},
-    trigger: {
-      operation: 'CREATE',
-      type: 'self-service',
-      userInputs: {properties: {name: {title: 'Name', type: 'string'}}, required: ['name']},
-    },
-  })
+  await createBenchAction(api)
   await firstPrompt(env) // caches the profile's token, as after any earlier command
   const prompts = []
   const floors = []

@@ -82,3 +82,16 @@ export async function freshPortal({serveArgs = []} = {}) {
     }).then((response) => response.json())
   return {api, configDir, stop: () => child.kill('SIGTERM'), token: accessToken, url: ready.url}
 }
+
+/** The agent-backed action with one required text input that the run and prompt benches start. */
+export function createBenchAction(api) {
+  return api('POST', '/v1/actions', {
+    identifier: 'bench',
+    invocationMethod: {agent: true, type: 'WEBHOOK', url: 'http://127.0.0.1:9/hook'},
+    trigger: {
+      operation: 'CREATE',
+      type: 'self-service',
+      userInputs: {properties: {name: {title: 'Name', type: 'string'}}, required: ['name']},
+    },
+  })
+}

@@ -3,7 +3,7 @@
 // `idp action run` shows its first prompt is first-prompt.js.
 import {spawn} from 'node:child_process'
 
-import {BIN, freshPortal, percentile, row} from './lib.js'
+import {BIN, createBenchAction, freshPortal, percentile, row} from './lib.js'
 
 const RUNS = 50
 
@@ -40,15 +40,7 @@ async function watchOne(api, env) {
 export async function benchRuns() {
   const {api, configDir, stop} = await freshPortal()
   const env = {IDP_CONFIG_DIR: configDir}
-  await api('POST', '/v1/actions', {
-    identifier: 'bench',
-    invocationMethod: {agent: true, type: 'WEBHOOK', url: 'http://127.0.0.1:9/hook'},
-    trigger: {
-      operation: 'CREATE',
-      type: 'self-service',
-      userInputs: {properties: {name: {title: 'Name', type: 'string'}}, required: ['name']},
-    },
-  })
+  await createBenchAction(api)
   const results = []
   for (let index = 0; index < RUNS; index++) results.push(await watchOne(api, env))
   stop()

@@ -1,24 +1,16 @@
-import {cpSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {ROOT} from '../helpers/cli.js'
-import {localPortal, type CliPortal} from '../helpers/e2e.js'
+import {type CliPortal, copyExampleCatalog, EXAMPLE_CATALOG, localPortal} from '../helpers/e2e.js'
 import {tempDir} from '../helpers/portal.js'
 
-const EXAMPLES = join(ROOT, 'examples/catalog')
 let portal: CliPortal
-
-function copyExamples(): string {
-  const dir = tempDir('idp-catalog-')
-  cpSync(EXAMPLES, dir, {recursive: true})
-  return dir
-}
 
 beforeAll(async () => {
   portal = await localPortal()
-  const synced = await portal.run(['catalog', 'sync', EXAMPLES, '--json'])
+  const synced = await portal.run(['catalog', 'sync', EXAMPLE_CATALOG, '--json'])
   expect(synced.code, synced.stderr).toBe(0)
 })
 afterAll(async () => {
@@ -27,7 +19,7 @@ afterAll(async () => {
 
 describe('plan and sync judge relations against the state they leave behind', () => {
   it('refuse to prune an entity that a file still points at, before the first write', async () => {
-    const dir = copyExamples()
+    const dir = copyExampleCatalog()
     rmSync(join(dir, 'entities/Component/CoreKafkaLibrary.json'))
 
     const plan = await portal.run(['catalog', 'plan', dir, '--prune'])
@@ -52,7 +44,7 @@ describe('plan and sync judge relations against the state they leave behind', ()
       relations: {provider: 'CoreKafkaLibrary'},
     })
     expect(made.ok, JSON.stringify(made)).toBe(true)
-    const dir = copyExamples()
+    const dir = copyExampleCatalog()
     rmSync(join(dir, 'entities/Component/CoreKafkaLibrary.json'))
     const cart = join(dir, 'entities/Component/CartService.json')
     writeFileSync(cart, readFileSync(cart, 'utf8').replace(/,\s*"CoreKafkaLibrary"/, ''))
@@ -68,7 +60,7 @@ describe('permission errors', () => {
   it("a member's sync that changes a blueprint exits 4 and says who may, not to retry", async () => {
     const created = await portal.run(['portal', 'credential', '--data-dir', portal.dataDir, '--json'])
     const {clientId, clientSecret} = created.json()
-    const dir = copyExamples()
+    const dir = copyExampleCatalog()
     const file = join(dir, 'blueprints/Domain.json')
     writeFileSync(file, JSON.stringify({...JSON.parse(readFileSync(file, 'utf8')), title: 'Business domain'}))
 

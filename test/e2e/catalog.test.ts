@@ -4,23 +4,16 @@ import {join} from 'node:path'
 import {afterAll, beforeAll, beforeEach, describe, expect, it} from 'vitest'
 
 import {ROOT} from '../helpers/cli.js'
-import {localPortal, type CliPortal} from '../helpers/e2e.js'
+import {type CliPortal, copyExampleCatalog, EXAMPLE_CATALOG, localPortal} from '../helpers/e2e.js'
 import {faultProxy} from '../helpers/fault-proxy.js'
 import {tempDir} from '../helpers/portal.js'
 
-const EXAMPLES = join(ROOT, 'examples/catalog')
 let portal: CliPortal
 
 /** A fresh portal per describe block keeps the tests independent. */
 async function freshPortal() {
   if (portal) await portal.stop()
   portal = await localPortal()
-}
-
-function copyExamples(): string {
-  const dir = tempDir('idp-catalog-')
-  cpSync(EXAMPLES, dir, {recursive: true})
-  return dir
 }
 
 const writeJson = (path: string, value: unknown) => {
@@ -38,19 +31,19 @@ describe('the seed catalog', () => {
   beforeAll(freshPortal)
 
   it('validates offline with no problems and no warnings (its formulaProperties are empty)', async () => {
-    const result = await portal.run(['catalog', 'validate', EXAMPLES, '--json'])
+    const result = await portal.run(['catalog', 'validate', EXAMPLE_CATALOG, '--json'])
     expect(result.code).toBe(0)
     expect(result.json()).toMatchObject({actions: 8, blueprints: 6, entities: 9, errors: [], files: 23, valid: true})
     expect(result.json().warnings).toEqual([])
   })
 
   it('syncs into a fresh portal as-is; a second sync reports everything unchanged and writes nothing', async () => {
-    const first = await portal.run(['catalog', 'sync', EXAMPLES, '--json'])
+    const first = await portal.run(['catalog', 'sync', EXAMPLE_CATALOG, '--json'])
     expect(first.code, first.stderr).toBe(0)
     expect(first.json().counts).toEqual({created: 23, deleted: 0, failed: 0, unchanged: 0, updated: 0})
     expect(first.json().source).toBe('idp-examples')
 
-    const second = await portal.run(['catalog', 'sync', EXAMPLES, '--json'], {IDP_DEBUG: 'http'})
+    const second = await portal.run(['catalog', 'sync', EXAMPLE_CATALOG, '--json'], {IDP_DEBUG: 'http'})
     expect(second.json().counts).toEqual({created: 0, deleted: 0, failed: 0, unchanged: 23, updated: 0})
     const writes = second.stderr
       .split('\n')
@@ -110,7 +103,7 @@ describe('plan, dry run and sync agree', () => {
   beforeAll(freshPortal)
 
   it('shows exactly one edited field, and dry-run, plan and sync name the same changes', async () => {
-    const dir = copyExamples()
+    const dir = copyExampleCatalog()
     expect((await portal.run(['catalog', 'sync', dir])).code).toBe(0)
     const file = join(dir, 'entities/Component/CoreKafkaLibrary.json')
     const library = JSON.parse(readFileSync(file, 'utf8'))
@@ -164,7 +157,7 @@ describe('plan, dry run and sync agree', () => {
   })
 
   it('moving a file is a no-op: entities are identified by blueprint and identifier', async () => {
-    const dir = copyExamples()
+    const dir = copyExampleCatalog()
     expect((await portal.run(['catalog', 'sync', dir])).code).toBe(0)
     mkdirSync(join(dir, 'entities/Component/nested'), {recursive: true})
     const from = join(dir, 'entities/API/CartAPI.json')
@@ -178,7 +171,7 @@ describe('prune', () => {
   beforeEach(freshPortal)
 
   it('deletes exactly the entity whose file is gone, and nothing another source or a person created', async () => {
-    const mine = copyExamples()
+    const mine = copyExampleCatalog()
     expect((await portal.run(['catalog', 'sync', mine])).code).toBe(0)
     const theirs = tempDir()
     writeJson(join(theirs, 'System/Shipping.json'), {identifier: 'Shipping', relations: {domain: 'Orders'}})
@@ -217,7 +210,7 @@ describe('prune', () => {
   })
 
   it('refuses more deletions than --max-delete, and refuses to prune with invalid files', async () => {
-    const dir = copyExamples()
+    const dir = copyExampleCatalog()
     expect((await portal.run(['catalog', 'sync', dir])).code).toBe(0)
     rmSync(join(dir, 'entities/Component'), {recursive: true})
     rmSync(join(dir, 'entities/API'), {recursive: true})
@@ -299,7 +292,7 @@ describe('bad input: a clear error, and nothing written', () => {
   ]
 
   it.each(cases)('%s', async (_name, breakIt, expected) => {
-    const dir = copyExamples()
+    const dir = copyExampleCatalog()
     breakIt(dir)
     const validate = await portal.run(['catalog', 'validate', dir])
     expect(validate.code).toBe(3)
@@ -314,7 +307,7 @@ describe('bad input: a clear error, and nothing written', () => {
   })
 
   it('a file given as DIR is a usage error before the portal is asked anything', async () => {
-    const file = join(copyExamples(), 'blueprints/API.json')
+    const file = join(copyExampleCatalog(), 'blueprints/API.json')
     for (const command of ['validate', 'plan', 'sync', 'graph']) {
       const result = await portal.run(['catalog', command, file])
       expect(result.code, command).toBe(2)
@@ -323,7 +316,7 @@ describe('bad input: a clear error, and nothing written', () => {
   })
 
   it('prints GitHub Actions annotations', async () => {
-    const dir = copyExamples()
+    const dir = copyExampleCatalog()
     writeJson(join(dir, 'entities/Component/Bad.json'), {identifier: 'Bad', properties: {type: 7}})
     const result = await portal.run(['catalog', 'validate', dir, '--format', 'github'])
     expect(result.stdout).toMatch(/^::error file=.*Bad\.json,line=4,col=5::must be string \(at \/properties\/type\)$/m)
@@ -340,7 +333,7 @@ describe('portal errors mid-sync', () => {
       if (request.url.includes('/Component/')) return 503 // always: the sync gives up on these
       return flaky++ % 2 === 0 ? 429 : undefined // every other bulk request: retried and succeeds
     })
-    const failing = await portal.run(['catalog', 'sync', EXAMPLES, '--json'], {
+    const failing = await portal.run(['catalog', 'sync', EXAMPLE_CATALOG, '--json'], {
       IDP_API_URL: proxy.url,
       // The profile's credentials only go to its own URL: pass them as env for the proxy's.
       IDP_CLIENT_ID: portal.credentials().clientId,
@@ -362,7 +355,7 @@ describe('portal errors mid-sync', () => {
     )
     expect(summary.counts.created).toBe(18)
 
-    const rerun = await portal.run(['catalog', 'sync', EXAMPLES, '--json'])
+    const rerun = await portal.run(['catalog', 'sync', EXAMPLE_CATALOG, '--json'])
     expect(rerun.code).toBe(0)
     expect(rerun.json().counts).toMatchObject({created: 5, failed: 0, unchanged: 18})
   }, 60_000)

@@ -3,20 +3,13 @@ import {join} from 'node:path'
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {ROOT} from '../helpers/cli.js'
-import {localPortal, type CliPortal} from '../helpers/e2e.js'
+import {type CliPortal, copyExampleCatalog, EXAMPLE_CATALOG, localPortal} from '../helpers/e2e.js'
 import {tempDir} from '../helpers/portal.js'
 import {runIdp} from '../helpers/run-command.js'
 
 // What a new user tripped over on a fresh clone, each as they met it.
-const EXAMPLES = join(ROOT, 'examples/catalog')
 let portal: CliPortal
 
-function copyExamples(): string {
-  const dir = tempDir('idp-catalog-')
-  cpSync(EXAMPLES, dir, {recursive: true})
-  return dir
-}
 const editJson = (file: string, edit: (value: any) => void) => {
   const value = JSON.parse(readFileSync(file, 'utf8'))
   edit(value)
@@ -25,7 +18,7 @@ const editJson = (file: string, edit: (value: any) => void) => {
 
 beforeAll(async () => {
   portal = await localPortal()
-  const synced = await portal.run(['catalog', 'sync', EXAMPLES, '--json'])
+  const synced = await portal.run(['catalog', 'sync', EXAMPLE_CATALOG, '--json'])
   expect(synced.code, synced.stderr).toBe(0)
 })
 afterAll(async () => {
@@ -34,7 +27,7 @@ afterAll(async () => {
 
 describe('catalog validate', () => {
   it('warns once about formulaProperties only where they hold something', async () => {
-    const dir = copyExamples()
+    const dir = copyExampleCatalog()
     for (const name of ['API', 'Component'])
       editJson(join(dir, `blueprints/${name}.json`), (blueprint) => {
         blueprint.formulaProperties = {score: {formula: '1'}}
@@ -47,7 +40,7 @@ describe('catalog validate', () => {
   it('in a folder that is not a catalog, names the catalog folders below instead of reporting package.json', async () => {
     const repo = tempDir('idp-repo-')
     writeFileSync(join(repo, 'package.json'), '{"name": "x"}')
-    cpSync(EXAMPLES, join(repo, 'deploy/catalog'), {recursive: true})
+    cpSync(EXAMPLE_CATALOG, join(repo, 'deploy/catalog'), {recursive: true})
     for (const command of ['validate', 'graph']) {
       const result = await runIdp(['catalog', command], {cwd: repo, env: portal.env})
       expect(result.code, result.stderr).toBe(2)
@@ -70,9 +63,9 @@ describe('catalog validate', () => {
 
 describe('catalog plan --detailed-exitcode', () => {
   it('exits 0 with no changes and 12 with changes', async () => {
-    const same = await portal.run(['catalog', 'plan', EXAMPLES, '--detailed-exitcode'])
+    const same = await portal.run(['catalog', 'plan', EXAMPLE_CATALOG, '--detailed-exitcode'])
     expect(same.code, same.stderr).toBe(0)
-    const dir = copyExamples()
+    const dir = copyExampleCatalog()
     editJson(join(dir, 'entities/Component/CartService.json'), (entity) => (entity.title = 'Carts'))
     const changed = await portal.run(['catalog', 'plan', dir, '--detailed-exitcode', '--json'])
     expect(changed.code).toBe(12)

@@ -1,12 +1,22 @@
-import {readFileSync, statSync} from 'node:fs'
+import {cpSync, readFileSync, statSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {ProfileStore, LOCAL_PROFILE} from '../../src/config/profiles.js'
 import type {PortalOptions} from '../../src/portal/server.js'
-import {runCli, startCli, type CliResult} from './cli.js'
+import {ROOT, runCli, startCli, type CliResult} from './cli.js'
 import {accessToken, request, until} from './http.js'
 import {startTestPortal, tempDir} from './portal.js'
 import {runIdp} from './run-command.js'
+
+/** The example catalog (blueprints, entities, actions) that ships in the package. */
+export const EXAMPLE_CATALOG = join(ROOT, 'examples/catalog')
+
+/** A copy of the example catalog in a temporary folder, for tests that edit it. */
+export function copyExampleCatalog(): string {
+  const dir = tempDir('idp-catalog-')
+  cpSync(EXAMPLE_CATALOG, dir, {recursive: true})
+  return dir
+}
 
 export interface CliPortal {
   url: string

@@ -1,4 +1,8 @@
 import {spawn} from 'node:child_process'
+import {mkdtempSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {pathToFileURL} from 'node:url'
 
 import {Flags} from '@oclif/core'
 
@@ -9,6 +13,18 @@ export interface OpenResult {
   url: string
   expiresAt: string
   opened: boolean
+}
+
+/**
+ * A 0600 page that sends the browser on to `url`, so that the one-time code reaches the browser
+ * through a file only this user can read rather than on the opener's argv, which every user can
+ * list (Jupyter opens its token links the same way).
+ */
+function redirectPage(url: string): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'idp-open-')), 'open.html')
+  const attribute = url.replaceAll('&', '&amp;').replaceAll('"', '&quot;')
+  writeFileSync(file, `<!doctype html><meta http-equiv="refresh" content="0;url=${attribute}">\n`, {mode: 0o600})
+  return pathToFileURL(file).href
 }
 
 /** The desktop's "open this URL" command, when there is a desktop to open it on. */
@@ -41,8 +57,7 @@ With --json it prints {"url", "expiresAt", "opened"} and opens nothing.`
     const url = new URL(link.path, target.apiUrl).href
     const command = this.flags.browser && !this.jsonOutput && this.io.canPrompt ? opener() : undefined
     if (command) {
-      // The one-time code is briefly on the opener's argv: it is used up on first use and lasts 2 minutes.
-      const child = spawn(command[0], [...command[1], url], {detached: true, stdio: 'ignore'})
+      const child = spawn(command[0], [...command[1], redirectPage(url)], {detached: true, stdio: 'ignore'})
       child.on('error', () => this.note('Could not open a browser; open the link above yourself.'))
       child.unref()
     }

@@ -239,6 +239,18 @@ describe('idp run log and run update', () => {
     expect(ended).toMatchObject({status: 'SUCCESS', summary: 'Deployed'})
     expect((await client.runs.logs(run.id, 0)).map((log) => log.message)).toContain('step 1')
   })
+
+  it('a report repeated on an ended run converges when the run already holds it, and is refused when not', async () => {
+    const run = await client.runs.create('report', {properties: {}})
+    await client.runs.patch(run.id, runChanges({link: ['https://ci.example/9'], status: 'SUCCESS', summary: 'Done'}))
+    // As a retry whose first attempt landed: Port answers 422, the run already says so.
+    const again = await client.runs.patch(run.id, runChanges({link: ['https://ci.example/9'], status: 'SUCCESS'}))
+    expect(again).toMatchObject({status: 'SUCCESS', summary: 'Done'})
+    await expect(client.runs.patch(run.id, runChanges({status: 'FAILURE'}))).rejects.toMatchObject({status: 422})
+    await expect(client.runs.patch(run.id, runChanges({status: 'SUCCESS', summary: 'Other'}))).rejects.toMatchObject({
+      status: 422,
+    })
+  })
 })
 
 describe('idp api', () => {

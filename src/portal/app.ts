@@ -12,7 +12,7 @@ import {isFinal} from '../model/port.js'
 import {StoreUnavailableError, type Credential} from './store/store.js'
 import {systemClock, type Clock} from '../shared/when.js'
 import type {WebView} from './web/index.js'
-import {sessionsOf} from './web/sessions.js'
+import {WebSessions} from './web/sessions.js'
 
 export interface AppOptions {
   core: PortalCore
@@ -35,7 +35,7 @@ export function createApp(options: AppOptions): RequestListener {
   let web: Promise<WebView> | undefined
   const webView = () =>
     (web ??= import('./web/index.js').then(({createWebView}) =>
-      createWebView({api: callRoute, clock, core: options.core, sessions: sessionsOf(options.core)}),
+      createWebView({api: callRoute, clock, core: options.core, sessions: new WebSessions(store, options.core.clock)}),
     ))
 
   return (request: IncomingMessage, response: ServerResponse) => {

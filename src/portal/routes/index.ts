@@ -13,7 +13,7 @@ import {organizationRoutes} from './organization.js'
 import {runRoutes} from './runs.js'
 import {searchRoutes} from './search.js'
 import {webLinkRoute} from '../web/link-route.js'
-import {sessionsOf} from '../web/sessions.js'
+import {WebSessions} from '../web/sessions.js'
 
 /**
  * Every route of the portal, one module per resource, each route with its access rule
@@ -33,6 +33,6 @@ export function routes(core: PortalCore): Route[] {
     ...organizationRoutes(kit),
     ...auditRoutes(kit),
     ...healthRoutes(kit),
-    webLinkRoute(sessionsOf(core)),
+    webLinkRoute(new WebSessions(core.store, core.clock)),
   ]
 }

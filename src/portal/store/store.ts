@@ -278,6 +278,36 @@ export interface TimerStore {
 }
 
 /**
+ * A web view sign-in link or browser session as stored: the SHA-256 of its token, never the token,
+ * so that reading the database signs no one in.
+ */
+export interface WebSessionRow {
+  tokenHash: string
+  clientId: string
+  /** Epoch ms. */
+  expiresAt: number
+}
+
+/**
+ * The web view's one-time sign-in links and browser sessions, kept with the rest of the portal so
+ * that every process on the store honours them and a restart keeps them. Both end with their
+ * credential (deleting it deletes them).
+ */
+export interface WebSessionStore {
+  /** Stores a link, unless its credential is gone. */
+  putWebLink(link: WebSessionRow): Promise<void>
+  /** Deletes a link and gives its credential's id if it was unexpired: of callers racing on one link, one gets it. */
+  takeWebLink(tokenHash: string, now: number): Promise<string | undefined>
+  /** Stores a session, unless its credential is gone. */
+  putWebSession(session: WebSessionRow): Promise<void>
+  /** The session, unless it expired by `now`. */
+  getWebSession(tokenHash: string, now: number): Promise<WebSessionRow | undefined>
+  deleteWebSession(tokenHash: string): Promise<void>
+  /** Deletes the links and sessions expired by `now` (an index range, whatever the table holds). */
+  pruneWebSessions(now: number): Promise<void>
+}
+
+/**
  * Everything the portal persists. Methods are async so that a networked store (PostgreSQL for a
  * shared team portal) can implement the same contract; the SQLite store answers synchronously.
  * Every write request runs inside one `transaction`.
@@ -292,7 +322,8 @@ export interface Store
     DispatchStore,
     AutomationEventStore,
     AuditStore,
-    TimerStore {
+    TimerStore,
+    WebSessionStore {
   transaction<T>(work: () => Promise<T>): Promise<T>
   close(): Promise<void>
   /**

@@ -86,10 +86,9 @@ export function createWebView(options: WebViewOptions): WebView {
     let context: WebContext | undefined
     try {
       const {route, params} = match(method, url.pathname)
-      const session = sessions.get(cookie(request, SESSION_COOKIE))
+      // Read afresh on every request, so that signing out or a revocation on any process ends it here.
+      const session = await sessions.get(cookie(request, SESSION_COOKIE))
       const credential = session ? await options.core.store.getCredential(session.clientId) : undefined
-      // A revoked credential ends its browser sessions at once.
-      if (session && !credential) sessions.close(session.id)
       const live = credential ? session : undefined
       const form = method === 'POST' ? await readForm(request) : new URLSearchParams()
       if (method === 'POST') checkOrigin(request)

@@ -10,7 +10,7 @@ import type {WebSessions} from './sessions.js'
 export const webLinkRoute = (sessions: WebSessions): Route => ({
   auth: 'member',
   handler: async (request) => {
-    const {code, expiresAt} = sessions.link(request.caller.clientId)
+    const {code, expiresAt} = await sessions.link(request.caller.clientId)
     return ok({expiresAt: new Date(expiresAt).toISOString(), path: `/sign-in/link?code=${code}`}, 201)
   },
   method: 'POST',

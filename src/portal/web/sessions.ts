@@ -1,5 +1,6 @@
-import {randomBytes} from 'node:crypto'
+import {createHash, createHmac, randomBytes} from 'node:crypto'
 
+import type {Store} from '../store/store.js'
 import type {Clock} from '../../shared/when.js'
 
 /** How long a one-time sign-in link may wait to be opened. */
@@ -10,7 +11,8 @@ export const SESSION_TTL_MS = 8 * 3600_000
 export const SESSION_COOKIE = 'idp_session'
 
 export interface WebSession {
-  id: string
+  /** The cookie's value; the store keeps only its hash. */
+  token: string
   clientId: string
   /** Sent back with every state-changing request (forms' `_csrf`, scripts' `x-csrf-token`). */
   csrf: string
@@ -18,71 +20,73 @@ export interface WebSession {
 }
 
 const secret = () => randomBytes(32).toString('base64url')
-
-const perPortal = new WeakMap<object, WebSessions>()
-
-/** The one set of links and sessions of a portal (its API route issues links, its pages redeem them). */
-export function sessionsOf(core: {clock: () => Date}): WebSessions {
-  if (!perPortal.has(core)) perPortal.set(core, new WebSessions(core.clock))
-  return perPortal.get(core)!
-}
+const hashOf = (token: string) => createHash('sha256').update(token).digest('hex')
 
 /**
- * The web view's sign-in links and browser sessions, kept in memory: a restart signs every
- * browser out, and nothing a browser holds is a credential for the API.
+ * A session's CSRF token, derived from its cookie's token: each process finds the same one without
+ * storing it, and neither the page nor the database that hold one can give the other.
+ */
+const csrfOf = (token: string) => createHmac('sha256', token).update('idp web csrf').digest('base64url')
+
+/**
+ * The web view's sign-in links and browser sessions, kept in the portal's store: every process on
+ * the store honours them, a restart keeps them, and each request reads its session afresh, so
+ * signing out or revoking the credential on any process ends it on all of them at once. The store
+ * holds SHA-256 hashes of the tokens, and nothing a browser holds is a credential for the API.
  */
 export class WebSessions {
-  private readonly links = new Map<string, {clientId: string; expiresAt: number}>()
-  private readonly sessions = new Map<string, WebSession>()
-
-  constructor(private readonly clock: Clock) {}
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock,
+  ) {}
 
   /** A one-time code that signs a browser in as `clientId`. */
-  link(clientId: string): {code: string; expiresAt: number} {
-    this.sweep()
+  async link(clientId: string): Promise<{code: string; expiresAt: number}> {
     const code = secret()
-    const expiresAt = this.clock().getTime() + LINK_TTL_MS
-    this.links.set(code, {clientId, expiresAt})
+    const now = this.clock().getTime()
+    const expiresAt = now + LINK_TTL_MS
+    await this.store.transaction(async () => {
+      await this.store.pruneWebSessions(now)
+      await this.store.putWebLink({clientId, expiresAt, tokenHash: hashOf(code)})
+    })
     return {code, expiresAt}
   }
 
   /** Uses up a link's code: the session it opens, or undefined when it is unknown, used or expired. */
-  redeem(code: string): WebSession | undefined {
-    const link = this.links.get(code)
-    this.links.delete(code)
-    if (!link || link.expiresAt <= this.clock().getTime()) return undefined
-    return this.open(link.clientId)
+  async redeem(code: string): Promise<WebSession | undefined> {
+    return this.store.transaction(async () => {
+      const clientId = await this.store.takeWebLink(hashOf(code), this.clock().getTime())
+      return clientId === undefined ? undefined : this.start(clientId)
+    })
   }
 
-  open(clientId: string): WebSession {
-    this.sweep()
-    const session = {clientId, csrf: secret(), expiresAt: this.clock().getTime() + SESSION_TTL_MS, id: secret()}
-    this.sessions.set(session.id, session)
-    return session
+  async open(clientId: string): Promise<WebSession> {
+    return this.store.transaction(() => this.start(clientId))
   }
 
-  get(id: string | undefined): WebSession | undefined {
-    const session = id === undefined ? undefined : this.sessions.get(id)
-    if (!session) return undefined
-    if (session.expiresAt > this.clock().getTime()) return session
-    this.sessions.delete(session.id)
-    return undefined
+  async get(token: string | undefined): Promise<WebSession | undefined> {
+    if (!token) return undefined
+    const row = await this.store.getWebSession(hashOf(token), this.clock().getTime())
+    return row && {clientId: row.clientId, csrf: csrfOf(token), expiresAt: row.expiresAt, token}
   }
 
-  close(id: string): void {
-    this.sessions.delete(id)
+  async close(token: string): Promise<void> {
+    await this.store.transaction(() => this.store.deleteWebSession(hashOf(token)))
   }
 
-  /** Forgets expired links and sessions, so that neither map grows without bound. */
-  private sweep(): void {
+  /** Inside a transaction: a new session, after dropping expired links and sessions (an index range). */
+  private async start(clientId: string): Promise<WebSession> {
     const now = this.clock().getTime()
-    for (const [code, link] of this.links) if (link.expiresAt <= now) this.links.delete(code)
-    for (const [id, session] of this.sessions) if (session.expiresAt <= now) this.sessions.delete(id)
+    const token = secret()
+    const expiresAt = now + SESSION_TTL_MS
+    await this.store.pruneWebSessions(now)
+    await this.store.putWebSession({clientId, expiresAt, tokenHash: hashOf(token)})
+    return {clientId, csrf: csrfOf(token), expiresAt, token}
   }
 }
 
 /** A session cookie: script cannot read it, and no other site's page or form sends it. */
 export const sessionCookie = (session: WebSession | undefined, now: Date) =>
   session
-    ? `${SESSION_COOKIE}=${session.id}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${Math.floor((session.expiresAt - now.getTime()) / 1000)}`
+    ? `${SESSION_COOKIE}=${session.token}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${Math.floor((session.expiresAt - now.getTime()) / 1000)}`
     : `${SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0`

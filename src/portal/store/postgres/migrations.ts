@@ -59,6 +59,20 @@ CREATE INDEX audits_by_run ON audits (run_id) WHERE run_id IS NOT NULL;`),
   // Containment (`@>`) over documents: searches for a property's value read the entities that
   // have it, not a blueprint's every entity (see filter.ts).
   (client) => client.query('CREATE INDEX entities_by_content ON entities USING gin (data jsonb_path_ops)'),
+  // The web view's sign-in links and sessions, shared by every process: SHA-256 hashes of their
+  // tokens, deleted with their credential, pruned by expiry.
+  (client) =>
+    client.query(`
+CREATE TABLE web_links (
+  token_hash text PRIMARY KEY,
+  client_id text NOT NULL REFERENCES credentials (client_id) ON DELETE CASCADE, expires_at bigint NOT NULL);
+CREATE INDEX web_links_by_client ON web_links (client_id);
+CREATE INDEX web_links_by_expiry ON web_links (expires_at);
+CREATE TABLE web_sessions (
+  token_hash text PRIMARY KEY,
+  client_id text NOT NULL REFERENCES credentials (client_id) ON DELETE CASCADE, expires_at bigint NOT NULL);
+CREATE INDEX web_sessions_by_client ON web_sessions (client_id);
+CREATE INDEX web_sessions_by_expiry ON web_sessions (expires_at);`),
 ]
 
 /** Any constant, the same in every idp: the advisory lock that lets one process migrate at a time. */

@@ -20,6 +20,7 @@ import type {
   Store,
   StoredEntity,
   Timer,
+  WebSessionRow,
 } from '../store.js'
 import {describeDatabase} from './database-url.js'
 import {isUnavailable, openError} from './errors.js'
@@ -609,6 +610,47 @@ export class PostgresStore implements Store {
       'SELECT min(expires_at) AS at FROM timers WHERE fired_at IS NULL',
     )
     return row?.at ?? undefined
+  }
+
+  async putWebLink(link: WebSessionRow): Promise<void> {
+    await this.write(
+      'INSERT INTO web_links (token_hash, client_id, expires_at) SELECT $1, client_id, $3 FROM credentials WHERE client_id = $2',
+      [link.tokenHash, link.clientId, link.expiresAt],
+    )
+  }
+
+  /** One DELETE: of two processes taking one link at once, the second finds no row. */
+  async takeWebLink(tokenHash: string, now: number): Promise<string | undefined> {
+    const {rows} = await this.write<{client_id: string; expires_at: number}>(
+      'DELETE FROM web_links WHERE token_hash = $1 RETURNING client_id, expires_at',
+      [tokenHash],
+    )
+    const [link] = rows
+    return link && link.expires_at > now ? link.client_id : undefined
+  }
+
+  async putWebSession(session: WebSessionRow): Promise<void> {
+    await this.write(
+      'INSERT INTO web_sessions (token_hash, client_id, expires_at) SELECT $1, client_id, $3 FROM credentials WHERE client_id = $2',
+      [session.tokenHash, session.clientId, session.expiresAt],
+    )
+  }
+
+  async getWebSession(tokenHash: string, now: number): Promise<WebSessionRow | undefined> {
+    const [row] = await this.rows<{client_id: string; expires_at: number}>(
+      'SELECT client_id, expires_at FROM web_sessions WHERE token_hash = $1 AND expires_at > $2',
+      [tokenHash, now],
+    )
+    return row && {clientId: row.client_id, expiresAt: row.expires_at, tokenHash}
+  }
+
+  async deleteWebSession(tokenHash: string): Promise<void> {
+    await this.write('DELETE FROM web_sessions WHERE token_hash = $1', [tokenHash])
+  }
+
+  async pruneWebSessions(now: number): Promise<void> {
+    await this.write('DELETE FROM web_links WHERE expires_at <= $1', [now])
+    await this.write('DELETE FROM web_sessions WHERE expires_at <= $1', [now])
   }
 
   private async documents<T>(sql: string, params: unknown[] = []): Promise<T[]> {

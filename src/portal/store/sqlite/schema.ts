@@ -84,6 +84,19 @@ const MIGRATIONS: ((db: Database.Database) => void)[] = [
     db.exec(`CREATE INDEX entities_by_blueprint ON entities (blueprint, seq);
       UPDATE entities SET data = json_set(data, '$.team', json('[]')) WHERE data -> '$.team' IS NULL;`)
   },
+  // 6: the web view's sign-in links and sessions, which a restart keeps: SHA-256 hashes of their
+  // tokens, deleted with their credential, pruned by expiry. (IF NOT EXISTS: a database rewound to an
+  // earlier version, as tests do, migrates again.)
+  (db) => {
+    db.exec(`CREATE TABLE IF NOT EXISTS web_links (token_hash TEXT PRIMARY KEY,
+        client_id TEXT NOT NULL REFERENCES credentials (client_id) ON DELETE CASCADE, expires_at INTEGER NOT NULL);
+      CREATE INDEX IF NOT EXISTS web_links_by_client ON web_links (client_id);
+      CREATE INDEX IF NOT EXISTS web_links_by_expiry ON web_links (expires_at);
+      CREATE TABLE IF NOT EXISTS web_sessions (token_hash TEXT PRIMARY KEY,
+        client_id TEXT NOT NULL REFERENCES credentials (client_id) ON DELETE CASCADE, expires_at INTEGER NOT NULL);
+      CREATE INDEX IF NOT EXISTS web_sessions_by_client ON web_sessions (client_id);
+      CREATE INDEX IF NOT EXISTS web_sessions_by_expiry ON web_sessions (expires_at);`)
+  },
 ]
 
 /** Brings a database to this idp's schema, one migration at a time; refuses one made by a newer idp. */

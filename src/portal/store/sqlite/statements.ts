@@ -227,6 +227,21 @@ export function statements(db: Database.Database) {
       `SELECT r.blueprint, r.identifier FROM relations r JOIN entities e ON e.seq = r.source
        WHERE e.blueprint = ? AND e.identifier = ?`,
     ),
+    webLinkPut: prepare<[string, number, string]>(
+      'INSERT INTO web_links (token_hash, client_id, expires_at) SELECT ?, client_id, ? FROM credentials WHERE client_id = ?',
+    ),
+    webLinkTake: prepare<[string], {client_id: string; expires_at: number}>(
+      'DELETE FROM web_links WHERE token_hash = ? RETURNING client_id, expires_at',
+    ),
+    webLinksPrune: prepare<[number]>('DELETE FROM web_links WHERE expires_at <= ?'),
+    webSessionDelete: prepare<[string]>('DELETE FROM web_sessions WHERE token_hash = ?'),
+    webSessionGet: prepare<[string, number], {client_id: string; expires_at: number}>(
+      'SELECT client_id, expires_at FROM web_sessions WHERE token_hash = ? AND expires_at > ?',
+    ),
+    webSessionPut: prepare<[string, number, string]>(
+      'INSERT INTO web_sessions (token_hash, client_id, expires_at) SELECT ?, client_id, ? FROM credentials WHERE client_id = ?',
+    ),
+    webSessionsPrune: prepare<[number]>('DELETE FROM web_sessions WHERE expires_at <= ?'),
     windowEndAll: prepare<[number, number], {seq: number}>(
       'SELECT seq FROM entities WHERE seq > ? ORDER BY seq LIMIT 1 OFFSET ?',
     ),

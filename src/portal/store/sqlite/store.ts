@@ -36,6 +36,7 @@ import type {
   Store,
   StoredEntity,
   Timer,
+  WebSessionRow,
 } from '../store.js'
 
 /** How many entities a search examines in one synchronous step. */
@@ -496,5 +497,32 @@ export class SqliteStore implements Store {
 
   async runApprovals(runId: string): Promise<Approval[]> {
     return this.q.approvalList.all(runId).map((row) => JSON.parse(row.data) as Approval)
+  }
+
+  async putWebLink(link: WebSessionRow): Promise<void> {
+    this.q.webLinkPut.run(link.tokenHash, link.expiresAt, link.clientId)
+  }
+
+  async takeWebLink(tokenHash: string, now: number): Promise<string | undefined> {
+    const link = this.q.webLinkTake.get(tokenHash)
+    return link && link.expires_at > now ? link.client_id : undefined
+  }
+
+  async putWebSession(session: WebSessionRow): Promise<void> {
+    this.q.webSessionPut.run(session.tokenHash, session.expiresAt, session.clientId)
+  }
+
+  async getWebSession(tokenHash: string, now: number): Promise<WebSessionRow | undefined> {
+    const row = this.q.webSessionGet.get(tokenHash, now)
+    return row && {clientId: row.client_id, expiresAt: row.expires_at, tokenHash}
+  }
+
+  async deleteWebSession(tokenHash: string): Promise<void> {
+    this.q.webSessionDelete.run(tokenHash)
+  }
+
+  async pruneWebSessions(now: number): Promise<void> {
+    this.q.webLinksPrune.run(now)
+    this.q.webSessionsPrune.run(now)
   }
 }

@@ -48,7 +48,7 @@ export function authPages(sessions: WebSessions, api: CallRoute): WebRoute[] {
           if (!(error instanceof PortalError) || error.status >= 500) throw error
           return {html: signInForm(next, 'Those client credentials were not accepted.'), status: 401}
         }
-        return {cookie: sessionCookie(sessions.open(clientId), now), redirect: next}
+        return {cookie: sessionCookie(await sessions.open(clientId), now), redirect: next}
       },
       method: 'POST',
       pattern: '/sign-in',
@@ -57,7 +57,7 @@ export function authPages(sessions: WebSessions, api: CallRoute): WebRoute[] {
     {
       // The code is used up here; the redirect takes it out of the address bar and history.
       handler: async ({url, now}) => {
-        const session = sessions.redeem(url.searchParams.get('code') ?? '')
+        const session = await sessions.redeem(url.searchParams.get('code') ?? '')
         if (!session) {
           return {
             html: signInForm('/catalog', 'That sign-in link has been used or has expired; run idp portal open again.'),
@@ -72,7 +72,7 @@ export function authPages(sessions: WebSessions, api: CallRoute): WebRoute[] {
     },
     {
       handler: async ({session, now}) => {
-        sessions.close(session!.id)
+        await sessions.close(session!.token)
         return {cookie: sessionCookie(undefined, now), redirect: '/sign-in'}
       },
       method: 'POST',

@@ -1,6 +1,6 @@
 import {createHash, createHmac, randomBytes} from 'node:crypto'
 
-import type {Store} from '../store/store.js'
+import type {Store, WebSessionStore} from '../store/store.js'
 import type {Clock} from '../../shared/when.js'
 
 /** How long a one-time sign-in link may wait to be opened. */
@@ -36,7 +36,7 @@ const csrfOf = (token: string) => createHmac('sha256', token).update('idp web cs
  */
 export class WebSessions {
   constructor(
-    private readonly store: Store,
+    private readonly store: WebSessionStore & Pick<Store, 'transaction'>,
     private readonly clock: Clock,
   ) {}
 

@@ -23,6 +23,8 @@ export interface FormOptions {
   clock: Clock
   /** Colours enum choices by their enumColors. */
   paint?: (color: string, text: string) => string
+  /** False only reports the form's state (hidden, required, defaults): no values are checked. */
+  validate?: boolean
 }
 
 export interface FormResult {
@@ -34,6 +36,12 @@ export interface FormResult {
   /** Required inputs with no value (only when nothing could ask for them). */
   missing: {name: string; input: UserInput}[]
   issues: {input: string; message: string}[]
+  /** Inputs whose `visible` is false: not asked and not sent. */
+  hidden: string[]
+  /** The inputs required once the form is filled (hidden ones never are). */
+  required: string[]
+  /** The default of each shown input that was not given, over the form before it. */
+  defaults: Record<string, unknown>
 }
 
 /**
@@ -47,6 +55,7 @@ export async function fillForm(options: FormOptions): Promise<FormResult> {
   const values: Record<string, unknown> = {}
   const asked: string[] = []
   const typed: Record<string, string> = {}
+  const defaults: Record<string, unknown> = {}
   const hidden = new Set<string>()
   const context = (): FormContext => ({
     entity: (options.entity as Record<string, unknown> | undefined) ?? null,
@@ -62,6 +71,7 @@ export async function fillForm(options: FormOptions): Promise<FormResult> {
     if (!(await isVisible(input, context(), options.jq))) {
       hidden.add(name)
       delete values[name]
+      delete defaults[name]
       return
     }
     hidden.delete(name)
@@ -70,6 +80,8 @@ export async function fillForm(options: FormOptions): Promise<FormResult> {
       return
     }
     const fallback = await evaluate(input.default, context(), options.jq)
+    if (fallback === undefined) delete defaults[name]
+    else defaults[name] = fallback
     const disabled = (await evaluate(input.disabled, context(), options.jq)) === true
     if (options.prompter && !disabled) {
       const isRequired = (await required()).includes(name)
@@ -96,15 +108,17 @@ export async function fillForm(options: FormOptions): Promise<FormResult> {
   for (const name of needed) if (values[name] === undefined && options.prompter && inputs[name]) await ask(name)
 
   const finalRequired = await required()
+  const state = {defaults, hidden: [...hidden], required: finalRequired}
   const missing = finalRequired
     .filter((name) => isEmpty(values[name]))
     .map((name) => ({input: inputs[name] ?? {type: 'string' as const}, name}))
+  if (options.validate === false) return {asked, issues: [], missing, typed, values, ...state}
   const issues = [
     ...undeclaredInputs(userInputs, values),
     ...checkInputs(userInputs, values, [], `cli:${options.action.identifier}:${options.action.updatedAt ?? ''}`),
   ]
   if (issues.length === 0) issues.push(...(await entityIssues(inputs, values, options)))
-  return {asked, issues, missing, typed, values}
+  return {asked, issues, missing, typed, values, ...state}
 }
 
 /**
@@ -281,7 +295,8 @@ async function pickEntities(
   many: boolean,
 ): Promise<unknown> {
   const blueprint = (many ? ((input.items?.blueprint as string | undefined) ?? input.blueprint) : input.blueprint)!
-  const dataset = await resolveDataset(input.dataset, options)
+  const entity = (options.entity as Record<string, unknown> | undefined) ?? null
+  const dataset = await resolveDataset(input.dataset, {entity, form: {}, user: options.user}, options.jq)
   const label = (entity: Entity) =>
     entity.title && entity.title !== entity.identifier ? `${entity.title} (${entity.identifier})` : entity.identifier
   if (many) {
@@ -313,16 +328,15 @@ async function pickEntities(
 }
 
 /** A dataset's rule values may be jqQuery over the form, entity and user. */
-async function resolveDataset(dataset: UserInput['dataset'], options: AskOptions): Promise<EntitiesQuery | undefined> {
+export async function resolveDataset(
+  dataset: UserInput['dataset'],
+  context: FormContext,
+  jq: JqEngine,
+): Promise<EntitiesQuery | undefined> {
   if (!dataset) return undefined
-  const context: FormContext = {
-    entity: (options.entity as Record<string, unknown> | undefined) ?? null,
-    form: {},
-    user: options.user,
-  }
   const resolve = async (node: unknown): Promise<unknown> => {
     if (Array.isArray(node)) return Promise.all(node.map(resolve))
-    if (isJq(node)) return options.jq.first(node.jqQuery, context)
+    if (isJq(node)) return jq.first(node.jqQuery, context)
     if (node && typeof node === 'object') {
       return Object.fromEntries(
         await Promise.all(Object.entries(node).map(async ([key, value]) => [key, await resolve(value)])),

@@ -146,20 +146,27 @@ export function entitySearch(client: PortClient) {
   return async (blueprint: string, dataset: EntitiesQuery | undefined, term: string | undefined): Promise<Entity[]> => {
     const all = await load(blueprint, dataset)
     if (all) return (term ? all.filter((entity) => matchesTerm(entity, term)) : all).slice(0, 100)
-    const rules: EntitiesQuery['rules'] = dataset ? [dataset] : []
-    if (term) {
-      const spellings = [...new Set([term, term.toLowerCase(), term.toUpperCase(), capitalize(term)])]
-      rules.push({
-        combinator: 'or',
-        rules: spellings.flatMap((value) => [
-          {operator: 'contains', property: '$title', value},
-          {operator: 'contains', property: '$identifier', value},
-        ]),
-      })
-    }
-    const query: EntitiesQuery | undefined = rules.length > 0 ? {combinator: 'and', rules} : undefined
-    return (await client.entities.searchPage(blueprint, query, {limit: 100})).entities
+    return (await client.entities.searchPage(blueprint, pickerQuery(dataset, term), {limit: 100})).entities
   }
+}
+
+/**
+ * The search a picker sends when the server matches: the input's dataset, and the typed term in
+ * a few spellings (servers' `contains` may be case-sensitive) in a title or identifier.
+ */
+export function pickerQuery(dataset: EntitiesQuery | undefined, term: string | undefined): EntitiesQuery | undefined {
+  const rules: EntitiesQuery['rules'] = dataset ? [dataset] : []
+  if (term) {
+    const spellings = [...new Set([term, term.toLowerCase(), term.toUpperCase(), capitalize(term)])]
+    rules.push({
+      combinator: 'or',
+      rules: spellings.flatMap((value) => [
+        {operator: 'contains', property: '$title', value},
+        {operator: 'contains', property: '$identifier', value},
+      ]),
+    })
+  }
+  return rules.length > 0 ? {combinator: 'and', rules} : undefined
 }
 
 const capitalize = (text: string) => text.charAt(0).toUpperCase() + text.slice(1).toLowerCase()

@@ -16,7 +16,7 @@ import {login, startRolesPortal, type Caller, type RolesPortal} from '../securit
 // .ci/run runs), a missing Chromium fails instead.
 const CHROMIUM = process.env.IDP_CHROMIUM ?? '/usr/bin/chromium'
 const available = existsSync(CHROMIUM)
-const TESTS = 5
+const TESTS = 9
 if (!available) {
   process.stderr.write(`Skipped ${TESTS} browser tests: no Chromium at ${CHROMIUM} (apt-get install chromium)\n`)
 }
@@ -84,6 +84,33 @@ async function expectKeyboardReachable(page: Page) {
 }
 
 const text = (page: Page, selector: string) => page.$eval(selector, (element) => element.textContent ?? '')
+const value = (page: Page, selector: string) => page.$eval(selector, (input) => (input as HTMLInputElement).value)
+
+/** Empties a field as the user would: from then on it is theirs, and no default replaces it. */
+const clear = (page: Page, selector: string) =>
+  page.$eval(selector, (input) => {
+    ;(input as HTMLInputElement).value = ''
+    input.dispatchEvent(new Event('input', {bubbles: true}))
+  })
+
+/** Types into an entity picker, waits for `label` among its matches, and picks it by keyboard. */
+async function pick(page: Page, selector: string, typed: string, label: string) {
+  await page.type(selector, typed)
+  const listbox = `${selector}-listbox`
+  await page.waitForFunction(
+    (list, wanted) => [...document.querySelectorAll(`${list} [role=option]`)].some((o) => o.textContent === wanted),
+    {},
+    listbox,
+    label,
+  )
+  const at = await page.$$eval(
+    `${listbox} [role=option]`,
+    (all, wanted) => all.findIndex((o) => o.textContent === wanted),
+    label,
+  )
+  for (let press = 0; press <= at; press++) await page.keyboard.press('ArrowDown')
+  await page.keyboard.press('Enter')
+}
 
 describe.runIf(available)('the web view in Chromium', () => {
   let memberSecret: string
@@ -140,8 +167,8 @@ describe.runIf(available)('the web view in Chromium', () => {
     await expectAccessible(page)
     await expectKeyboardReachable(page)
     await page.type('#in-name', 'Not Valid')
-    await page.select('#in-service', 'CartService')
-    await page.$eval('#in-ttl', (input) => ((input as HTMLInputElement).value = ''))
+    await pick(page, '#in-service', 'cart', 'Cart Service (CartService)')
+    await clear(page, '#in-ttl')
     await page.type('#in-ttl', '5 days')
     await Promise.all([page.waitForNavigation(), page.click('form.form button[type=submit]')])
     // The same text `idp action run create_dev_env --input name='Not Valid'` prints.
@@ -250,5 +277,152 @@ describe.runIf(available)('the web view in Chromium', () => {
     expect(await text(page, 'main')).toContain('<script>window.pwned=5</script>')
     expect(dialogs).toBe(0)
     await page.browserContext().close()
+  })
+
+  describe('an action form as the user types', () => {
+    beforeAll(async () => {
+      await portal.asAdmin.call('POST', '/v1/actions', {
+        identifier: 'live_form',
+        invocationMethod: {type: 'KAFKA'},
+        trigger: {
+          operation: 'CREATE',
+          type: 'self-service',
+          userInputs: {
+            order: ['a', 'b', 'c'],
+            properties: {
+              a: {title: 'A', type: 'string'},
+              b: {title: 'B', type: 'string', visible: {jqQuery: '.form.a == "x"'}},
+              c: {default: {jqQuery: '(.form.a // "none") + "-env"'}, title: 'C', type: 'string'},
+            },
+            required: {jqQuery: 'if .form.a == "x" then ["a", "b"] else ["a"] end'},
+          },
+        },
+      })
+      await portal.asAdmin.call('POST', '/v1/blueprints', {identifier: 'box', schema: {properties: {}}, title: 'Box'})
+      const boxes = Array.from({length: 1000}, (_, index) => ({
+        identifier: `box-${index + 1}`,
+        title: `Box number ${index + 1}`,
+      }))
+      boxes.push({identifier: 'box-hostile', title: '<img src=x onerror="window.pwned=1">Hostile box'})
+      for (let from = 0; from < boxes.length; from += 20) {
+        const {status} = await portal.asAdmin.call('POST', '/v1/blueprints/box/entities/bulk', {
+          entities: boxes.slice(from, from + 20),
+        })
+        expect(status).toBe(200)
+      }
+      await portal.asAdmin.call('POST', '/v1/actions', {
+        identifier: 'pick_box',
+        invocationMethod: {type: 'KAFKA'},
+        trigger: {
+          operation: 'CREATE',
+          type: 'self-service',
+          userInputs: {
+            properties: {box: {blueprint: 'box', format: 'entity', title: 'Box', type: 'string'}},
+            required: ['box'],
+          },
+        },
+      })
+    }, 60_000)
+
+    const shown = (page: Page, name: string) =>
+      page.$eval(`[data-input="${name}"]`, (field) => !(field as HTMLElement).hidden)
+
+    it('shows B and fills C from A without a submit, keeps what the user typed, and sends no hidden input', async () => {
+      const page = await signedIn(portal.member)
+      await page.goto(`${portal.url}/actions/live_form/run`)
+      expect(await shown(page, 'b')).toBe(false)
+      expect(await value(page, '#in-c')).toBe('none-env')
+      await page.type('#in-a', 'x')
+      await page.waitForFunction(
+        () =>
+          !(document.querySelector('[data-input="b"]') as HTMLElement).hidden &&
+          (document.querySelector('#in-c') as HTMLInputElement).value === 'x-env',
+      )
+      expect(await page.$eval('#in-b', (input) => input.getAttribute('aria-required'))).toBe('true')
+      expect(await page.$eval('[data-input="b"] .req', (req) => (req as HTMLElement).hidden)).toBe(false)
+      expect(new URL(page.url()).pathname).toBe('/actions/live_form/run')
+      await expectAccessible(page)
+      await page.type('#in-b', 'typed into b')
+
+      // C is the user's once they type in it: A's changes no longer replace it.
+      await clear(page, '#in-c')
+      await page.type('#in-c', 'mine')
+      await page.type('#in-a', 'y')
+      await page.waitForFunction(() => (document.querySelector('[data-input="b"]') as HTMLElement).hidden)
+      expect(await value(page, '#in-c')).toBe('mine')
+      await Promise.all([page.waitForNavigation(), page.click('form.form button[type=submit]')])
+      const runId = new URL(page.url()).pathname.split('/').at(-1)!
+      const {run} = (await portal.asAdmin.call('GET', `/v1/actions/runs/${runId}`)).body
+      expect(run.properties).toEqual({a: 'xy', c: 'mine'})
+      await page.browserContext().close()
+    }, 60_000)
+
+    it('without a script, the server shows B on submit and a picker’s unknown identifier is a clear error', async () => {
+      const page = await signedIn(portal.member)
+      await page.setJavaScriptEnabled(false)
+      await page.goto(`${portal.url}/actions/live_form/run`)
+      expect(await shown(page, 'b')).toBe(false)
+      await page.type('#in-a', 'x')
+      await Promise.all([page.waitForNavigation(), page.click('form.form button[type=submit]')])
+      expect(await shown(page, 'b')).toBe(true)
+      expect(await text(page, '#in-b-error')).toBe('is required')
+      expect(await value(page, '#in-c')).toBe('none-env')
+
+      await page.goto(`${portal.url}/actions/pick_box/run`)
+      expect(await page.$$eval('#in-box-list option', (options) => options.length)).toBe(200)
+      await page.type('#in-box', 'box-9370')
+      await Promise.all([page.waitForNavigation(), page.click('form.form button[type=submit]')])
+      expect(await text(page, '#in-box-error')).toMatch(/^"box-9370" is not a box entity\./)
+      await page.browserContext().close()
+    }, 60_000)
+
+    it('finds entity #937 of 1,000 by part of its title, by keyboard alone, and submits its identifier', async () => {
+      const page = await signedIn(portal.member)
+      await page.goto(`${portal.url}/actions/pick_box/run`)
+      await page.focus('#in-box')
+      await page.keyboard.type('mber 93')
+      await page.waitForFunction(() => document.querySelectorAll('#in-box-listbox [role=option]').length === 11)
+      expect(await page.$eval('#in-box', (input) => input.getAttribute('aria-expanded'))).toBe('true')
+      await page.keyboard.type('7')
+      await page.waitForFunction(() => document.querySelectorAll('#in-box-listbox [role=option]').length === 1)
+      await expectAccessible(page)
+      await page.keyboard.press('ArrowDown')
+      const active = await page.$eval('#in-box', (input) => input.getAttribute('aria-activedescendant'))
+      expect(await text(page, `[id="${active}"]`)).toBe('Box number 937 (box-937)')
+      expect(await page.$eval(`[id="${active}"]`, (option) => option.getAttribute('aria-selected'))).toBe('true')
+      await page.keyboard.press('Enter')
+      expect(await value(page, '#in-box')).toBe('box-937')
+      expect(await page.$eval('#in-box', (input) => input.getAttribute('aria-expanded'))).toBe('false')
+
+      // Escape closes the list and keeps what was typed; Enter then submits the form.
+      await page.keyboard.press('Backspace')
+      await page.waitForFunction(() => document.querySelector('#in-box')?.getAttribute('aria-expanded') === 'true')
+      await page.keyboard.press('Escape')
+      expect(await page.$eval('#in-box', (input) => input.getAttribute('aria-expanded'))).toBe('false')
+      await page.keyboard.type('7')
+      await page.keyboard.press('Escape')
+      await Promise.all([page.waitForNavigation(), page.keyboard.press('Enter')])
+      const runId = new URL(page.url()).pathname.split('/').at(-1)!
+      const {run} = (await portal.asAdmin.call('GET', `/v1/actions/runs/${runId}`)).body
+      expect(run.properties).toEqual({box: 'box-937'})
+      await page.browserContext().close()
+    }, 60_000)
+
+    it('lists hostile titles as text', async () => {
+      const page = await signedIn(portal.member)
+      let dialogs = 0
+      page.on('dialog', async (dialog) => {
+        dialogs++
+        await dialog.dismiss()
+      })
+      await page.goto(`${portal.url}/actions/pick_box/run`)
+      await page.type('#in-box', 'hostile')
+      await page.waitForSelector('#in-box-listbox [role=option]')
+      expect(await text(page, '#in-box-listbox')).toBe('<img src=x onerror="window.pwned=1">Hostile box (box-hostile)')
+      expect(await page.$$('main img')).toEqual([])
+      expect(await page.evaluate(() => (window as unknown as {pwned?: number}).pwned)).toBeUndefined()
+      expect(dialogs).toBe(0)
+      await page.browserContext().close()
+    })
   })
 })

@@ -48,4 +48,8 @@ export interface WebRoute {
   pattern: string
   who: WebAccess
   handler: (context: WebContext) => Promise<WebReply>
+  /** A page's script calls it: errors are JSON, and a missing session is a 401, not a redirect. */
+  script?: true
+  /** The largest form it reads (the API's body limit unless smaller). */
+  maxBytes?: number
 }

@@ -84,16 +84,19 @@ export function createWebView(options: WebViewOptions): WebView {
       return
     }
     let context: WebContext | undefined
+    // Asked for by a page's script: it reads errors as JSON.
+    let script = url.pathname.endsWith('/live')
     try {
       const {route, params} = match(method, url.pathname)
+      script ||= route.script === true
       // Read afresh on every request, so that signing out or a revocation on any process ends it here.
       const session = await sessions.get(cookie(request, SESSION_COOKIE))
       const credential = session ? await options.core.store.getCredential(session.clientId) : undefined
       const live = credential ? session : undefined
-      const form = method === 'POST' ? await readForm(request) : new URLSearchParams()
+      const form = method === 'POST' ? await readForm(request, route.maxBytes) : new URLSearchParams()
       if (method === 'POST') checkOrigin(request)
       if (route.who === 'signed-in' && !live) {
-        if (method === 'GET' && !url.pathname.endsWith('/live')) {
+        if (method === 'GET' && !script) {
           send(303, {location: `/sign-in?next=${encodeURIComponent(url.pathname + url.search)}`}, '')
           return
         }
@@ -129,7 +132,7 @@ export function createWebView(options: WebViewOptions): WebView {
       else send(reply.status ?? 200, {...headers, 'content-type': 'text/html; charset=utf-8'}, String(reply.html))
     } catch (error) {
       if (!(error instanceof PortalError)) throw error
-      if (url.pathname.endsWith('/live')) {
+      if (script) {
         send(
           error.status,
           {'content-type': 'application/json'},
@@ -204,12 +207,14 @@ function checkCsrf(session: WebSession, given: string | string[] | undefined): v
   }
 }
 
-async function readForm(request: IncomingMessage): Promise<URLSearchParams> {
+async function readForm(request: IncomingMessage, limit = MAX_BODY_BYTES): Promise<URLSearchParams> {
   const chunks: Buffer[] = []
   let size = 0
   for await (const chunk of request as AsyncIterable<Buffer>) {
     size += chunk.length
-    if (size > MAX_BODY_BYTES) throw new PortalError(413, 'request_too_large', 'The form is too large (limit is 1MiB)')
+    if (size > limit) {
+      throw new PortalError(413, 'request_too_large', `The form is too large (limit is ${limit / 1024} KiB)`)
+    }
     chunks.push(chunk)
   }
   const type = request.headers['content-type'] ?? ''

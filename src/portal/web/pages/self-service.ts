@@ -1,9 +1,10 @@
-import {evaluate, isVisible, requiredInputs, type FormContext} from '../../../domain/dynamic-inputs.js'
-import {coerceInput, inputOrder, isJq} from '../../../domain/action-inputs.js'
+import {evaluate, type FormContext} from '../../../domain/dynamic-inputs.js'
+import {coerceInput, inputOrder} from '../../../domain/action-inputs.js'
 import {encryptInput} from '../../../domain/secret-inputs.js'
 import type {UserInput, UserInputs} from '../../../model/inputs.js'
-import type {Action, EntitiesQuery, Entity, Rule, Run} from '../../../model/port.js'
-import {fillForm} from '../../../services/action-form.js'
+import type {Action, EntitiesQuery, Entity, Run} from '../../../model/port.js'
+import {fillForm, resolveDataset, type FormResult} from '../../../services/action-form.js'
+import {pickerQuery} from '../../../services/action-run.js'
 import {PortalError} from '../../http/errors.js'
 import type {WebContext, WebRoute} from '../context.js'
 import {html, path, type Html} from '../html.js'
@@ -51,23 +52,21 @@ async function hub(context: WebContext) {
   )
 }
 
-/** The entities an entity input may pick from: its blueprint, its dataset, and what was typed. */
-function entitySearch(context: WebContext) {
-  return async (blueprint: string, query: EntitiesQuery | undefined, term: string | undefined): Promise<Entity[]> => {
-    const rules: (Rule | EntitiesQuery)[] = query ? [query] : []
-    if (term) {
-      rules.push({
-        combinator: 'or',
-        rules: [
-          {operator: 'contains', property: '$identifier', value: term},
-          {operator: 'contains', property: '$title', value: term},
-        ],
-      })
-    }
+/** Without a script, a picker suggests this many entities; a typed identifier is checked on submit. */
+const SUGGESTED = 200
+/** A picker's type-ahead shows this many matches. */
+const MATCHES = 50
+/** A form's state and choices are asked with the form's fields only: far below the API's body limit. */
+const SCRIPT_FORM_BYTES = 64 * 1024
+
+/** The entities a picker offers: its blueprint and dataset, matched by what was typed as the CLI's picker asks the server. */
+function entitySearch(context: WebContext, limit: number) {
+  return async (blueprint: string, dataset: EntitiesQuery | undefined, term: string | undefined): Promise<Entity[]> => {
+    const query = pickerQuery(dataset, term) ?? {combinator: 'and', rules: []}
     const {entities} = await context.api<{entities: Entity[]}>(
       'POST',
       path('v1', 'blueprints', blueprint, 'entities', 'search'),
-      {body: {limit: 200, query: {combinator: 'and', rules}}},
+      {body: {limit, query}},
     )
     return entities
   }
@@ -76,7 +75,6 @@ function entitySearch(context: WebContext) {
 interface FormState {
   /** What was typed, by input (never a secret's). */
   typed: Record<string, string>
-  values: Record<string, unknown>
   issues: Map<string, string[]>
   /** A problem that is no one field's. */
   problem?: string | undefined
@@ -87,14 +85,30 @@ const isEntityInput = (input: UserInput) =>
 const entityBlueprint = (input: UserInput) =>
   input.format === 'entity' ? input.blueprint : ((input.items?.blueprint as string | undefined) ?? input.blueprint)
 
-/** The action's target entity (DAY-2 and DELETE), read through the API. */
-async function target(context: WebContext, action: Action, id: string | null | undefined) {
-  if (!id || action.trigger.operation === 'CREATE' || !action.trigger.blueprintIdentifier) return undefined
-  const {entity} = await context.api<{entity: Entity}>(
-    'GET',
-    path('v1', 'blueprints', action.trigger.blueprintIdentifier, 'entities', id),
-  )
-  return entity
+/** A self-service action, read through the API as the signed-in credential. */
+async function selfServiceAction(context: WebContext): Promise<Action> {
+  const {action} = await context.api<{action: Action}>('GET', path('v1', 'actions', context.params.id!))
+  if (action.trigger.type !== 'self-service') {
+    throw new PortalError(404, 'not_found', `"${action.identifier}" is an automation; it runs on events, not by hand`)
+  }
+  return action
+}
+
+/** The action's target entity (DAY-2 and DELETE), read through the API; `problem` when there is none by that name. */
+async function target(
+  context: WebContext,
+  action: Action,
+  id: string | null | undefined,
+): Promise<{entity?: Entity; problem?: string}> {
+  const blueprint = action.trigger.blueprintIdentifier
+  if (!id || action.trigger.operation === 'CREATE' || !blueprint) return {}
+  try {
+    const {entity} = await context.api<{entity: Entity}>('GET', path('v1', 'blueprints', blueprint, 'entities', id))
+    return {entity}
+  } catch (error) {
+    if (!(error instanceof PortalError) || error.status !== 404) throw error
+    return {problem: `"${id}" is not a ${blueprint} entity`}
+  }
 }
 
 /** Form fields (`in.<name>`) typed as the CLI types `--input` values; a failure is that field's issue. */
@@ -128,20 +142,35 @@ function readFields(action: Action, form: URLSearchParams, now: Date, state: For
   return given
 }
 
+/** The form as fillForm fills it for `idp action run`: the given fields, then each shown input's default. */
+async function fill(
+  context: WebContext,
+  action: Action,
+  entity: Entity | undefined,
+  given: Record<string, unknown>,
+  validate: boolean,
+) {
+  return fillForm({
+    action,
+    clock: () => context.now,
+    entity,
+    given,
+    jq: context.core.options.jq,
+    searchEntities: entitySearch(context, SUGGESTED),
+    user: userOf(context),
+    validate,
+  })
+}
+
+const userOf = (context: WebContext) => ({email: `${context.session!.clientId}@clients`})
+
 async function actionForm(context: WebContext, submitted: boolean) {
-  const {action} = await context.api<{action: Action}>('GET', path('v1', 'actions', context.params.id!))
-  if (action.trigger.type !== 'self-service') {
-    throw new PortalError(404, 'not_found', `"${action.identifier}" is an automation; it runs on events, not by hand`)
-  }
+  const action = await selfServiceAction(context)
   const source = submitted ? context.form : context.url.searchParams
-  const entity = await target(context, action, source.get('entity'))
-  const state: FormState = {issues: new Map(), typed: {}, values: {}}
+  const {entity, problem} = await target(context, action, source.get('entity'))
+  const state: FormState = {issues: new Map(), problem, typed: {}}
   const given = submitted ? readFields(action, context.form, context.now, state) : {}
-  const jq = context.core.options.jq
-  const user = {email: `${context.session!.clientId}@clients`}
-  const search = entitySearch(context)
-  const filled = await fillForm({action, clock: () => context.now, entity, given, jq, searchEntities: search, user})
-  state.values = filled.values
+  const filled = await fill(context, action, entity, given, submitted)
   if (submitted) {
     for (const issue of filled.issues) {
       const name = issue.input.split('/')[0]!
@@ -150,7 +179,7 @@ async function actionForm(context: WebContext, submitted: boolean) {
     }
     for (const {name} of filled.missing) if (!state.issues.has(name)) state.issues.set(name, ['is required'])
     if (action.trigger.operation !== 'CREATE' && !entity)
-      state.problem = `Choose the ${action.trigger.blueprintIdentifier} entity to run it on`
+      state.problem ??= `Choose the ${action.trigger.blueprintIdentifier} entity to run it on`
     if (state.issues.size === 0 && !state.problem) {
       const inputs = action.trigger.userInputs?.properties ?? {}
       const properties = {...filled.values}
@@ -170,67 +199,127 @@ async function actionForm(context: WebContext, submitted: boolean) {
       }
     }
   }
-  const content = await renderForm(context, action, entity, state, {jq, search, user})
+  const shownEntity = entity?.identifier ?? source.get('entity') ?? undefined
+  const content = await renderForm(context, action, {entity, filled, given, shownEntity, state})
   return {
     html: page(context, action.title ?? action.identifier, content, '/self-service'),
     status: submitted ? 422 : 200,
   }
 }
 
-async function renderForm(
-  context: WebContext,
-  action: Action,
-  entity: Entity | undefined,
-  state: FormState,
-  tools: {
-    jq: WebContext['core']['options']['jq']
-    search: ReturnType<typeof entitySearch>
-    user: Record<string, unknown>
-  },
-): Promise<Html> {
-  const userInputs: UserInputs = action.trigger.userInputs ?? {properties: {}}
-  const formContext: FormContext = {
-    entity: (entity as Record<string, unknown> | undefined) ?? null,
-    form: state.values,
-    user: tools.user,
+/**
+ * What the form's script asks as the user types: which inputs are shown and required and the
+ * defaults of the inputs not typed in, by the same fillForm as `idp action run` (nothing is checked
+ * or sent). The fields sent are the ones the user edited; the others take their defaults.
+ */
+async function formState(context: WebContext) {
+  const action = await selfServiceAction(context)
+  const {entity} = await target(context, action, context.form.get('entity'))
+  const given = readFields(action, context.form, context.now, {issues: new Map(), typed: {}})
+  const filled = await fill(context, action, entity, given, false)
+  const inputs = action.trigger.userInputs?.properties ?? {}
+  return {
+    json: {
+      // A secret's field is never filled in by the page.
+      defaults: Object.fromEntries(Object.entries(filled.defaults).filter(([name]) => !inputs[name]?.encryption)),
+      required: filled.required,
+      visible: Object.keys(inputs).filter((name) => !filled.hidden.includes(name)),
+    },
   }
-  const required = await requiredInputs(userInputs, formContext, tools.jq)
+}
+
+/**
+ * A picker's matches for what was typed (`q`): an entity input's (`input`, over its dataset and
+ * the form so far) or the action's target entity's (no `input`), at most MATCHES.
+ */
+async function choices(context: WebContext) {
+  const action = await selfServiceAction(context)
+  const name = context.form.get('input') ?? ''
+  const term = (context.form.get('q') ?? '').trim().slice(0, 200) || undefined
+  const search = entitySearch(context, MATCHES)
+  let found: Entity[]
+  if (name === '') {
+    const blueprint = action.trigger.blueprintIdentifier
+    if (action.trigger.operation === 'CREATE' || !blueprint)
+      throw new PortalError(404, 'not_found', `"${action.identifier}" runs on no entity`)
+    found = await search(blueprint, undefined, term)
+  } else {
+    const input = action.trigger.userInputs?.properties?.[name]
+    const blueprint = input && isEntityInput(input) ? entityBlueprint(input) : undefined
+    if (!input || !blueprint) throw new PortalError(404, 'not_found', `"${name}" is not an entity input of this action`)
+    let dataset: EntitiesQuery | undefined
+    if (input.dataset) {
+      const {entity} = await target(context, action, context.form.get('entity'))
+      const given = readFields(action, context.form, context.now, {issues: new Map(), typed: {}})
+      const filled = await fill(context, action, entity, given, false)
+      const over: FormContext = {entity: asRecord(entity), form: filled.values, user: userOf(context)}
+      dataset = await resolveDataset(input.dataset, over, context.core.options.jq)
+    }
+    found = await search(blueprint, dataset, term)
+  }
+  return {json: {entities: found.map((entity) => ({identifier: entity.identifier, title: entity.title ?? ''}))}}
+}
+
+const asRecord = (entity: Entity | undefined) => (entity as Record<string, unknown> | undefined) ?? null
+
+const entityLabel = (entity: Entity) =>
+  entity.title && entity.title !== entity.identifier ? `${entity.title} (${entity.identifier})` : entity.identifier
+
+interface Rendered {
+  entity: Entity | undefined
+  /** The target entity's field as given (it may name no entity). */
+  shownEntity: string | undefined
+  filled: FormResult
+  /** The inputs the user sent: their fields keep what was typed as the page's script updates the rest. */
+  given: Record<string, unknown>
+  state: FormState
+}
+
+async function renderForm(context: WebContext, action: Action, rendered: Rendered): Promise<Html> {
+  const {entity, filled, state} = rendered
+  const jq = context.core.options.jq
+  const suggest = entitySearch(context, SUGGESTED)
+  const userInputs: UserInputs = action.trigger.userInputs ?? {properties: {}}
+  const formContext: FormContext = {entity: asRecord(entity), form: filled.values, user: userOf(context)}
+  // Every input has a field, the hidden ones hidden (and not sent): the script shows them as the
+  // form changes, and without a script the server shows them on submit.
   const fields: Html[] = []
   for (const name of inputOrder(userInputs)) {
     const input = userInputs.properties[name]!
-    if (!(await isVisible(input, formContext, tools.jq))) continue
-    const choices = await evaluate(input.enum, formContext, tools.jq)
+    const dataset = isEntityInput(input) ? await resolveDataset(input.dataset, formContext, jq) : undefined
     fields.push(
       await field(name, input, {
-        choices,
-        disabled: (await evaluate(input.disabled, formContext, tools.jq)) === true,
+        choices: await evaluate(input.enum, formContext, jq),
+        edited: name in rendered.given,
+        hidden: filled.hidden.includes(name),
         issues: state.issues.get(name) ?? [],
-        required: required.includes(name),
-        search: tools.search,
+        locked: (await evaluate(input.disabled, formContext, jq)) === true,
+        required: filled.required.includes(name),
+        suggestions: async () => suggest(entityBlueprint(input)!, dataset, undefined),
         typed: state.typed[name],
-        value: state.values[name],
-        dataset: input.dataset ? ((await resolveJq(input.dataset, formContext, tools.jq)) as EntitiesQuery) : undefined,
+        value: filled.values[name],
       }),
     )
   }
   const operation = action.trigger.operation ?? 'CREATE'
   let entityField: Html = html``
   if (operation !== 'CREATE' && action.trigger.blueprintIdentifier) {
-    const candidates = await tools.search(action.trigger.blueprintIdentifier, undefined, undefined)
+    const blueprint = action.trigger.blueprintIdentifier
     entityField = html`<div class="field">
-      <label for="entity">${action.trigger.blueprintIdentifier} entity <span class="req">(required)</span></label>
-      <select id="entity" name="entity">
-        ${entity ? '' : html`<option value="" selected>Choose…</option>`}
-        ${candidates.map(
-          (candidate) =>
-            html`<option
-              value="${candidate.identifier}"
-              ${entity?.identifier === candidate.identifier ? html` selected` : ''}
-            >
-              ${candidate.title || candidate.identifier} (${candidate.identifier})
-            </option>`,
-        )}
-      </select>
+      <label for="entity">${blueprint} entity <span class="req">(required)</span></label>
+      <input
+        type="text"
+        id="entity"
+        name="entity"
+        value="${rendered.shownEntity ?? ''}"
+        aria-required="true"
+        aria-describedby="entity-hint"
+        autocomplete="off"
+        list="entity-list"
+        data-picker=""
+      />
+      ${datalist('entity-list', await suggest(blueprint, undefined, undefined))}
+      <p class="hint" id="entity-hint">The identifier of a ${blueprint} entity; type to search.</p>
     </div>`
   }
   const errorCount = state.issues.size
@@ -245,38 +334,39 @@ async function renderForm(
           </div>`
         : ''
     }
-    <form method="post" action="${path('actions', action.identifier, 'run')}" class="card form" novalidate>
+    <form
+      method="post"
+      action="${path('actions', action.identifier, 'run')}"
+      class="card form"
+      novalidate
+      data-state="${path('actions', action.identifier, 'form-state')}"
+      data-choices="${path('actions', action.identifier, 'choices')}"
+    >
       ${csrfField(context)} ${entityField} ${fields}
       <button type="submit">Run ${action.title ?? action.identifier}</button>
     </form>
     <p class="muted small">From a terminal: <code>idp action run ${action.identifier}</code></p>`
 }
 
-/** A dataset's rule values may be jqQuery over the form, entity and user (as the CLI resolves them). */
-async function resolveJq(
-  node: unknown,
-  context: FormContext,
-  jq: WebContext['core']['options']['jq'],
-): Promise<unknown> {
-  if (Array.isArray(node)) return Promise.all(node.map((item) => resolveJq(item, context, jq)))
-  if (isJq(node)) return jq.first(node.jqQuery, context)
-  if (node && typeof node === 'object') {
-    return Object.fromEntries(
-      await Promise.all(Object.entries(node).map(async ([key, value]) => [key, await resolveJq(value, context, jq)])),
-    )
-  }
-  return node
-}
+/** Suggestions a browser offers without the page's script; the script replaces them with a search. */
+const datalist = (id: string, entities: Entity[]) =>
+  html`<datalist id="${id}">
+    ${entities.map((entity) => html`<option value="${entity.identifier}">${entityLabel(entity)}</option>`)}
+  </datalist>`
 
 interface FieldOptions {
   choices: unknown[] | undefined
-  disabled: boolean
+  /** The user gave this field: the page's script never replaces it with a default. */
+  edited: boolean
+  hidden: boolean
   issues: string[]
+  /** `disabled` by the action. */
+  locked: boolean
   required: boolean
-  search: ReturnType<typeof entitySearch>
+  /** An entity input's first entities, for the fields that list them. */
+  suggestions: () => Promise<Entity[]>
   typed: string | undefined
   value: unknown
-  dataset: EntitiesQuery | undefined
 }
 
 /** One input as a form field, chosen by its type and format as the CLI chooses a prompt. */
@@ -289,8 +379,10 @@ async function field(name: string, input: UserInput, options: FieldOptions): Pro
   const described = [input.description || hint ? hintId : '', options.issues.length ? errorId : '']
     .filter(Boolean)
     .join(' ')
+  // A hidden field's controls are disabled too, so that they are not sent.
+  const off = options.hidden ? html` disabled` : ''
   const common = html` id="${id}"
-  name="${fieldName}"${described ? html` aria-describedby="${described}"` : ''}${options.issues.length ? html` aria-invalid="true"` : ''}${options.required ? html` aria-required="true"` : ''}${options.disabled ? html` disabled` : ''}`
+  name="${fieldName}"${described ? html` aria-describedby="${described}"` : ''}${options.issues.length ? html` aria-invalid="true"` : ''}${options.required ? html` aria-required="true"` : ''}${options.locked ? html` disabled data-locked=""` : off}`
   const text = (value: unknown) =>
     options.typed ??
     (value === undefined || value === null ? '' : typeof value === 'string' ? value : JSON.stringify(value))
@@ -303,17 +395,26 @@ async function field(name: string, input: UserInput, options: FieldOptions): Pro
     // A secret is never sent back to the browser, not even after a failed submit.
     control = html`<input type="password" autocomplete="off" ${common} />`
   } else if (input.type === 'boolean') {
-    control = html`<input type="hidden" name="${fieldName}" value="false" /><input
+    control = html`<input type="hidden" name="${fieldName}" value="false" ${off} /><input
         type="checkbox"
         value="true"
         ${options.value === true ? html` checked` : ''}${common}
       />`
+  } else if (isEntityInput(input) && entityBlueprint(input) && input.type === 'array') {
+    const entities = await options.suggestions()
+    control = html`<select multiple ${common}>
+      ${entities.map((entity) => option(entity.identifier, entityLabel(entity), chosen(entity.identifier)))}
+    </select>`
   } else if (isEntityInput(input) && entityBlueprint(input)) {
-    const many = input.type === 'array'
-    const entities = await options.search(entityBlueprint(input)!, options.dataset, undefined)
-    control = html`<select${many ? html` multiple` : ''}${common}>${!many && !options.required ? option('', '(none)', options.value === undefined) : ''}${
-      !many && options.required && options.value === undefined ? option('', 'Choose…', true) : ''
-    }${entities.map((entity) => option(entity.identifier, entity.title && entity.title !== entity.identifier ? `${entity.title} (${entity.identifier})` : entity.identifier, chosen(entity.identifier)))}</select>`
+    // A type-ahead search once the page's script runs; without it, a browser's own suggestions.
+    control = html`<input
+        type="text"
+        autocomplete="off"
+        list="${`${id}-list`}"
+        data-picker="${name}"
+        value="${text(options.value)}"
+        ${common}
+      />${datalist(`${id}-list`, await options.suggestions())}`
   } else if (options.choices ?? (input.type === 'array' && Array.isArray(input.items?.enum))) {
     const choices = options.choices ?? (input.items!.enum as unknown[])
     const many = input.type === 'array'
@@ -343,9 +444,13 @@ async function field(name: string, input: UserInput, options: FieldOptions): Pro
       ${common}
     />`
   }
-  return html`<div class="field${options.issues.length ? ' invalid' : ''}">
+  return html`<div
+    class="${options.issues.length ? 'field invalid' : 'field'}"
+    data-input="${name}"
+    ${options.edited ? html` data-edited=""` : ''}${options.hidden ? html` hidden` : ''}
+  >
     <label for="${id}"
-      >${input.title ?? name}${options.required ? html` <span class="req">(required)</span>` : ''}</label
+      >${input.title ?? name} <span class="req" ${options.required ? '' : html` hidden`}>(required)</span></label
     >
     ${control}
     ${input.description || hint ? html`<p class="hint" id="${hintId}">${input.description ?? ''}${input.description && hint ? ' ' : ''}${hint}</p>` : ''}
@@ -357,8 +462,12 @@ async function field(name: string, input: UserInput, options: FieldOptions): Pro
 function hintFor(input: UserInput, options: FieldOptions): string {
   if (input.encryption) return 'Secret: encrypted before it is sent, never shown again.'
   if (input.type === 'boolean') return ''
-  if (isEntityInput(input) && entityBlueprint(input))
-    return `A ${entityBlueprint(input)} entity${input.dataset ? ' (filtered by the action)' : ''}.`
+  if (isEntityInput(input) && entityBlueprint(input)) {
+    const filtered = input.dataset ? ' (filtered by the action)' : ''
+    return input.type === 'array'
+      ? `${entityBlueprint(input)} entities${filtered}.`
+      : `The identifier of a ${entityBlueprint(input)} entity${filtered}; type to search.`
+  }
   if (options.choices ?? (input.type === 'array' && Array.isArray(input.items?.enum))) return ''
   if (input.type === 'object') return 'JSON, e.g. {"key": "value"}.'
   if (input.type === 'array') return 'Comma-separated, or a JSON array.'
@@ -377,5 +486,22 @@ export function selfServicePages(): WebRoute[] {
     },
     {handler: (context) => actionForm(context, false), method: 'GET', pattern: '/actions/:id/run', who: 'signed-in'},
     {handler: (context) => actionForm(context, true), method: 'POST', pattern: '/actions/:id/run', who: 'signed-in'},
+    // signed-in, with the session's CSRF token: reads only what the API lets the credential read.
+    {
+      handler: formState,
+      maxBytes: SCRIPT_FORM_BYTES,
+      method: 'POST',
+      pattern: '/actions/:id/form-state',
+      script: true,
+      who: 'signed-in',
+    },
+    {
+      handler: choices,
+      maxBytes: SCRIPT_FORM_BYTES,
+      method: 'POST',
+      pattern: '/actions/:id/choices',
+      script: true,
+      who: 'signed-in',
+    },
   ]
 }

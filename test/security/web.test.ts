@@ -154,3 +154,67 @@ describe('web view', () => {
     )
   })
 })
+
+describe('the routes an action form’s script calls', () => {
+  beforeAll(async () => {
+    await portal.asAdmin.call('POST', '/v1/actions', {
+      identifier: 'pick_svc',
+      invocationMethod: {type: 'KAFKA'},
+      trigger: {
+        operation: 'CREATE',
+        type: 'self-service',
+        userInputs: {
+          properties: {
+            mode: {type: 'string'},
+            reason: {type: 'string', visible: {jqQuery: '.form.mode == "manual"'}},
+            svc: {blueprint: 'svc', format: 'entity', type: 'string'},
+            token: {default: 'not-for-the-page', encryption: 'aes256-gcm', type: 'string'},
+          },
+        },
+      },
+    })
+  })
+
+  const json = async (response: {status: number; text: string; headers: Headers}) => {
+    expect(response.headers.get('content-type')).toBe('application/json')
+    return JSON.parse(response.text)
+  }
+
+  it('refuse a browser without a session, without the session’s token, or from another origin', async () => {
+    for (const route of ['form-state', 'choices']) {
+      const anonymous = await fetch(`${portal.url}/actions/pick_svc/${route}`, {
+        body: 'input=svc&q=host',
+        headers: {'content-type': 'application/x-www-form-urlencoded', origin: portal.url},
+        method: 'POST',
+        redirect: 'manual',
+      })
+      expect(anonymous.status, route).toBe(401)
+      expect(await anonymous.json()).toMatchObject({error: 'unauthorized'})
+      const web = await webSession(portal.url, portal.member)
+      const fields = {input: 'svc', q: 'host'}
+      expect((await web.post(`/actions/pick_svc/${route}`, fields, {csrf: null})).status).toBe(403)
+      expect((await web.post(`/actions/pick_svc/${route}`, fields, {origin: 'http://evil.example'})).status).toBe(403)
+      const tooLarge = await web.post(`/actions/pick_svc/${route}`, {...fields, 'in.mode': 'x'.repeat(70_000)})
+      expect(tooLarge.status).toBe(413)
+      expect(await json(tooLarge)).toMatchObject({error: 'request_too_large'})
+    }
+  })
+
+  it('answer the form’s state by the CLI’s form logic, and never a secret’s default', async () => {
+    const web = await webSession(portal.url, portal.member)
+    const hidden = await web.post('/actions/pick_svc/form-state', {'in.mode': 'auto'})
+    expect(hidden.status).toBe(200)
+    expect(await json(hidden)).toEqual({defaults: {}, required: [], visible: ['mode', 'svc', 'token']})
+    const shown = await json(await web.post('/actions/pick_svc/form-state', {'in.mode': 'manual'}))
+    expect(shown.visible).toContain('reason')
+    expect((await web.post('/actions/nope/form-state', {})).status).toBe(404)
+  })
+
+  it('list matching entities as JSON data, hostile titles as they are', async () => {
+    const web = await webSession(portal.url, portal.member)
+    const found = await web.post('/actions/pick_svc/choices', {input: 'svc', q: 'HOST'})
+    expect(await json(found)).toEqual({entities: [{identifier: 'hostile', title: HOSTILE.title}]})
+    expect(found.headers.get('x-content-type-options')).toBe('nosniff')
+    expect((await web.post('/actions/pick_svc/choices', {input: 'mode', q: 'x'})).status).toBe(404)
+  })
+})

@@ -200,6 +200,37 @@ describe('fillForm: defaults, jqQuery, order and flags', () => {
     expect(typeof values.ttl).toBe('string')
   })
 
+  it('reports the form’s state: hidden and required inputs, and the defaults of those not given', async () => {
+    const dev = await form(dynamic, undefined, {env: 'dev', owner: 'me'}).result
+    expect(dev.hidden).toEqual(['approver'])
+    expect(dev.required).toEqual(['env'])
+    expect(dev.defaults).toMatchObject({region: 'local', size: 'small'})
+    expect(Object.keys(dev.defaults).sort()).toEqual(['region', 'size', 'ttl'])
+    const prod = await form(dynamic, undefined, {approver: 'alice', env: 'prod'}).result
+    expect(prod.hidden).toEqual([])
+    expect(prod.required).toEqual(['env', 'approver'])
+    expect(prod.defaults).toMatchObject({owner: 'dev@example.com', region: 'eu-west-1'})
+  })
+
+  it('with validate false, checks nothing and searches no entity', async () => {
+    const inputs: UserInputs = {
+      properties: {n: {maximum: 5, type: 'number'}, svc: {blueprint: 'service', format: 'entity', type: 'string'}},
+    }
+    const checked = form(inputs, undefined, {n: 3, svc: 'nope'})
+    expect((await checked.result).issues).toHaveLength(1)
+    expect(checked.searched).not.toEqual([])
+    const unchecked = fillForm({
+      action: action(inputs),
+      clock: () => NOW,
+      given: {n: 9, svc: 'nope'},
+      jq,
+      searchEntities: () => Promise.reject(new Error('searched')),
+      user: {},
+      validate: false,
+    })
+    expect((await unchecked).issues).toEqual([])
+  })
+
   it('reports required inputs that nothing supplied, including jq-required ones', async () => {
     expect((await form(dynamic, undefined, {}).result).missing.map((m) => m.name)).toEqual(['env'])
     expect((await form(dynamic, undefined, {env: 'prod'}).result).missing.map((m) => m.name)).toEqual(['approver'])

@@ -198,6 +198,10 @@ describe('the routes an action form’s script calls', () => {
       expect(tooLarge.status).toBe(413)
       expect(await json(tooLarge)).toMatchObject({error: 'request_too_large'})
     }
+    // As a run page's log does: a script is told 401, not sent to sign in.
+    const live = await fetch(`${portal.url}/runs/r_1/live`, {redirect: 'manual'})
+    expect(live.status).toBe(401)
+    expect(live.headers.get('content-type')).toBe('application/json')
   })
 
   it('answer the form’s state by the CLI’s form logic, and never a secret’s default', async () => {

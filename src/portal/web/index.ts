@@ -84,11 +84,11 @@ export function createWebView(options: WebViewOptions): WebView {
       return
     }
     let context: WebContext | undefined
-    // Asked for by a page's script: it reads errors as JSON.
-    let script = url.pathname.endsWith('/live')
+    // Asked for by a page's script, which reads errors as JSON.
+    let script = false
     try {
       const {route, params} = match(method, url.pathname)
-      script ||= route.script === true
+      script = route.script === true
       // Read afresh on every request, so that signing out or a revocation on any process ends it here.
       const session = await sessions.get(cookie(request, SESSION_COOKIE))
       const credential = session ? await options.core.store.getCredential(session.clientId) : undefined

@@ -264,6 +264,7 @@ export function runPages(): WebRoute[] {
       handler: async (context) => ({json: await live(context)}),
       method: 'GET',
       pattern: '/runs/:run/live',
+      script: true,
       who: 'signed-in',
     },
     {

@@ -16,7 +16,7 @@ import {login, startRolesPortal, type Caller, type RolesPortal} from '../securit
 // .ci/run runs), a missing Chromium fails instead.
 const CHROMIUM = process.env.IDP_CHROMIUM ?? '/usr/bin/chromium'
 const available = existsSync(CHROMIUM)
-const TESTS = 9
+const TESTS = 10
 if (!available) {
   process.stderr.write(`Skipped ${TESTS} browser tests: no Chromium at ${CHROMIUM} (apt-get install chromium)\n`)
 }
@@ -405,6 +405,36 @@ describe.runIf(available)('the web view in Chromium', () => {
       const runId = new URL(page.url()).pathname.split('/').at(-1)!
       const {run} = (await portal.asAdmin.call('GET', `/v1/actions/runs/${runId}`)).body
       expect(run.properties).toEqual({box: 'box-937'})
+      await page.browserContext().close()
+    }, 60_000)
+
+    it('takes several entities from a picker: each found by typing, each removable', async () => {
+      await portal.asAdmin.call('POST', '/v1/actions', {
+        identifier: 'pick_boxes',
+        invocationMethod: {type: 'KAFKA'},
+        trigger: {
+          operation: 'CREATE',
+          type: 'self-service',
+          userInputs: {
+            properties: {boxes: {items: {blueprint: 'box', format: 'entity'}, title: 'Boxes', type: 'array'}},
+          },
+        },
+      })
+      const page = await signedIn(portal.member)
+      await page.goto(`${portal.url}/actions/pick_boxes/run`)
+      await pick(page, '#in-boxes-search', 'mber 999', 'Box number 999 (box-999)')
+      await pick(page, '#in-boxes-search', 'mber 12', 'Box number 12 (box-12)')
+      expect(await value(page, '#in-boxes-search')).toBe('')
+      expect(await page.$$eval('.chosen li', (items) => items.map((item) => item.firstChild?.textContent))).toEqual([
+        'Box number 999 (box-999)',
+        'Box number 12 (box-12)',
+      ])
+      await expectAccessible(page)
+      await page.click('button[aria-label="Remove Box number 12 (box-12)"]')
+      await Promise.all([page.waitForNavigation(), page.click('form.form button[type=submit]')])
+      const runId = new URL(page.url()).pathname.split('/').at(-1)!
+      const {run} = (await portal.asAdmin.call('GET', `/v1/actions/runs/${runId}`)).body
+      expect(run.properties).toEqual({boxes: ['box-999']})
       await page.browserContext().close()
     }, 60_000)
 

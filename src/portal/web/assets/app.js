@@ -43,6 +43,9 @@ function editedFields(form, edited) {
   return fields
 }
 
+/** A control's label without its "(required)". */
+const nameOf = (control) => control.labels[0]?.firstChild?.textContent?.trim() ?? control.name
+
 /** Fills an untouched field with its default (never a secret's, and `undefined` empties it). */
 function fillDefault(field, value) {
   const control = field.querySelector('input:not([type=hidden]), select, textarea')
@@ -51,6 +54,11 @@ function fillDefault(field, value) {
   else if (control.multiple) {
     const chosen = (Array.isArray(value) ? value : []).map(String)
     for (const option of control.options) option.selected = chosen.includes(option.value)
+    // An entity picker's default may be past the entities it lists.
+    const listed = new Set([...control.options].map((option) => option.value))
+    if (control.dataset.picker !== undefined)
+      for (const id of chosen.filter((id) => !listed.has(id))) control.append(new Option(id, id, true, true))
+    control.dispatchEvent(new Event('defaulted'))
   } else
     control.value =
       value === undefined || value === null ? '' : typeof value === 'string' ? value : JSON.stringify(value)
@@ -67,9 +75,10 @@ function applyState(form, state, edited) {
       control.disabled = !shown || control.hasAttribute('data-locked')
     const required = state.required.includes(name)
     field.querySelector('.req').hidden = !required
-    const control = field.querySelector(`[id="in-${CSS.escape(name)}"]`)
-    if (required) control?.setAttribute('aria-required', 'true')
-    else control?.removeAttribute('aria-required')
+    for (const control of field.querySelectorAll('input:not([type=hidden]), select, textarea')) {
+      if (required) control.setAttribute('aria-required', 'true')
+      else control.removeAttribute('aria-required')
+    }
     if (shown && !edited.has(name)) fillDefault(field, state.defaults[name])
   }
 }
@@ -87,19 +96,80 @@ function liveForm(form) {
   }
   form.addEventListener('input', changed)
   form.addEventListener('change', changed)
-  for (const input of form.querySelectorAll('input[data-picker]')) combobox(form, input, edited)
+  for (const input of form.querySelectorAll('input[data-picker]')) {
+    combobox(form, input, edited, (entity) => {
+      input.value = entity.identifier
+      input.dispatchEvent(new Event('change', {bubbles: true}))
+    })
+  }
+  for (const select of form.querySelectorAll('select[data-picker]')) multiPicker(form, select, edited)
+}
+
+/**
+ * An entity picker that takes several: a combobox that adds each pick to the list below it, each
+ * with a button that removes it. The hidden multiple select underneath is what the form sends.
+ */
+function multiPicker(form, select, edited) {
+  const input = document.createElement('input')
+  input.type = 'text'
+  input.id = `${select.id}-search`
+  input.autocomplete = 'off'
+  input.dataset.picker = select.dataset.picker
+  input.disabled = select.disabled
+  for (const attribute of ['aria-describedby', 'aria-required', 'aria-invalid', 'data-locked']) {
+    if (select.hasAttribute(attribute)) input.setAttribute(attribute, select.getAttribute(attribute))
+  }
+  const name = nameOf(select)
+  const label = select.labels[0]
+  if (label) label.htmlFor = input.id
+  const chosen = document.createElement('ul')
+  chosen.className = 'chosen'
+  chosen.setAttribute('aria-label', `Chosen: ${name}`)
+  select.hidden = true
+  select.after(input, chosen)
+
+  const render = () => {
+    const items = [...select.selectedOptions].map((option) => {
+      const item = document.createElement('li')
+      const remove = document.createElement('button')
+      remove.type = 'button'
+      remove.className = 'link'
+      remove.textContent = 'Remove'
+      remove.setAttribute('aria-label', `Remove ${option.textContent}`)
+      remove.addEventListener('click', () => {
+        option.selected = false
+        select.dispatchEvent(new Event('change', {bubbles: true}))
+        input.focus()
+      })
+      item.append(option.textContent, ' ', remove)
+      return item
+    })
+    chosen.replaceChildren(...items)
+  }
+  select.addEventListener('change', render)
+  select.addEventListener('defaulted', render)
+  combobox(form, input, edited, (entity) => {
+    const option =
+      [...select.options].find((candidate) => candidate.value === entity.identifier) ??
+      new Option(entity.label, entity.identifier)
+    option.selected = true
+    select.append(option)
+    input.value = ''
+    select.dispatchEvent(new Event('change', {bubbles: true}))
+  })
+  render()
 }
 
 /**
  * An entity picker as an ARIA 1.2 combobox: a text input (its value the identifier sent) with a
  * listbox of the server's matches for what is typed. Arrows move, Enter picks, Escape closes.
  */
-function combobox(form, input, edited) {
+function combobox(form, input, edited, chosen) {
   const list = document.createElement('ul')
   list.id = `${input.id}-listbox`
   list.className = 'listbox'
   list.setAttribute('role', 'listbox')
-  list.setAttribute('aria-label', `${input.labels[0]?.textContent ?? input.name} matches`)
+  list.setAttribute('aria-label', `${nameOf(input)}: matches`)
   list.hidden = true
   const status = document.createElement('p')
   status.className = 'sr-only'
@@ -133,9 +203,8 @@ function combobox(form, input, edited) {
     all[active].scrollIntoView({block: 'nearest'})
   }
   const pick = (option) => {
-    input.value = option.dataset.value
     close()
-    input.dispatchEvent(new Event('change', {bubbles: true}))
+    chosen({identifier: option.dataset.value, label: option.textContent})
   }
   const show = (entities) => {
     const all = entities.map((entity, index) => {

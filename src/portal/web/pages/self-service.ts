@@ -401,9 +401,15 @@ async function field(name: string, input: UserInput, options: FieldOptions): Pro
         ${options.value === true ? html` checked` : ''}${common}
       />`
   } else if (isEntityInput(input) && entityBlueprint(input) && input.type === 'array') {
+    // The first entities, and those chosen past them; the page's script searches for more.
     const entities = await options.suggestions()
-    control = html`<select multiple ${common}>
+    const listed = new Set(entities.map((entity) => entity.identifier))
+    const beyond = (Array.isArray(options.value) ? options.value : []).filter(
+      (id): id is string => typeof id === 'string' && !listed.has(id),
+    )
+    control = html`<select multiple data-picker="${name}" ${common}>
       ${entities.map((entity) => option(entity.identifier, entityLabel(entity), chosen(entity.identifier)))}
+      ${beyond.map((id) => option(id, id, true))}
     </select>`
   } else if (isEntityInput(input) && entityBlueprint(input)) {
     // A type-ahead search once the page's script runs; without it, a browser's own suggestions.
@@ -465,7 +471,7 @@ function hintFor(input: UserInput, options: FieldOptions): string {
   if (isEntityInput(input) && entityBlueprint(input)) {
     const filtered = input.dataset ? ' (filtered by the action)' : ''
     return input.type === 'array'
-      ? `${entityBlueprint(input)} entities${filtered}.`
+      ? `${entityBlueprint(input)} entities${filtered}; type to search.`
       : `The identifier of a ${entityBlueprint(input)} entity${filtered}; type to search.`
   }
   if (options.choices ?? (input.type === 'array' && Array.isArray(input.items?.enum))) return ''

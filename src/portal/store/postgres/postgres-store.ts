@@ -46,7 +46,7 @@ const types: pg.CustomTypesConfig = {
 const FINAL = ['SUCCESS', 'FAILURE', 'DECLINED']
 
 /** Any constant, the same in every idp: the advisory lock every write transaction holds. */
-const WRITE_LOCK = 0x1d9_0002
+export const WRITE_LOCK = 0x1d9_0002
 
 /** The pooled client of a store's open transaction (see PostgresStore.reader). */
 const inTransaction = new AsyncLocalStorage<{store: PostgresStore; client: pg.PoolClient}>()
@@ -741,7 +741,7 @@ export async function migrated(options: PostgresOptions): Promise<{pool: pg.Pool
 }
 
 /** A pool that reports (rather than throws) its idle connections' failures. */
-function connect(options: PostgresOptions): pg.Pool {
+export function connect(options: PostgresOptions): pg.Pool {
   const pool = new pg.Pool({
     application_name: 'idp portal',
     connectionString: options.url,
@@ -761,7 +761,7 @@ function connect(options: PostgresOptions): pg.Pool {
 }
 
 /** The values of `entities`' columns $1–$5: blueprint, identifier, team, updated_at, data. */
-function entityColumns(entity: StoredEntity): unknown[] {
+export function entityColumns(entity: StoredEntity): unknown[] {
   const updatedAt = entity.updatedAt === undefined ? Number.NaN : Date.parse(entity.updatedAt)
   return [
     entity.blueprint,

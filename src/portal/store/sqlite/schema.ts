@@ -112,3 +112,6 @@ export function migrate(db: Database.Database): void {
     })()
   }
 }
+
+/** The schema version this idp's migrations bring a database to. */
+export const SCHEMA_VERSION = MIGRATIONS.length

@@ -6,6 +6,7 @@ import Database from 'better-sqlite3'
 import pg from 'pg'
 import {afterAll, describe, expect, it} from 'vitest'
 
+import {LOCAL_PROFILE, ProfileStore} from '../../src/config/profiles.js'
 import {SqliteStore} from '../../src/portal/store/sqlite/store.js'
 import {COPIED_TABLES} from '../../src/portal/store/transfer.js'
 import {runCli} from '../helpers/cli.js'
@@ -223,31 +224,31 @@ describe.skipIf(!server)('idp portal copy: a laptop portal onto PostgreSQL', () 
       const audits = (await api('GET', '/v1/audit-log?limit=1000')).audits as {identifier: string}[]
       expect(audits.map((record) => record.identifier).filter((id) => copiedAudits.includes(id))).toEqual(copiedAudits)
 
+      // The laptop's saved profile, pointed at the team portal, works as it is.
+      const profiles = await ProfileStore.open(laptop.configDir)
+      await profiles.set(LOCAL_PROFILE, {...profiles.get(LOCAL_PROFILE)!, apiUrl: team.url})
+      const saved = await runCli(['entity', 'get', 'CartService', '--blueprint', 'Component', '--json'], {
+        env: laptop.env,
+      })
+      expect(saved.code, saved.stderr).toBe(0)
+      expect(saved.json()).toMatchObject({entity: {identifier: 'CartService'}})
+
       // The member credential made on the laptop logs in, through the CLI.
       const asMember = {IDP_API_URL: team.url, IDP_CLIENT_ID: member.clientId, IDP_CLIENT_SECRET: member.clientSecret}
       const listed = await runCli(['blueprint', 'list', '--json'], {env: {...asMember, IDP_CONFIG_DIR: tempDir()}})
       expect(listed.code, listed.stderr).toBe(0)
 
-      // The queued run is claimed by an agent polling the team portal, and finishes.
-      const admin = await accessToken(team.url, laptop.credentials())
-      const asAdmin = {IDP_API_URL: team.url, ...laptop.credentials(), IDP_CONFIG_DIR: tempDir()}
-      const agent = await runCli(['agent', '--handler', 'job=cat', '--once'], {
-        env: {
-          IDP_API_URL: asAdmin.IDP_API_URL,
-          IDP_CLIENT_ID: asAdmin.clientId,
-          IDP_CLIENT_SECRET: asAdmin.clientSecret,
-          IDP_CONFIG_DIR: asAdmin.IDP_CONFIG_DIR,
-        },
-      })
+      // The queued run is claimed by an agent polling the team portal (with that profile), and finishes.
+      const agent = await runCli(['agent', '--handler', 'job=cat', '--once'], {env: laptop.env})
       expect(agent.code, agent.stderr).toBe(0)
-      const teamApi = {api: (method: string, path: string, body?: unknown) => api(method, path, body)}
-      expect((await runEnded(teamApi, queued)).status).toBe('SUCCESS')
+      expect((await runEnded({api}, queued)).status).toBe('SUCCESS')
 
       // The timer that ran out meanwhile fires once, on the team portal; the one fired on the laptop stays fired.
       await until(() => (receiver.fired.get('new') ? true : undefined), 15_000)
       expect(Object.fromEntries(receiver.fired)).toEqual({new: 1, old: 1})
 
       // New rows take seqs past the copied ones: nothing collides.
+      const admin = await accessToken(team.url, laptop.credentials())
       const created = await request(team.url, 'POST', '/v1/blueprints/env/entities', {
         body: {identifier: 'newer', properties: {ttl: new Date(Date.now() + 3_600_000).toISOString()}},
         token: admin,

@@ -35,7 +35,7 @@ export async function copyPortal(options: CopyOptions): Promise<CopyResult> {
   const source = SqliteExport.open(options.from)
   try {
     const counts = Object.fromEntries(COPIED_TABLES.map((table) => [table, source.count(table)])) as TableCounts
-    const target = await PostgresImport.open({url: options.to}, {write: !dryRun})
+    const target = await PostgresImport.open({url: options.to, urlFlag: '--to'}, {write: !dryRun})
     try {
       refuseOccupied(target.database, await target.counts({beyondFresh: true}))
       if (!dryRun) {

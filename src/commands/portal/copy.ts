@@ -37,8 +37,8 @@ Exit 2 when refused: a running portal, a target that holds a portal, a schema of
   async run(): Promise<CopyResult> {
     const from = this.flags.from ?? join(this.config.dataDir, 'portal')
     const {passwordOnArgv} = await import('../../portal/store/postgres/database-url.js')
-    const exposed = passwordOnArgv(this.flags.to, this.argv)
-    if (exposed) this.io.err(`${this.io.color.yellow('Warning:')} ${exposed.replace('--database-url', '--to')}`)
+    const exposed = passwordOnArgv(this.flags.to, this.argv, '--to')
+    if (exposed) this.io.err(`${this.io.color.yellow('Warning:')} ${exposed}`)
     const {copyPortal} = await import('../../services/portal-copy.js')
     const progress = phaseProgress(this.io, this.io.stderrIsTTY && !this.jsonOutput)
     const result = await copyPortal({

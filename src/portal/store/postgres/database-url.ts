@@ -20,8 +20,8 @@ export function describeDatabase(url: string | undefined, env: NodeJS.ProcessEnv
   return parsed.toString()
 }
 
-/** A warning when a URL with a password came on the command line, where the process list shows it. */
-export function passwordOnArgv(url: string | undefined, argv: string[]): string | undefined {
+/** A warning when a URL with a password came on the command line (as `flag`), where the process list shows it. */
+export function passwordOnArgv(url: string | undefined, argv: string[], flag = '--database-url'): string | undefined {
   if (url === undefined || !argv.some((arg) => arg.includes(url))) return undefined
   try {
     const parsed = new URL(url)
@@ -29,5 +29,5 @@ export function passwordOnArgv(url: string | undefined, argv: string[]): string 
   } catch {
     return undefined
   }
-  return 'the password in --database-url shows in the process list; pass it in PGPASSWORD or ~/.pgpass, or the URL in IDP_PORTAL_DATABASE_URL'
+  return `the password in ${flag} shows in the process list; pass it in PGPASSWORD or ~/.pgpass, or the URL in IDP_PORTAL_DATABASE_URL`
 }

@@ -24,8 +24,8 @@ export function isUnavailable(error: unknown): boolean {
   )
 }
 
-/** Why opening `database` (already described without its password) failed, for the CLI. */
-export function openError(error: unknown, database: string): Error {
+/** Why opening `database` (already described without its password, given as `flag`) failed, for the CLI. */
+export function openError(error: unknown, database: string, flag = '--database-url'): Error {
   if (error instanceof SchemaTooNewError) {
     return new IdpError(`${database}: ${error.message}`, {
       code: 'database_too_new',
@@ -52,7 +52,7 @@ export function openError(error: unknown, database: string): Error {
     return new IdpError(`Could not reach PostgreSQL at ${database}: ${message}`, {
       code: 'database_unavailable',
       exitCode: ExitCode.UNREACHABLE,
-      hint: 'Check that the server is up and that --database-url (or PGHOST, PGPORT, PGDATABASE) names it.',
+      hint: `Check that the server is up and that ${flag} (or PGHOST, PGPORT, PGDATABASE) names it.`,
     })
   }
   return error as Error

@@ -191,7 +191,7 @@ export class PostgresImport {
       return target
     } catch (error) {
       await pool.end()
-      throw openError(error, database)
+      throw openError(error, database, options.urlFlag)
     }
   }
 

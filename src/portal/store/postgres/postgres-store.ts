@@ -31,6 +31,8 @@ import {Where} from './where.js'
 /** Where to connect: a `postgres://` URL, else libpq's `PG*` variables (as pg reads them). */
 export interface PostgresOptions {
   url?: string | undefined
+  /** How the command line takes the URL, for what errors tell people to check. [default: --database-url] */
+  urlFlag?: string | undefined
   /** An idle pooled connection that fails (the server restarted) is reported here, as a notice. */
   onError?: ((error: Error) => void) | undefined
 }
@@ -736,7 +738,7 @@ export async function migrated(options: PostgresOptions): Promise<{pool: pg.Pool
     }
   } catch (error) {
     await pool.end()
-    throw openError(error, describeDatabase(options.url))
+    throw openError(error, describeDatabase(options.url), options.urlFlag)
   }
 }
 

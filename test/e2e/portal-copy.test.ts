@@ -109,7 +109,7 @@ async function seedLaptop(portal: CliPortal, receiverUrl: string) {
 describe.skipIf(!server)('idp portal copy: a laptop portal onto PostgreSQL', () => {
   afterAll(() => dropDatabases(server!))
 
-  it('every table of both stores is copied, or is the schema bookkeeping of its own', async () => {
+  it('every table of both stores is copied, or is the schema bookkeeping of its own; an unknown schema is refused', async () => {
     const dataDir = tempDir('idp-data-')
     await (await SqliteStore.open(dataDir)).close()
     const sqlite = new Database(join(dataDir, 'portal.db'), {readonly: true})
@@ -128,6 +128,20 @@ describe.skipIf(!server)('idp portal copy: a laptop portal onto PostgreSQL', () 
       ),
     )
     expect(pgTables.sort()).toEqual([...COPIED_TABLES, 'idp_schema_version'].sort())
+
+    // Either side at a schema this idp does not know is refused, in a dry run too.
+    await onDatabase(url, (client) =>
+      client.query('INSERT INTO idp_schema_version (version) SELECT max(version) + 1 FROM idp_schema_version'),
+    )
+    for (const dryRun of [['--dry-run'], []]) {
+      const newer = await copy(['--from', dataDir, ...dryRun], url)
+      expect([newer.code, newer.json().error.code]).toEqual([2, 'database_too_new'])
+    }
+    const file = new Database(join(dataDir, 'portal.db'))
+    file.pragma(`user_version = ${(file.pragma('user_version', {simple: true}) as number) + 1}`)
+    file.close()
+    const newerSource = await copy(['--from', dataDir, '--dry-run'], await freshDatabase(server!))
+    expect([newerSource.code, newerSource.json().error.code]).toEqual([2, 'database_too_new'])
   })
 
   it('copies everything; the team portal serves it, tokens and credentials work, the queue and timers go on; a second copy is refused', async () => {

@@ -181,8 +181,9 @@ export class PostgresImport {
   static async open(options: PostgresOptions, {write}: {write: boolean}): Promise<PostgresImport> {
     const database = describeDatabase(options.url)
     const pool = write ? (await migrated(options)).pool : connect(options)
+    let client: pg.PoolClient | undefined
     try {
-      const client = await pool.connect()
+      client = await pool.connect()
       const target = new PostgresImport(pool, client, database)
       if (!write) await target.refuseNewer()
       await client.query(write ? 'BEGIN' : 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY')
@@ -190,6 +191,8 @@ export class PostgresImport {
       if (write) await client.query('SELECT pg_advisory_xact_lock($1)', [WRITE_LOCK])
       return target
     } catch (error) {
+      // Released (and discarded) first: the pool ends only once it has every client back.
+      client?.release(true)
       await pool.end()
       throw openError(error, database, options.urlFlag)
     }

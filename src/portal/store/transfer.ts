@@ -24,6 +24,12 @@ export const COPIED_TABLES = [
 ] as const
 export type CopiedTable = (typeof COPIED_TABLES)[number]
 
+/** The tables a copy leaves behind, and why. */
+export const NOT_COPIED: Record<string, string> = {
+  web_links: "one-time sign-in links, minutes long, to the old portal's address",
+  web_sessions: "browser sessions, whose cookies belong to the old portal's address: people sign in to the new one",
+}
+
 /** A table's row. `seq` keeps each table's order (and what relations point at) in the copy. */
 export interface TableRows {
   credentials: {

@@ -11,6 +11,8 @@ import {Automations} from './invoke/automations.js'
 import {afterCommit, ChangeQueue, runInUnit, type UnitOfWork} from './writes/unit-of-work.js'
 import {batchedWrites} from './invoke/batched-writes.js'
 import {Dispatcher} from './invoke/dispatcher.js'
+import {WorkLeases} from './invoke/leases.js'
+import {StoreOutage} from './invoke/store-outage.js'
 import type {GitHubSettings} from './invoke/backends/backend.js'
 import {ApprovalNotifier} from './invoke/notifications.js'
 import {TimerScheduler} from './invoke/timers.js'
@@ -38,6 +40,8 @@ export interface CoreOptions {
   webhookTimeoutMs?: number
   /** The portal's clock (tests move it instead of sleeping): timers, runs, tokens, audit times. */
   clock?: Clock
+  /** How long a lease on a delivery or automation event lasts unless renewed (see WorkLeases). */
+  leaseMs?: number
 }
 
 /**
@@ -62,6 +66,8 @@ export class PortalCore {
   readonly automations: Automations
   readonly dispatcher: Dispatcher
   readonly timers: TimerScheduler
+  /** The leases this process holds on background work, among the processes sharing the store. */
+  readonly leases: WorkLeases
   readonly tokenTtlSeconds: number
   readonly clock: Clock
   private issuer: TokenIssuer | undefined
@@ -71,6 +77,8 @@ export class PortalCore {
     const onError = options.onError ?? (() => {})
     const clock = (this.clock = options.clock ?? systemClock)
     this.tokenTtlSeconds = options.tokenTtlSeconds ?? 10_800
+    this.leases = new WorkLeases({clock, leaseMs: options.leaseMs, onError, store})
+    const outage = new StoreOutage(onError)
     this.inheritedTeams = new InheritedTeams(store, this.changes)
     this.blueprints = new Blueprints(store, this.inheritedTeams)
     this.entities = new Entities(store, this.changes, this.inheritedTeams)
@@ -98,7 +106,9 @@ export class PortalCore {
       changes: this.changes,
       clock,
       jq,
+      leases: this.leases,
       onError,
+      outage,
       runs: this.runs,
       store,
       write: (work, depth) => this.write(work, depth),
@@ -109,7 +119,9 @@ export class PortalCore {
       github: options.github ?? {apiUrl: 'https://api.github.com'},
       clock,
       jq,
+      leases: this.leases,
       onError,
+      outage,
       selfCallToken: async (run) => (await this.selfCallToken(run)).token,
       requestTimeoutMs: options.webhookTimeoutMs,
       retryBaseMs: options.retryBaseMs,
@@ -117,7 +129,15 @@ export class PortalCore {
       store,
       write: batchedWrites((work) => this.write(work)),
     })
-    this.timers = new TimerScheduler({changes: this.changes, clock, onError, store, write: (work) => this.write(work)})
+    this.timers = new TimerScheduler({
+      changes: this.changes,
+      clock,
+      idleMs: this.leases.leaseMs,
+      onError,
+      outage,
+      store,
+      write: (work) => this.write(work),
+    })
   }
 
   get store(): Store {
@@ -188,17 +208,30 @@ export class PortalCore {
     return this.issuer
   }
 
-  /** Resumes work left by an earlier process: deliveries, GitHub follows, expired timers. */
-  start(): void {
+  /**
+   * Resumes work left by an earlier process: deliveries, GitHub follows, expired timers. On a
+   * store that one process serves (SQLite), leases left in it are a dead process's: released at once.
+   */
+  async start(): Promise<void> {
+    const {store} = this
+    if (!store.watchWork) await store.transaction(() => store.releaseLeases())
+    store.watchWork?.(() => this.kick())
+    this.kick()
+  }
+
+  /** Background work looks for work now (another process released some). */
+  private kick(): void {
     this.automations.kick()
     this.dispatcher.kick()
     this.timers.kick()
   }
 
+  /** Stops background work, then releases its leases so that other processes take it at once. */
   async stop(): Promise<void> {
     await this.automations.stop()
     await this.timers.stop()
     await this.dispatcher.stop()
     await this.notifier.stop()
+    await this.leases.release()
   }
 }

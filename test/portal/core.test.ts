@@ -1,3 +1,6 @@
+import {join} from 'node:path'
+
+import Database from 'better-sqlite3'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {Router, type Route} from '../../src/portal/http/router.js'
@@ -18,6 +21,16 @@ beforeAll(async () => {
   })
 })
 afterAll(() => portal.stop())
+
+/** How many automation events wait in the portal's outbox (read from its SQLite file). */
+function queuedEvents(): number {
+  const db = new Database(join(portal.dataDir, 'portal.db'), {readonly: true})
+  try {
+    return db.prepare<[], {n: number}>('SELECT count(*) AS n FROM automation_events').get()!.n
+  } finally {
+    db.close()
+  }
+}
 
 /** An automation on svc entities' creation, with a jq condition. */
 const whenCreated = (identifier: string, condition: string) => ({
@@ -59,12 +72,12 @@ describe('slow work stays out of the write lock', () => {
     expect(other.status).toBe(201)
     expect(login.status).toBe(200)
     // All of that happened while the first condition was still running: both events still wait.
-    expect(await portal.store.automationEvents(10)).toHaveLength(2)
+    expect(queuedEvents()).toBe(2)
     const {runs} = (await portal.call('GET', '/v1/actions/runs?action=slow_condition')).body
     expect(runs).toEqual([])
     expect(order).toEqual(['trigger written', 'other written', 'logged in'])
     // Its verdict (a failed condition: no run) arrives without blocking anyone; the queue empties.
-    await until(async () => ((await portal.store.automationEvents(10)).length === 0 ? true : undefined))
+    await until(() => (queuedEvents() === 0 ? true : undefined))
     await portal.call('DELETE', '/v1/actions/slow_condition')
   })
 })

@@ -158,7 +158,7 @@ export function storeContract(name: string, open: () => Promise<{store: Store; r
       expect(again).toMatchObject([{claimedUntil: 3000, installationId: 'c', runId: 'r_open', state: 'claimed'}])
     })
 
-    it('lists pending deliveries that are due, oldest first, leaving out those asked to', async () => {
+    it('leases each due delivery to one claimer until the lease lapses; renewed, released or rewritten leases', async () => {
       await tx(async () => {
         for (const [runId, availableAt] of [
           ['r_late', 300],
@@ -169,12 +169,47 @@ export function storeContract(name: string, open: () => Promise<{store: Store; r
           await store.putDispatch({attempts: 0, availableAt, runId, state: 'pending'})
         await store.putDispatch({attempts: 0, availableAt: 0, runId: 'r_queued', state: 'queued'})
       })
-      const due = async (limit: number, exclude?: string[]) =>
-        (await store.dueDispatches(1000, limit, exclude)).map((dispatch) => dispatch.runId)
-      expect(await due(10)).toEqual(['r_first', 'r_second', 'r_late'])
-      expect(await due(1, ['r_first'])).toEqual(['r_second'])
-      expect(await due(10, ['r_second', 'r_late'])).toEqual(['r_first'])
-      expect(await store.nextDispatchAt()).toBe(100)
+      const claim = async (owner: string, now: number, limit = 10) =>
+        (await tx(() => store.claimDueDeliveries({limit, now, owner, until: now + 1000}))).map((d) => d.runId)
+      const [a, b] = await Promise.all([claim('a', 1000, 2), claim('b', 1000)])
+      expect([a, b]).toEqual([['r_first', 'r_second'], ['r_late']])
+      expect(await claim('c', 1500)).toEqual([])
+      // Claimable again once the leases lapse (r_future is due later).
+      expect(await store.nextDispatchAt()).toBe(2001)
+      await tx(() => store.renewLeases({deliveries: ['r_first', 'r_late'], events: [], owner: 'a', until: 9000}))
+      expect(await claim('c', 2500)).toEqual(['r_second', 'r_late'])
+      // Writing a delivery's next state (a retry here) ends its lease.
+      const second = (await store.getDispatch('r_second'))!
+      await tx(() => store.putDispatch({...second, attempts: 1, availableAt: 2500}))
+      expect(await claim('d', 2600)).toEqual(['r_second'])
+      await tx(() => store.releaseLeases('c'))
+      expect(await claim('e', 2600)).toEqual(['r_late'])
+      await tx(() => store.releaseLeases())
+      expect(await claim('f', 2700)).toEqual(['r_first', 'r_late', 'r_second'])
+      expect((await store.getDispatch('r_queued'))?.state).toBe('queued')
+    })
+
+    it('leases each automation event to one evaluator until the lease lapses; deleting says if it was there', async () => {
+      await tx(async () => {
+        for (const automation of ['x', 'y', 'z'])
+          await store.queueAutomationEvent({automation, depth: 1, event: {automation}})
+      })
+      const claim = (owner: string, now: number, limit = 10) =>
+        tx(() => store.claimAutomationEvents({limit, now, owner, until: now + 1000}))
+      const names = (events: {automation: string}[]) => events.map((event) => event.automation)
+      const first = await claim('a', 1000, 2)
+      expect(first).toMatchObject([
+        {automation: 'x', depth: 1, event: {automation: 'x'}},
+        {automation: 'y', depth: 1, event: {automation: 'y'}},
+      ])
+      expect(names(await claim('b', 1000))).toEqual(['z'])
+      expect(await claim('c', 1500)).toEqual([])
+      await tx(() => store.renewLeases({deliveries: [], events: [first[0]!.seq], owner: 'a', until: 9000}))
+      expect(names(await claim('c', 2500))).toEqual(['y', 'z'])
+      expect(await tx(() => store.deleteAutomationEvent(first[1]!.seq))).toBe(true)
+      expect(await tx(() => store.deleteAutomationEvent(first[1]!.seq))).toBe(false)
+      await tx(() => store.releaseLeases('a'))
+      expect(names(await claim('d', 2600))).toEqual(['x'])
     })
 
     it('fires each due timer once, soonest first', async () => {

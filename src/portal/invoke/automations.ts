@@ -4,10 +4,18 @@ import {ORG_ID} from '../writes/audit.js'
 import {PortalNotice} from '../notice.js'
 import {toWire} from '../catalog/wire.js'
 import type {Runs} from '../runs/runs.js'
-import {blueprintLookup, type Store, type StoredEntity, type Timer} from '../store/store.js'
+import {
+  blueprintLookup,
+  type AutomationEvent as QueuedEvent,
+  type Store,
+  type StoredEntity,
+  type Timer,
+} from '../store/store.js'
 import {unitDepth, wake, type ChangeQueue} from '../writes/unit-of-work.js'
 import type {PortalChange} from '../writes/change.js'
+import type {WorkLeases} from './leases.js'
 import {SerialWork} from './serial.js'
+import type {StoreOutage} from './store-outage.js'
 import {systemClock, type Clock} from '../../shared/when.js'
 
 /** Port's automation event object (`.event` in conditions and templates). */
@@ -32,12 +40,17 @@ const RUN_TRIGGERS: Record<string, string[]> = {
 /** Changes caused by automation runs are handled too, but never more than this deep. */
 const MAX_DEPTH = 5
 
+/** Queued events claimed at once: few, as each waits for the ones before it to be evaluated. */
+const CLAIM_EVENTS = 10
+
 /**
  * Turns the changes of a write transaction into timer rows and automation runs. Inside the
  * transaction: an entity's timer properties become timers, and each published automation whose
  * trigger matches gets a run right away when it has no condition; one with a jq condition is
  * queued in the same transaction (an outbox row, so a crash cannot lose it) and its condition is
  * evaluated after the commit, outside the write lock: a slow condition delays only its own run.
+ * Queued events are leased to one process at a time, so each is evaluated once however many
+ * processes share the store; a dead process's events are evaluated again once their leases lapse.
  */
 export interface AutomationsOptions {
   store: Store
@@ -48,6 +61,9 @@ export interface AutomationsOptions {
   write: <T>(work: () => Promise<T>, depth: number) => Promise<T>
   onError: (error: unknown) => void
   clock?: Clock
+  /** The leases this process holds on queued events. */
+  leases: WorkLeases
+  outage?: StoreOutage
 }
 
 export class Automations {
@@ -59,6 +75,7 @@ export class Automations {
   private readonly write: AutomationsOptions['write']
   private readonly onError: (error: unknown) => void
   private readonly clock: Clock
+  private readonly leases: WorkLeases
 
   constructor(options: AutomationsOptions) {
     this.store = options.store
@@ -68,7 +85,12 @@ export class Automations {
     this.write = options.write
     this.onError = options.onError
     this.clock = options.clock ?? systemClock
-    this.serial = new SerialWork(() => this.evaluateQueued(), options.onError)
+    this.leases = options.leases
+    this.serial = new SerialWork(() => this.evaluateQueued(), {
+      idleMs: options.leases.leaseMs,
+      onError: options.onError,
+      outage: options.outage,
+    })
   }
 
   /** Inside the write: timers, unconditional automation runs, and queued conditional ones. */
@@ -105,19 +127,34 @@ export class Automations {
   }
 
   private async evaluateQueued(): Promise<void> {
+    const {leases, store} = this
     while (!this.serial.stopped) {
-      const queued = await this.store.automationEvents(50)
-      if (queued.length === 0) return
-      for (const {automation: identifier, depth, event, seq} of queued) {
-        if (this.serial.stopped) return
-        const automation = await this.store.getAction(identifier)
-        const holds = automation ? await this.conditionHolds(automation, event as AutomationEvent) : false
-        await this.write(async () => {
-          if (holds) await this.runs.createForAutomation(automation!, event, this.clock())
-          await this.store.deleteAutomationEvent(seq)
-        }, depth + 1)
+      const now = this.clock().getTime()
+      const claimed = await store.transaction(() =>
+        store.claimAutomationEvents({limit: CLAIM_EVENTS, now, owner: leases.owner, until: leases.until()}),
+      )
+      if (claimed.length === 0) return
+      for (const {seq} of claimed) leases.holdEvent(seq)
+      try {
+        // Events left when the portal stops keep their leases until it releases them all.
+        for (const claim of claimed) if (!this.serial.stopped) await this.evaluate(claim)
+      } finally {
+        for (const {seq} of claimed) leases.dropEvent(seq)
       }
     }
+  }
+
+  /**
+   * The event's run, if its condition holds, is created in the write that deletes the event, and
+   * only if that write deleted it: never twice, even for an event whose lease lapsed mid-way.
+   */
+  private async evaluate({automation: identifier, depth, event, seq}: QueuedEvent): Promise<void> {
+    const automation = await this.store.getAction(identifier)
+    const holds = automation ? await this.conditionHolds(automation, event as AutomationEvent) : false
+    await this.write(async () => {
+      if ((await this.store.deleteAutomationEvent(seq)) && holds)
+        await this.runs.createForAutomation(automation!, event, this.clock())
+    }, depth + 1)
   }
 
   private async syncTimers(change: Extract<PortalChange, {kind: 'entity'}>, blueprint: Blueprint | undefined) {

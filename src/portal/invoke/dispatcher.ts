@@ -2,13 +2,15 @@ import {isFinal, type Action, type Run} from '../../model/port.js'
 import {systemClock, type Clock} from '../../shared/when.js'
 import {ORG_ID} from '../writes/audit.js'
 import {toWire} from '../catalog/wire.js'
-import type {Dispatch} from '../store/store.js'
+import {StoreUnavailableError, type Dispatch} from '../store/store.js'
 import {queueForAgent} from './backends/agent-queue.js'
 import type {BackendKit, BackendOptions} from './backends/backend.js'
 import {dispatchWorkflow, followWorkflow, type GitHubFollow} from './backends/github.js'
 import {upsertEntity} from './backends/upsert-entity.js'
 import {deliverWebhook} from './backends/webhook.js'
+import type {WorkLeases} from './leases.js'
 import {SerialWork} from './serial.js'
+import type {StoreOutage} from './store-outage.js'
 import {renderTemplate} from './templates.js'
 
 export interface DispatcherOptions extends BackendOptions {
@@ -16,6 +18,9 @@ export interface DispatcherOptions extends BackendOptions {
   /** Delivery attempts for a webhook that is down or answers 5xx. */
   attempts?: number
   retryBaseMs?: number
+  /** The leases this process holds on deliveries (one process sends each). */
+  leases: WorkLeases
+  outage?: StoreOutage
 }
 
 const CONCURRENCY = 16
@@ -23,11 +28,12 @@ const CONCURRENCY = 16
 /**
  * Hands runs to their backends. Work is read from the store (`dispatches`), so it survives a
  * restart: a delivery that was cut short is made again (at least once), a queued run waits for an
- * agent, a GitHub workflow keeps being followed.
+ * agent, a GitHub workflow keeps being followed. Each delivery (a GitHub follow too) is leased to
+ * one process at a time, so processes sharing the store never send it twice; a dead process's
+ * deliveries are taken over when their leases lapse.
  */
 export class Dispatcher {
   private readonly inFlight = new Set<string>()
-  private timer: NodeJS.Timeout | undefined
   private readonly serial: SerialWork
   /** Cancels requests in flight when the portal stops (the work is redone on the next start). */
   private readonly abort = new AbortController()
@@ -38,7 +44,11 @@ export class Dispatcher {
 
   constructor(private readonly options: DispatcherOptions) {
     this.clock = options.clock ?? systemClock
-    this.serial = new SerialWork(() => this.pump(), options.onError)
+    this.serial = new SerialWork(() => this.pump(), {
+      idleMs: options.leases.leaseMs,
+      onError: options.onError,
+      outage: options.outage,
+    })
     this.kit = {
       ...options,
       clock: () => this.clock(),
@@ -64,32 +74,46 @@ export class Dispatcher {
 
   async stop(): Promise<void> {
     const stopping = this.serial.stop() // first, so that aborted deliveries are not retried
-    clearTimeout(this.timer)
     this.abort.abort()
     await stopping
     while (this.inFlight.size > 0) await new Promise((resolve) => setTimeout(resolve, 10))
   }
 
   private async pump(): Promise<void> {
-    // Only as many as there are free slots, and none already in flight: this runs after every
-    // delivery, so reading (and parsing) more would cost in proportion to the backlog.
+    // Only as many as there are free slots: this runs after every delivery, so claiming (and
+    // parsing) more would cost in proportion to the backlog, and hold work other processes could do.
+    const {leases, store} = this.options
     const free = CONCURRENCY - this.inFlight.size
-    const due = free > 0 ? await this.options.store.dueDispatches(this.clock().getTime(), free, [...this.inFlight]) : []
-    for (const dispatch of due) {
+    const now = this.clock().getTime()
+    const claimed =
+      free > 0
+        ? await store.transaction(() =>
+            store.claimDueDeliveries({limit: free, now, owner: leases.owner, until: leases.until()}),
+          )
+        : []
+    // One of ours whose lease lapsed while in flight (renewals failed) is not started twice.
+    for (const dispatch of claimed.filter((claim) => !this.inFlight.has(claim.runId))) {
       this.inFlight.add(dispatch.runId)
+      leases.holdDelivery(dispatch.runId)
       void this.process(dispatch)
-        .catch((error: unknown) => this.options.onError(error))
+        .catch((error: unknown) => this.failed(error))
         .finally(() => {
           this.inFlight.delete(dispatch.runId)
+          leases.dropDelivery(dispatch.runId)
           this.kick()
         })
     }
-    clearTimeout(this.timer)
-    const next = await this.options.store.nextDispatchAt()
-    if (next !== undefined && !this.stopped) {
-      this.timer = setTimeout(() => this.kick(), Math.max(10, next - this.clock().getTime()))
-      this.timer.unref()
-    }
+    const next = await store.nextDispatchAt()
+    if (next !== undefined) this.serial.later(Math.max(10, next - this.clock().getTime()))
+  }
+
+  /**
+   * A delivery cut short by the database going away stays leased until its lease lapses, then is
+   * made again (by this process or another).
+   */
+  private failed(error: unknown): void {
+    if (error instanceof StoreUnavailableError) this.options.outage?.failed(error)
+    else this.options.onError(error)
   }
 
   private async process(dispatch: Dispatch): Promise<void> {

@@ -1,6 +1,7 @@
 import type {Store} from '../store/store.js'
 import type {ChangeQueue} from '../writes/unit-of-work.js'
 import {SerialWork} from './serial.js'
+import type {StoreOutage} from './store-outage.js'
 import {systemClock, type Clock} from '../../shared/when.js'
 
 /**
@@ -9,7 +10,6 @@ import {systemClock, type Clock} from '../../shared/when.js'
  * nor repeat it, and timers that expired while the portal was down fire once when it starts.
  */
 export class TimerScheduler {
-  private timer: NodeJS.Timeout | undefined
   private readonly serial: SerialWork
 
   private readonly store: Store
@@ -23,12 +23,19 @@ export class TimerScheduler {
     write: <T>(work: () => Promise<T>) => Promise<T>
     onError: (error: unknown) => void
     clock?: Clock
+    outage?: StoreOutage
+    /** How often to look when no timer is known (other processes sharing the store set timers too). */
+    idleMs?: number
   }) {
     this.store = options.store
     this.changes = options.changes
     this.write = options.write
     this.clock = options.clock ?? systemClock
-    this.serial = new SerialWork(() => this.fireDue(), options.onError)
+    this.serial = new SerialWork(() => this.fireDue(), {
+      idleMs: options.idleMs,
+      onError: options.onError,
+      outage: options.outage,
+    })
   }
 
   /** Re-plans the next wake-up (after writes that may have set a timer). */
@@ -36,22 +43,18 @@ export class TimerScheduler {
     this.serial.kick()
   }
 
-  async stop(): Promise<void> {
-    const stopping = this.serial.stop()
-    clearTimeout(this.timer)
-    await stopping
+  stop(): Promise<void> {
+    return this.serial.stop()
   }
 
   private async fireDue(): Promise<void> {
-    clearTimeout(this.timer)
     for (;;) {
       const next = await this.store.nextTimerAt()
       if (next === undefined || this.serial.stopped) return
       const now = this.clock().getTime()
       if (next > now) {
         // Wake at the next expiry; never sleep more than a second, so clock jumps do not matter.
-        this.timer = setTimeout(() => this.kick(), Math.min(1000, next - now + 5))
-        this.timer.unref()
+        this.serial.later(Math.min(1000, next - now + 5))
         return
       }
       await this.write(async () => {

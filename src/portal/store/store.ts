@@ -226,12 +226,26 @@ export interface RunStore {
   runApprovals(runId: string): Promise<Approval[]>
 }
 
+/**
+ * A lease on background work (pending deliveries, automation events) for one portal process, so
+ * that processes sharing a store never do the same work at once: `owner` names the process, and
+ * the work is another's to take once `until` (epoch ms) has passed without a renewal.
+ */
+export interface Lease {
+  owner: string
+  until: number
+}
+
 /** Deliveries of runs to their backends, and the agent queue. */
 export interface DispatchStore {
+  /** Writing a delivery's new state (done, queued, a retry) also ends any lease on it. */
   putDispatch(dispatch: Dispatch): Promise<void>
   getDispatch(runId: string): Promise<Dispatch | undefined>
-  /** Pending deliveries due by `now`, oldest first, except those of the runs in `exclude`. */
-  dueDispatches(now: number, limit: number, exclude?: string[]): Promise<Dispatch[]>
+  /**
+   * Atomically leases up to `limit` pending deliveries due by `now` that no live lease holds
+   * (never leased, released, or lapsed before `now`), oldest first. (PostgreSQL: FOR UPDATE SKIP LOCKED.)
+   */
+  claimDueDeliveries(claim: Lease & {now: number; limit: number}): Promise<Dispatch[]>
   /**
    * Atomically claims up to `limit` queued runs (and claimed ones whose claim ran out), oldest
    * first, until `until`: no two callers get the same run while its claim lives. Dispatches of
@@ -247,17 +261,33 @@ export interface DispatchStore {
     /** Run ids to leave alone. */
     exclude?: string[] | undefined
   }): Promise<Dispatch[]>
-  /** When the next pending delivery is due (epoch ms), if any. */
+  /** When the next pending delivery can be claimed (epoch ms): due, and any lease on it lapsed. */
   nextDispatchAt(): Promise<number | undefined>
+}
+
+/** The leases of background work in flight (see Lease). */
+export interface LeaseStore {
+  /** Extends `owner`'s leases on these deliveries (by run id) and automation events (by seq). */
+  renewLeases(lease: Lease & {deliveries: string[]; events: number[]}): Promise<void>
+  /**
+   * Ends every lease `owner` holds (a process that stops), so that other processes take the work
+   * at once rather than when the leases lapse; every lease of anyone when `owner` is undefined (a
+   * store that one process serves, as it starts: leases left in it are a dead process's).
+   */
+  releaseLeases(owner?: string): Promise<void>
 }
 
 /** Automation events waiting for their conditions to be evaluated. */
 export interface AutomationEventStore {
   /** Queued in the transaction that caused the event, so a crash cannot lose it. */
   queueAutomationEvent(event: Omit<AutomationEvent, 'seq'>): Promise<void>
-  /** Oldest first. */
-  automationEvents(limit: number): Promise<AutomationEvent[]>
-  deleteAutomationEvent(seq: number): Promise<void>
+  /**
+   * Atomically leases up to `limit` events that no live lease holds, oldest first: each is
+   * evaluated by one process (PostgreSQL: FOR UPDATE SKIP LOCKED).
+   */
+  claimAutomationEvents(claim: Lease & {now: number; limit: number}): Promise<AutomationEvent[]>
+  /** In the write that creates the event's run, if any; false when it was gone already. */
+  deleteAutomationEvent(seq: number): Promise<boolean>
 }
 
 /** The audit log. */
@@ -321,6 +351,7 @@ export interface Store
     RunStore,
     DispatchStore,
     AutomationEventStore,
+    LeaseStore,
     AuditStore,
     TimerStore,
     WebSessionStore {
@@ -331,4 +362,10 @@ export interface Store
    * any of them, once that change has committed, so that watchers wake wherever they wait.
    */
   watchRuns?(listener: (runId: string) => void): void
+  /**
+   * A store that several processes share calls `listener` when another process released leased
+   * work (see releaseLeases), and after its notifications were interrupted, so that background
+   * work looks again at once.
+   */
+  watchWork?(listener: () => void): void
 }

@@ -73,6 +73,11 @@ CREATE TABLE web_sessions (
   client_id text NOT NULL REFERENCES credentials (client_id) ON DELETE CASCADE, expires_at bigint NOT NULL);
 CREATE INDEX web_sessions_by_client ON web_sessions (client_id);
 CREATE INDEX web_sessions_by_expiry ON web_sessions (expires_at);`),
+  // Leases on deliveries and automation events, so that each is worked on by one process.
+  (client) =>
+    client.query(`
+ALTER TABLE dispatches ADD COLUMN lease_owner text, ADD COLUMN lease_until bigint;
+ALTER TABLE automation_events ADD COLUMN lease_owner text, ADD COLUMN lease_until bigint;`),
 ]
 
 /** Any constant, the same in every idp: the advisory lock that lets one process migrate at a time. */

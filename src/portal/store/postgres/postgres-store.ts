@@ -16,6 +16,7 @@ import type {
   EntityFilter,
   EntityRef,
   EntityText,
+  Lease,
   RemovedTarget,
   Store,
   StoredEntity,
@@ -69,8 +70,8 @@ export class PostgresStore implements Store {
   /** Never anything to put right, unlike a data directory's permissions. */
   readonly warnings: string[] = []
   private queue: Promise<unknown> = Promise.resolve()
-  /** The dedicated LISTEN connection (never a pooled one), once watchRuns is called. */
-  private listener: RunListener | undefined
+  /** The dedicated LISTEN connection (never a pooled one), once watchRuns or watchWork is called. */
+  private listener: Listener | undefined
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -84,7 +85,16 @@ export class PostgresStore implements Store {
   }
 
   watchRuns(listener: (runId: string) => void): void {
-    this.listener ??= new RunListener(this.options, listener)
+    this.listen().run = listener
+  }
+
+  watchWork(listener: () => void): void {
+    this.listen().work = listener
+  }
+
+  private listen(): Listeners {
+    this.listener ??= new Listener(this.options, {})
+    return this.listener.listeners
   }
 
   /** The open transaction's client inside this store's transaction; the pool elsewhere. */
@@ -438,7 +448,8 @@ export class PostgresStore implements Store {
        VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb)
        ON CONFLICT (run_id) DO UPDATE SET state = excluded.state, attempts = excluded.attempts,
          available_at = excluded.available_at, claimed_until = excluded.claimed_until,
-         installation_id = excluded.installation_id, context = excluded.context`,
+         installation_id = excluded.installation_id, context = excluded.context,
+         lease_owner = NULL, lease_until = NULL`,
       [
         dispatch.runId,
         dispatch.state,
@@ -456,13 +467,44 @@ export class PostgresStore implements Store {
     return row && dispatch(row)
   }
 
-  async dueDispatches(now: number, limit: number, exclude: string[] = []): Promise<Dispatch[]> {
-    const rows = await this.rows<DispatchRow>(
-      `SELECT * FROM dispatches WHERE state = 'pending' AND available_at <= $1 AND run_id <> ALL($2::text[])
-       ORDER BY available_at, seq LIMIT $3`,
-      [now, exclude, limit],
+  /** Locks the rows it leases, skipping those another process's claim holds locked. */
+  async claimDueDeliveries(claim: Lease & {now: number; limit: number}): Promise<Dispatch[]> {
+    const {rows} = await this.write<DispatchRow & {seq: number}>(
+      `WITH due AS (
+         SELECT seq FROM dispatches WHERE state = 'pending' AND available_at <= $3
+           AND (lease_owner IS NULL OR lease_until < $3)
+         ORDER BY available_at, seq LIMIT $4 FOR UPDATE SKIP LOCKED)
+       UPDATE dispatches SET lease_owner = $1, lease_until = $2 FROM due WHERE dispatches.seq = due.seq
+       RETURNING dispatches.*`,
+      [claim.owner, claim.until, claim.now, claim.limit],
     )
-    return rows.map(dispatch)
+    return rows.sort((a, b) => a.available_at - b.available_at || a.seq - b.seq).map(dispatch)
+  }
+
+  async renewLeases(lease: Lease & {deliveries: string[]; events: number[]}): Promise<void> {
+    await this.write(
+      `UPDATE dispatches SET lease_until = $1
+       WHERE lease_owner = $2 AND state = 'pending' AND run_id = ANY($3::text[])`,
+      [lease.until, lease.owner, lease.deliveries],
+    )
+    await this.write(
+      'UPDATE automation_events SET lease_until = $1 WHERE lease_owner = $2 AND seq = ANY($3::bigint[])',
+      [lease.until, lease.owner, lease.events],
+    )
+  }
+
+  /** Other processes hear of released work when this transaction commits, and look for it at once. */
+  async releaseLeases(owner?: string): Promise<void> {
+    const mine = 'lease_owner IS NOT NULL AND ($1::text IS NULL OR lease_owner = $1)'
+    const released =
+      ((await this.write(`UPDATE dispatches SET lease_owner = NULL, lease_until = NULL WHERE ${mine}`, [owner ?? null]))
+        .rowCount ?? 0) +
+      ((
+        await this.write(`UPDATE automation_events SET lease_owner = NULL, lease_until = NULL WHERE ${mine}`, [
+          owner ?? null,
+        ])
+      ).rowCount ?? 0)
+    if (released > 0) await this.write(`SELECT pg_notify('${WORK_CHANNEL}', '')`)
   }
 
   /**
@@ -501,7 +543,9 @@ export class PostgresStore implements Store {
 
   async nextDispatchAt(): Promise<number | undefined> {
     const [row] = await this.rows<{at: number | null}>(
-      "SELECT min(available_at) AS at FROM dispatches WHERE state = 'pending'",
+      // A leased delivery can be claimed once its lease has lapsed (the claim wants lease_until < now).
+      `SELECT min(CASE WHEN lease_owner IS NULL THEN available_at ELSE greatest(available_at, lease_until + 1) END)
+         AS at FROM dispatches WHERE state = 'pending'`,
     )
     return row?.at ?? undefined
   }
@@ -514,15 +558,21 @@ export class PostgresStore implements Store {
     ])
   }
 
-  async automationEvents(limit: number): Promise<AutomationEvent[]> {
-    return this.rows<AutomationEvent>(
-      'SELECT seq, automation, event, depth FROM automation_events ORDER BY seq LIMIT $1',
-      [limit],
+  async claimAutomationEvents(claim: Lease & {now: number; limit: number}): Promise<AutomationEvent[]> {
+    const {rows} = await this.write<AutomationEvent>(
+      `WITH free AS (
+         SELECT seq FROM automation_events WHERE lease_owner IS NULL OR lease_until < $3
+         ORDER BY seq LIMIT $4 FOR UPDATE SKIP LOCKED)
+       UPDATE automation_events SET lease_owner = $1, lease_until = $2 FROM free
+       WHERE automation_events.seq = free.seq
+       RETURNING automation_events.seq, automation, event, depth`,
+      [claim.owner, claim.until, claim.now, claim.limit],
     )
+    return rows.sort((a, b) => a.seq - b.seq)
   }
 
-  async deleteAutomationEvent(seq: number): Promise<void> {
-    await this.write('DELETE FROM automation_events WHERE seq = $1', [seq])
+  async deleteAutomationEvent(seq: number): Promise<boolean> {
+    return ((await this.write('DELETE FROM automation_events WHERE seq = $1', [seq])).rowCount ?? 0) > 0
   }
 
   /** One INSERT for the whole batch; every thousandth record trims the log with one range delete. */
@@ -662,20 +712,30 @@ export class PostgresStore implements Store {
 
 /** Where run changes are announced: the payload is the run's id (well under NOTIFY's 8,000 bytes). */
 const RUN_CHANNEL = 'idp_run_changed'
+/** Where released leases are announced (no payload): background work elsewhere looks again. */
+const WORK_CHANNEL = 'idp_work_released'
+
+/** What the LISTEN connection tells (see Store.watchRuns and Store.watchWork). */
+interface Listeners {
+  run?: (runId: string) => void
+  work?: () => void
+}
 
 /**
- * LISTENs for run changes on a connection of its own. When that connection drops it reconnects,
- * backing off up to 5 s; changes announced meanwhile are not heard, and watchers then see them
- * when their wait ends (at most 30 s), as they re-read the run.
+ * LISTENs on a connection of its own. When that connection drops it reconnects, backing off from
+ * 0.5 s to 30 s; changes announced meanwhile are not heard, so once it listens again it tells the
+ * work listener (background work looks again), and watchers see run changes when their wait ends
+ * (at most 30 s), as they re-read the run.
  */
-class RunListener {
+class Listener {
   private client: pg.Client | undefined
   private closed = false
-  private retryMs = 100
+  private retryMs = RETRY_MIN_MS
+  private interrupted = false
 
   constructor(
     private readonly options: PostgresOptions,
-    private readonly onChange: (runId: string) => void,
+    readonly listeners: Listeners,
   ) {
     void this.connect()
   }
@@ -689,22 +749,28 @@ class RunListener {
       types,
     })
     this.client = client
-    client.on('notification', (message) => message.payload && this.onChange(message.payload))
+    client.on('notification', (message) => {
+      if (message.channel === WORK_CHANNEL) this.listeners.work?.()
+      else if (message.payload) this.listeners.run?.(message.payload)
+    })
     let retried = false
     const retry = () => {
       if (retried || this.closed) return
       retried = true
+      this.interrupted = true
       client.removeAllListeners('notification')
       void client.end().catch(() => undefined)
       setTimeout(() => void this.connect(), this.retryMs).unref()
-      this.retryMs = Math.min(this.retryMs * 2, 5_000)
+      this.retryMs = Math.min(this.retryMs * 2, RETRY_MAX_MS)
     }
     client.on('error', retry)
     client.on('end', retry)
     try {
       await client.connect()
-      await client.query(`LISTEN ${RUN_CHANNEL}`)
-      this.retryMs = 100
+      await client.query(`LISTEN ${RUN_CHANNEL}; LISTEN ${WORK_CHANNEL}`)
+      this.retryMs = RETRY_MIN_MS
+      if (this.interrupted) this.listeners.work?.()
+      this.interrupted = false
     } catch {
       retry()
     }
@@ -715,6 +781,9 @@ class RunListener {
     await this.client?.end().catch(() => undefined)
   }
 }
+
+const RETRY_MIN_MS = 500
+const RETRY_MAX_MS = 30_000
 
 /** Rethrows a lost or refused connection as StoreUnavailableError (a 503), anything else as it is. */
 function unavailable(error: unknown): never {

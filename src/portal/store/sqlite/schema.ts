@@ -97,6 +97,15 @@ const MIGRATIONS: ((db: Database.Database) => void)[] = [
       CREATE INDEX IF NOT EXISTS web_sessions_by_client ON web_sessions (client_id);
       CREATE INDEX IF NOT EXISTS web_sessions_by_expiry ON web_sessions (expires_at);`)
   },
+  // 7: leases on deliveries and automation events, so that each is worked on by one process.
+  // (Skipped where the columns exist: a database rewound to an earlier version, as tests do, migrates again.)
+  (db) => {
+    for (const table of ['dispatches', 'automation_events']) {
+      const leased = db.prepare(`SELECT 1 FROM pragma_table_info('${table}') WHERE name = 'lease_owner'`).get()
+      if (leased) continue
+      db.exec(`ALTER TABLE ${table} ADD COLUMN lease_owner TEXT; ALTER TABLE ${table} ADD COLUMN lease_until INTEGER`)
+    }
+  },
 ]
 
 /** Brings a database to this idp's schema, one migration at a time; refuses one made by a newer idp. */

@@ -55,6 +55,13 @@ interface DispatchRow {
   context: string | null
 }
 
+interface AutomationEventRow {
+  seq: number
+  automation: string
+  event: string
+  depth: number
+}
+
 interface TimerRow {
   blueprint: string
   entity: string
@@ -157,15 +164,20 @@ export function statements(db: Database.Database) {
          AND d.run_id NOT IN (SELECT value FROM json_each(?))
        ORDER BY d.seq LIMIT ?`,
     ),
+    automationEventClaim: prepare<[string, number, number, number], AutomationEventRow>(
+      `UPDATE automation_events SET lease_owner = ?, lease_until = ?
+       WHERE seq IN (SELECT seq FROM automation_events WHERE lease_owner IS NULL OR lease_until < ? ORDER BY seq LIMIT ?)
+       RETURNING seq, automation, event, depth`,
+    ),
     automationEventDelete: prepare('DELETE FROM automation_events WHERE seq = ?'),
+    automationEventRenew: prepare<[number, string, string]>(
+      'UPDATE automation_events SET lease_until = ? WHERE lease_owner = ? AND seq IN (SELECT value FROM json_each(?))',
+    ),
     auditAdd: prepare(
       `INSERT INTO audits (identifier, at, resource_type, action, status, blueprint, entity, run_id, data)
        VALUES (@identifier, @at, @resourceType, @action, @status, @blueprint, @entity, @runId, @data)`,
     ),
     auditTrim: prepare<[number]>('DELETE FROM audits WHERE seq <= ?'),
-    automationEventList: prepare<[number], {seq: number; automation: string; event: string; depth: number}>(
-      'SELECT * FROM automation_events ORDER BY seq LIMIT ?',
-    ),
     automationEventPut: prepare('INSERT INTO automation_events (automation, event, depth) VALUES (?, ?, ?)'),
     metaGet: prepare<[string], {value: string}>('SELECT value FROM meta WHERE key = ?'),
     metaPut: prepare('INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
@@ -173,20 +185,38 @@ export function statements(db: Database.Database) {
       "UPDATE dispatches SET state = 'claimed', claimed_until = ?, installation_id = ? WHERE run_id = ?",
     ),
     dispatchState: prepare('UPDATE dispatches SET state = ? WHERE run_id = ?'),
-    dispatchDue: prepare<[number, string, number], DispatchRow>(
-      `SELECT * FROM dispatches WHERE state = 'pending' AND available_at <= ?
-         AND run_id NOT IN (SELECT value FROM json_each(?)) ORDER BY available_at, seq LIMIT ?`,
+    // One statement: no two claimers get the same delivery while its lease lives.
+    dispatchLease: prepare<[string, number, number, number, number], DispatchRow & {seq: number}>(
+      `UPDATE dispatches SET lease_owner = ?, lease_until = ?
+       WHERE seq IN (SELECT seq FROM dispatches WHERE state = 'pending' AND available_at <= ?
+         AND (lease_owner IS NULL OR lease_until < ?) ORDER BY available_at, seq LIMIT ?)
+       RETURNING *`,
+    ),
+    dispatchRenew: prepare<[number, string, string]>(
+      `UPDATE dispatches SET lease_until = ?
+       WHERE lease_owner = ? AND state = 'pending' AND run_id IN (SELECT value FROM json_each(?))`,
     ),
     dispatchGet: prepare<[string], DispatchRow>('SELECT * FROM dispatches WHERE run_id = ?'),
+    // A leased delivery can be claimed once its lease has lapsed (the claim wants lease_until < now).
     dispatchNext: prepare<[], {at: number | null}>(
-      "SELECT min(available_at) AS at FROM dispatches WHERE state = 'pending'",
+      `SELECT min(CASE WHEN lease_owner IS NULL THEN available_at ELSE max(available_at, lease_until + 1) END) AS at
+       FROM dispatches WHERE state = 'pending'`,
     ),
     dispatchPut: prepare(
       `INSERT INTO dispatches (run_id, state, attempts, available_at, claimed_until, installation_id, context)
        VALUES (@runId, @state, @attempts, @availableAt, @claimedUntil, @installationId, @context)
        ON CONFLICT (run_id) DO UPDATE SET state = excluded.state, attempts = excluded.attempts,
          available_at = excluded.available_at, claimed_until = excluded.claimed_until,
-         installation_id = excluded.installation_id, context = excluded.context`,
+         installation_id = excluded.installation_id, context = excluded.context,
+         lease_owner = NULL, lease_until = NULL`,
+    ),
+    leasesRelease: prepare<[string | null, string | null]>(
+      `UPDATE dispatches SET lease_owner = NULL, lease_until = NULL
+       WHERE lease_owner IS NOT NULL AND (? IS NULL OR lease_owner = ?)`,
+    ),
+    eventLeasesRelease: prepare<[string | null, string | null]>(
+      `UPDATE automation_events SET lease_owner = NULL, lease_until = NULL
+       WHERE lease_owner IS NOT NULL AND (? IS NULL OR lease_owner = ?)`,
     ),
     timerDelete: prepare('DELETE FROM timers WHERE blueprint = ? AND entity = ?'),
     timerDue: prepare<[number, number], TimerRow>(

@@ -32,6 +32,7 @@ import type {
   EntityFilter,
   EntityRef,
   EntityText,
+  Lease,
   RemovedTarget,
   Store,
   StoredEntity,
@@ -179,8 +180,21 @@ export class SqliteStore implements Store {
     return row && dispatch(row)
   }
 
-  async dueDispatches(now: number, limit: number, exclude: string[] = []): Promise<Dispatch[]> {
-    return this.q.dispatchDue.all(now, JSON.stringify(exclude), limit).map(dispatch)
+  async claimDueDeliveries(claim: Lease & {now: number; limit: number}): Promise<Dispatch[]> {
+    return this.q.dispatchLease
+      .all(claim.owner, claim.until, claim.now, claim.now, claim.limit)
+      .sort((a, b) => a.available_at - b.available_at || a.seq - b.seq)
+      .map(dispatch)
+  }
+
+  async renewLeases(lease: Lease & {deliveries: string[]; events: number[]}): Promise<void> {
+    this.q.dispatchRenew.run(lease.until, lease.owner, JSON.stringify(lease.deliveries))
+    this.q.automationEventRenew.run(lease.until, lease.owner, JSON.stringify(lease.events))
+  }
+
+  async releaseLeases(owner?: string): Promise<void> {
+    this.q.leasesRelease.run(owner ?? null, owner ?? null)
+    this.q.eventLeasesRelease.run(owner ?? null, owner ?? null)
   }
 
   async claimDispatches(claim: Parameters<Store['claimDispatches']>[0]) {
@@ -236,13 +250,16 @@ export class SqliteStore implements Store {
     this.q.automationEventPut.run(event.automation, JSON.stringify(event.event), event.depth)
   }
 
-  async automationEvents(limit: number): Promise<AutomationEvent[]> {
-    return this.q.automationEventList.all(limit).map((row) => ({
-      automation: row.automation,
-      depth: row.depth,
-      event: JSON.parse(row.event) as unknown,
-      seq: row.seq,
-    }))
+  async claimAutomationEvents(claim: Lease & {now: number; limit: number}): Promise<AutomationEvent[]> {
+    return this.q.automationEventClaim
+      .all(claim.owner, claim.until, claim.now, claim.limit)
+      .sort((a, b) => a.seq - b.seq)
+      .map((row) => ({
+        automation: row.automation,
+        depth: row.depth,
+        event: JSON.parse(row.event) as unknown,
+        seq: row.seq,
+      }))
   }
 
   async addAudits(records: AuditRecord[]): Promise<void> {
@@ -280,8 +297,8 @@ export class SqliteStore implements Store {
       .map((row) => JSON.parse(row.data) as AuditRecord)
   }
 
-  async deleteAutomationEvent(seq: number): Promise<void> {
-    this.q.automationEventDelete.run(seq)
+  async deleteAutomationEvent(seq: number): Promise<boolean> {
+    return this.q.automationEventDelete.run(seq).changes > 0
   }
 
   async nextTimerAt(): Promise<number | undefined> {

@@ -1,6 +1,7 @@
 import {randomBytes} from 'node:crypto'
 import {createServer, type Server} from 'node:http'
 import type {AddressInfo} from 'node:net'
+import {setTimeout as sleep} from 'node:timers/promises'
 
 import {createApp} from './app.js'
 import {PortalCore} from './core.js'
@@ -36,7 +37,12 @@ export interface PortalOptions {
   rateLimit?: RateLimit | undefined
   /** Who the admin created on a first start stands for (its `_user`; runs it starts show it). */
   adminEmail?: string | undefined
+  /** How long a lease on a delivery or automation event lasts unless renewed (default 30 s). */
+  leaseMs?: number | undefined
 }
+
+/** How long a stopping portal waits for the requests in flight (a long poll answers at once). */
+const DRAIN_MS = 10_000
 
 export interface RunningPortal {
   url: string
@@ -64,6 +70,7 @@ export async function startPortal(options: PortalOptions): Promise<RunningPortal
     clock: options.clock,
     github: options.github,
     jq,
+    leaseMs: options.leaseMs,
     onError: options.onError,
     retryBaseMs: options.retryBaseMs,
     webhookTimeoutMs: options.webhookTimeoutMs,
@@ -86,12 +93,25 @@ export async function startPortal(options: PortalOptions): Promise<RunningPortal
   const address = server.address() as AddressInfo
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
   url = `http://${host}:${address.port}`
-  core.start()
+  await core.start()
   return {
+    /**
+     * Stops accepting connections and lets the requests in flight finish (long polls answer at
+     * once) for up to DRAIN_MS, then stops background work and releases its leases (another
+     * process sharing the store takes that work at once), and closes the store.
+     */
     async close() {
+      core.events.close()
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+      // A kept-alive connection closes once its request is answered, not when its client says so.
       server.closeIdleConnections()
-      server.closeAllConnections()
-      await new Promise<void>((resolve) => server.close(() => resolve()))
+      const idle = setInterval(() => server.closeIdleConnections(), 50)
+      const drained = await Promise.race([closed.then(() => true), sleep(DRAIN_MS, false, {ref: false})])
+      clearInterval(idle)
+      if (!drained) {
+        server.closeAllConnections()
+        await closed
+      }
       await core.stop()
       await jq.close()
       await store.close()

@@ -26,7 +26,7 @@ On the first start of a store it creates admin credentials and saves them as a C
 PostgreSQL: --database-url (or IDP_PORTAL_DATABASE_URL) names the database, else libpq's PG* variables do; sslmode and the other libpq URL parameters apply. Keep the password out of the URL (PGPASSWORD or ~/.pgpass): it is never printed. The schema is migrated on start (see "idp portal migrate").
 GET /healthz answers while the process is up, GET /readyz while its store answers (503 otherwise): both public, for load balancers.
 GITHUB backends use IDP_PORTAL_GITHUB_TOKEN (and IDP_PORTAL_GITHUB_URL for GitHub Enterprise) from the environment, never a flag.
-Stops cleanly on Ctrl-C or SIGTERM. With --json it prints one line when ready: {"url", "dataDir", "store", "database", "profile", "createdAdmin"}.`
+Stops cleanly on Ctrl-C or SIGTERM: it stops accepting connections, lets requests in flight finish (up to 10 s; long polls answer at once), and hands back the deliveries it was making, so that another process sharing the database makes them at once. With --json it prints one line when ready: {"url", "dataDir", "store", "database", "profile", "createdAdmin"}.`
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --port 0 --data-dir ./portal-data --json',
@@ -68,6 +68,13 @@ Stops cleanly on Ctrl-C or SIGTERM. With --json it prints one line when ready: {
       summary: "How x-ratelimit-reset is told: epoch seconds (Port's docs) or seconds until the reset.",
     })(),
     'token-ttl': Flags.integer({default: 10_800, hidden: true, min: 1, summary: 'Access-token lifetime in seconds.'}),
+    // Tests shorten it to see a dead process's work taken over without waiting 30 s.
+    'lease-ms': Flags.integer({
+      env: 'IDP_PORTAL_LEASE_MS',
+      hidden: true,
+      min: 100,
+      summary: 'How long a process keeps a delivery or automation event it stopped renewing (ms).',
+    }),
   }
 
   private async rateLimit() {
@@ -104,6 +111,7 @@ Stops cleanly on Ctrl-C or SIGTERM. With --json it prints one line when ready: {
       dataDir,
       github: githubSettings(process.env),
       host: this.flags.host,
+      leaseMs: this.flags['lease-ms'],
       onError: (error) =>
         this.io.err(
           (error as Error).name === 'PortalNotice'

@@ -2,7 +2,7 @@ import {isFinal, type Run} from '../../model/port.js'
 import type {RunEvents} from './run-events.js'
 import type {Runs} from './runs.js'
 
-/** The run, once it differs from `since` (its updatedAt) or `waitMs` have passed. */
+/** The run, once it differs from `since` (its updatedAt) or `waitMs` have passed, or the portal stops. */
 export async function waitForChange(
   runs: Runs,
   events: RunEvents,
@@ -14,7 +14,7 @@ export async function waitForChange(
   for (;;) {
     const run = await runs.get(id)
     const left = deadline - Date.now()
-    if (since === null || run.updatedAt !== since || isFinal(run) || left <= 0) return run
+    if (since === null || run.updatedAt !== since || isFinal(run) || left <= 0 || events.closed) return run
     await events.wait(id, left)
   }
 }

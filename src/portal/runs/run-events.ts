@@ -8,12 +8,24 @@ import {EventEmitter} from 'node:events'
  */
 export class RunEvents {
   private readonly emitter = new EventEmitter().setMaxListeners(0)
+  private stopping = false
+
+  /** The portal is stopping: waits end now (and new ones at once), so long polls answer early. */
+  get closed(): boolean {
+    return this.stopping
+  }
+
+  close(): void {
+    this.stopping = true
+    for (const runId of this.emitter.eventNames()) this.emitter.emit(runId)
+  }
 
   changed(runId: string): void {
     this.emitter.emit(runId)
   }
 
   wait(runId: string, ms: number): Promise<void> {
+    if (this.stopping) return Promise.resolve()
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer)

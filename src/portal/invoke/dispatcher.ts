@@ -80,17 +80,18 @@ export class Dispatcher {
   }
 
   private async pump(): Promise<void> {
-    // Only as many as there are free slots: this runs after every delivery, so claiming (and
-    // parsing) more would cost in proportion to the backlog, and hold work other processes could do.
     const {leases, store} = this.options
     const free = CONCURRENCY - this.inFlight.size
     const now = this.clock().getTime()
-    const claimed =
-      free > 0
-        ? await store.transaction(() =>
-            store.claimDueDeliveries({limit: free, now, owner: leases.owner, until: leases.until()}),
-          )
-        : []
+    // Claiming is a write: it waits until a delivery can be claimed (one that finishes kicks again).
+    const next = await store.nextDispatchAt()
+    if (next === undefined || free <= 0) return
+    if (next > now) return this.serial.later(next - now)
+    // Only as many as there are free slots: this runs after every delivery, so claiming (and
+    // parsing) more would cost in proportion to the backlog, and hold work other processes could do.
+    const claimed = await store.transaction(() =>
+      store.claimDueDeliveries({limit: free, now, owner: leases.owner, until: leases.until()}),
+    )
     // One of ours whose lease lapsed while in flight (renewals failed) is not started twice.
     for (const dispatch of claimed.filter((claim) => !this.inFlight.has(claim.runId))) {
       this.inFlight.add(dispatch.runId)
@@ -103,8 +104,10 @@ export class Dispatcher {
           this.kick()
         })
     }
-    const next = await store.nextDispatchAt()
-    if (next !== undefined) this.serial.later(Math.max(10, next - this.clock().getTime()))
+    if (claimed.length === free) return
+    // The rest are leased to other processes or not due yet: look again when one can be claimed.
+    const then = await store.nextDispatchAt()
+    if (then !== undefined) this.serial.later(Math.max(10, then - this.clock().getTime()))
   }
 
   /**

@@ -44,6 +44,7 @@ export function createApp(options: AppOptions): RequestListener {
       // be sending one: answer and close the connection rather than read what may be gigabytes.
       if (!request.complete) response.setHeader('connection', 'close')
       if (error instanceof PortalError) {
+        if (error.status === 503) response.setHeader('retry-after', '1')
         send(response, error.status, {error: error.code, message: error.message, ok: false})
         return
       }

@@ -1,3 +1,5 @@
+import {setTimeout as sleep} from 'node:timers/promises'
+
 import type {JqEngine} from '../jq/engine.js'
 import {systemClock, type Clock} from '../shared/when.js'
 import type {Run} from '../model/port.js'
@@ -18,13 +20,19 @@ import {ApprovalNotifier} from './invoke/notifications.js'
 import {TimerScheduler} from './invoke/timers.js'
 import {PortalNotice} from './notice.js'
 import {Permissions} from './auth/permissions.js'
+import {PortalError} from './http/errors.js'
 import {RunEvents} from './runs/run-events.js'
 import {RunApprovals} from './runs/approvals.js'
 import {Runs} from './runs/runs.js'
 import {TokenIssuer} from './auth/tokens.js'
-import type {Store} from './store/store.js'
+import {isWriteConflict, type Store} from './store/store.js'
 
 const RUN_TOKEN_TTL_MS = 3_600_000
+
+/** How many times a write is tried while the database refuses it as conflicting with another. */
+const WRITE_ATTEMPTS = 5
+/** Retries wait up to this, doubled per attempt (at most 0.3 s in all). */
+const CONFLICT_BACKOFF_MS = 10
 
 export interface CoreOptions {
   store: Store
@@ -149,9 +157,32 @@ export class PortalCore {
    * become timers and automation runs before it commits; after it commits, the work it left
    * (notifications, watchers) runs, and the dispatcher and the timer scheduler look for work if
    * it gave them some. `depth` counts automation hops.
+   * A write the database refuses for a concurrent one's sake (PostgreSQL's serialization failures
+   * and deadlocks) runs again from the start, a few times, then answers 503: `work` must be safe to
+   * run again, as it is when it reads what it needs inside.
    * Keep `work` short: jq, regexes and network calls belong before it (see Runs.prepare).
    */
   async write<T>(work: () => Promise<T>, depth = 0): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.writeOnce(work, depth)
+      } catch (error) {
+        if (!isWriteConflict(error)) throw error
+        if (attempt === WRITE_ATTEMPTS) {
+          throw new PortalError(
+            503,
+            'write_conflict',
+            `The database refused this write ${WRITE_ATTEMPTS} times for concurrent writes' sake; try it again`,
+          )
+        }
+        // Jittered, so that writes that collided do not collide again in step.
+        await sleep(Math.random() * CONFLICT_BACKOFF_MS * 2 ** attempt)
+      }
+    }
+  }
+
+  /** One attempt at a write, with a unit of work of its own (a retried write starts afresh). */
+  private async writeOnce<T>(work: () => Promise<T>, depth: number): Promise<T> {
     const at = this.clock().toISOString()
     const unit: UnitOfWork = {afterCommit: [], at, audits: [], changes: [], depth, wake: new Set()}
     let queuedConditions = false

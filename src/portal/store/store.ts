@@ -20,6 +20,14 @@ export class StoreUnavailableError extends Error {
   override name = 'StoreUnavailableError'
 }
 
+/** SQLSTATEs by which a database refuses a transaction for a concurrent one's sake: serialization failure, deadlock. */
+const CONFLICTS = new Set(['40001', '40P01'])
+
+/** The database refused the transaction because of a concurrent one: running it again may succeed. */
+export function isWriteConflict(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && CONFLICTS.has(String((error as {code?: unknown}).code))
+}
+
 /** What a credential may do (see auth/access.ts). */
 export type Role = 'admin' | 'member' | 'agent'
 

@@ -12,7 +12,7 @@ import {isFinal} from '../model/port.js'
 import {StoreUnavailableError, type Credential} from './store/store.js'
 import {systemClock, type Clock} from '../shared/when.js'
 import type {WebView} from './web/index.js'
-import {WebSessions} from './web/sessions.js'
+import {SESSION_COOKIE, WebSessions} from './web/sessions.js'
 
 export interface AppOptions {
   core: PortalCore
@@ -30,12 +30,14 @@ export function createApp(options: AppOptions): RequestListener {
   const {store} = options.core
   const router = new Router().add(...routes(options.core))
   const clock = options.clock ?? systemClock
-  const limiter = options.rateLimit && new RateLimiter(options.rateLimit)
+  // Processes that share a store count each caller's requests together, as Port counts per organisation.
+  const limiter = options.rateLimit && new RateLimiter(options.rateLimit, store.shared)
+  const sessions = new WebSessions(store, options.core.clock)
   /** The web view (pages, markdown), loaded on its first request: API-only use never loads it. */
   let web: Promise<WebView> | undefined
   const webView = () =>
     (web ??= import('./web/index.js').then(({createWebView}) =>
-      createWebView({api: callRoute, clock, core: options.core, sessions: new WebSessions(store, options.core.clock)}),
+      createWebView({api: callRoute, clock, core: options.core, sessions}),
     ))
 
   return (request: IncomingMessage, response: ServerResponse) => {
@@ -62,16 +64,21 @@ export function createApp(options: AppOptions): RequestListener {
     const url = parseUrl(request.url)
     const method = request.method ?? 'GET'
     const found = router.match(method, url.pathname)
-    // Paths no API route serves, outside /v1/, are the web view's pages.
-    if (!found && !url.pathname.startsWith('/v1/')) return (await webView())(request, response, url)
+    /** Counts the request as its credential's, or as its address's when it has none. */
+    const limit = async (clientId: string | undefined) =>
+      limiter?.take(clientId ?? `address:${request.socket.remoteAddress}`, clock().getTime(), (name, value) =>
+        response.setHeader(name, value),
+      )
+    // Paths no API route serves, outside /v1/, are the web view's pages: they count as their
+    // signed-in member's requests (the API routes a page calls are part of its one request).
+    if (!found && !url.pathname.startsWith('/v1/')) {
+      if (limiter) await limit((await sessions.get(sessionId(request)))?.clientId)
+      return (await webView())(request, response, url)
+    }
     if (!found) throw new PortalError(404, 'not_found', `No route ${method} ${url.pathname}`)
     const {route, params} = found
     const principal: Principal = route.auth === 'public' ? {kind: 'anonymous'} : await authenticate(request)
-    limiter?.take(
-      principal.kind === 'anonymous' ? `address:${request.socket.remoteAddress}` : principal.credential.clientId,
-      clock().getTime(),
-      (name, value) => response.setHeader(name, value),
-    )
+    await limit(principal.kind === 'anonymous' ? undefined : principal.credential.clientId)
     authorize(route.auth, principal, {
       method,
       path: url.pathname,
@@ -136,6 +143,15 @@ export function createApp(options: AppOptions): RequestListener {
     }
     return {credential: {...credential, role: 'member'}, kind: 'run', runId: run.id}
   }
+}
+
+/** The web view's session cookie, if the request has one. */
+function sessionId(request: IncomingMessage): string | undefined {
+  for (const part of (request.headers.cookie ?? '').split(';')) {
+    const [name, ...value] = part.trim().split('=')
+    if (name === SESSION_COOKIE) return value.join('=')
+  }
+  return undefined
 }
 
 /**

@@ -69,7 +69,7 @@ export class PortalCore {
   readonly permissions: Permissions
   readonly credentials: Credentials
   /** When agents last polled the queue (an idp extension, for the CLI's hints). */
-  readonly agentPolls = new AgentPolls()
+  readonly agentPolls: AgentPolls
   readonly notifier: ApprovalNotifier
   readonly automations: Automations
   readonly dispatcher: Dispatcher
@@ -87,6 +87,7 @@ export class PortalCore {
     this.tokenTtlSeconds = options.tokenTtlSeconds ?? 10_800
     this.leases = new WorkLeases({clock, leaseMs: options.leaseMs, onError, store})
     const outage = new StoreOutage(onError)
+    this.agentPolls = new AgentPolls(store.shared)
     this.inheritedTeams = new InheritedTeams(store, this.changes)
     this.blueprints = new Blueprints(store, this.inheritedTeams)
     this.entities = new Entities(store, this.changes, this.inheritedTeams)

@@ -3,39 +3,12 @@ import {afterAll, describe, expect, it} from 'vitest'
 import pg from 'pg'
 
 import {runCli} from '../helpers/cli.js'
-import {servePortal, type ServedPortal} from '../helpers/e2e.js'
 import {dropDatabases, freshDatabase, postgresServer} from '../helpers/postgres.js'
+import {call, serve, tokenFor, withPassword} from '../helpers/postgres-portal.js'
 import {until} from '../helpers/http.js'
 import {tcpRelay} from '../helpers/tcp-relay.js'
 
 const server = await postgresServer()
-
-/** The test database's URL with a password in it (trust authentication ignores it), to look for. */
-function withPassword(url: string): {url: string; password: string} {
-  const parsed = new URL(url)
-  if (!parsed.password && !process.env.PGPASSWORD) parsed.password = 'pw-never-shown'
-  return {password: parsed.password, url: parsed.toString()}
-}
-
-const serve = (url: string) => servePortal({portalEnv: {IDP_PORTAL_DATABASE_URL: url, IDP_PORTAL_STORE: 'postgres'}})
-
-const call = async (portal: ServedPortal, token: string, method: string, path: string, body?: unknown) => {
-  const response = await fetch(portal.url + path, {
-    body: body === undefined ? undefined : JSON.stringify(body),
-    headers: {authorization: `Bearer ${token}`, 'content-type': 'application/json'},
-    method,
-  })
-  return {body: (await response.json()) as Record<string, unknown>, status: response.status}
-}
-
-const tokenFor = async (portal: ServedPortal, credentials: {clientId: string; clientSecret: string}) => {
-  const response = await fetch(`${portal.url}/v1/auth/access_token`, {
-    body: JSON.stringify({clientId: credentials.clientId, clientSecret: credentials.clientSecret}),
-    headers: {'content-type': 'application/json'},
-    method: 'POST',
-  })
-  return ((await response.json()) as {accessToken: string}).accessToken
-}
 
 describe.skipIf(!server)('PostgreSQL: idp portal serve --store postgres', () => {
   afterAll(() => dropDatabases(server!))

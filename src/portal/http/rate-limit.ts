@@ -1,3 +1,4 @@
+import type {SharedState} from '../store/store.js'
 import {PortalError} from './errors.js'
 
 export interface RateLimit {
@@ -20,34 +21,33 @@ export function parseRateLimit(text: string, reset: RateLimit['reset'] = 'epoch'
   return {limit, periodSeconds, reset}
 }
 
+/** Counts a caller's requests per window: in memory here, in the store when processes share one. */
+export type RequestCounter = Pick<SharedState, 'countRequest'>
+
 /**
  * Port's rate limits, emulated (`portal serve --rate-limit`): fixed windows per caller (each
  * credential, and each address for unauthenticated requests), aligned to the clock, so that a
- * reset told in whole seconds is exact.
+ * reset told in whole seconds is exact, and the same in every process that counts in one store.
  * Every answer tells the window in `x-ratelimit-*` headers; a request over the limit is 429 with
  * `Retry-After`.
  */
 export class RateLimiter {
-  private readonly windows = new Map<string, {ends: number; used: number}>()
-
-  constructor(private readonly rule: RateLimit) {}
+  constructor(
+    private readonly rule: RateLimit,
+    private readonly counter: RequestCounter = new MemoryCounter(),
+  ) {}
 
   /** Counts one request of `caller`; throws 429 when its window is spent. Headers go on the answer. */
-  take(caller: string, now: number, setHeader: (name: string, value: string) => void): void {
-    let window = this.windows.get(caller)
-    if (!window || now >= window.ends) {
-      if (this.windows.size > 10_000) this.forgetEnded(now)
-      const period = this.rule.periodSeconds * 1000
-      window = {ends: (Math.floor(now / period) + 1) * period, used: 0}
-      this.windows.set(caller, window)
-    }
-    window.used++
-    const secondsLeft = Math.ceil((window.ends - now) / 1000)
+  async take(caller: string, now: number, setHeader: (name: string, value: string) => void): Promise<void> {
+    const period = this.rule.periodSeconds * 1000
+    const ends = (Math.floor(now / period) + 1) * period
+    const used = await this.counter.countRequest(caller, ends, now)
+    const secondsLeft = Math.ceil((ends - now) / 1000)
     setHeader('x-ratelimit-limit', String(this.rule.limit))
     setHeader('x-ratelimit-period', String(this.rule.periodSeconds))
-    setHeader('x-ratelimit-remaining', String(Math.max(0, this.rule.limit - window.used)))
-    setHeader('x-ratelimit-reset', String(this.rule.reset === 'epoch' ? Math.ceil(window.ends / 1000) : secondsLeft))
-    if (window.used > this.rule.limit) {
+    setHeader('x-ratelimit-remaining', String(Math.max(0, this.rule.limit - used)))
+    setHeader('x-ratelimit-reset', String(this.rule.reset === 'epoch' ? Math.ceil(ends / 1000) : secondsLeft))
+    if (used > this.rule.limit) {
       setHeader('retry-after', String(secondsLeft))
       throw new PortalError(
         429,
@@ -55,6 +55,21 @@ export class RateLimiter {
         `Too many requests: ${this.rule.limit} per ${this.rule.periodSeconds}s; retry in ${secondsLeft}s`,
       )
     }
+  }
+}
+
+/** One process's counts: each caller's current window. */
+class MemoryCounter implements RequestCounter {
+  private readonly windows = new Map<string, {ends: number; used: number}>()
+
+  async countRequest(caller: string, ends: number, now: number): Promise<number> {
+    let window = this.windows.get(caller)
+    if (window?.ends !== ends) {
+      if (this.windows.size > 10_000) this.forgetEnded(now)
+      window = {ends, used: 0}
+      this.windows.set(caller, window)
+    }
+    return ++window.used
   }
 
   private forgetEnded(now: number): void {

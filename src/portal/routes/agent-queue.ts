@@ -12,7 +12,7 @@ export function agentQueueRoutes(kit: RouteKit): Route[] {
       handler: async (request) => {
         const claim = body(request, 'idp:api-requests#/$defs/claim', 'Invalid claim')
         const now = request.now.getTime()
-        core.agentPolls.record(claim.installationId ?? request.caller.clientId, now)
+        await core.agentPolls.record(claim.installationId ?? request.caller.clientId, now)
         const claimed = await write(() =>
           store.claimDispatches({
             // Port's agent asks for WEBHOOK runs only; idp agent takes every kind.
@@ -66,7 +66,7 @@ export function agentQueueRoutes(kit: RouteKit): Route[] {
     {
       // idp extension: when agents last polled, so the CLI can say that none is running.
       auth: 'member',
-      handler: async () => ok({agents: core.agentPolls.list()}),
+      handler: async () => ok({agents: await core.agentPolls.list()}),
       method: 'GET',
       pattern: '/v1/idp/agents',
     },

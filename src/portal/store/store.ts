@@ -315,6 +315,28 @@ export interface TimerStore {
   nextTimerAt(): Promise<number | undefined>
 }
 
+/** When an agent last asked the queue for runs (epoch ms). */
+export interface AgentPoll {
+  installationId: string
+  at: number
+}
+
+/**
+ * What the processes on one database keep together beside the data, where each would otherwise
+ * keep its own in memory. Neither call runs in a write transaction, so neither waits behind writes.
+ */
+export interface SharedState {
+  /**
+   * Counts one request of `caller` in the window ending at `windowEnds` (epoch ms) and returns the
+   * window's count so far, this request included. Windows long over by `now` are dropped.
+   */
+  countRequest(caller: string, windowEnds: number, now: number): Promise<number>
+  /** Records an agent's poll (an earlier one never replaces a later one); keeps the `keep` most recent. */
+  recordAgentPoll(poll: AgentPoll, keep: number): Promise<void>
+  /** The most recent polls, newest first. */
+  agentPolls(limit: number): Promise<AgentPoll[]>
+}
+
 /**
  * A web view sign-in link or browser session as stored: the SHA-256 of its token, never the token,
  * so that reading the database signs no one in.
@@ -376,4 +398,6 @@ export interface Store
    * work looks again at once.
    */
   watchWork?(listener: () => void): void
+  /** A store that several processes share keeps their request counts and agent polls here. */
+  readonly shared?: SharedState
 }

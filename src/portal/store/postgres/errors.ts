@@ -1,4 +1,5 @@
 import {ExitCode, IdpError} from '../../../errors.js'
+import {StoreUnavailableError} from '../store.js'
 import {SchemaTooNewError} from './migrations.js'
 
 /** Socket errors and SQLSTATEs that mean "the database cannot be reached right now". */
@@ -22,6 +23,13 @@ export function isUnavailable(error: unknown): boolean {
     typeof message === 'string' &&
     /^Connection terminated|timeout expired|timeout exceeded when trying to connect/.test(message)
   )
+}
+
+/** Rethrows a lost or refused connection as StoreUnavailableError (a 503), anything else as it is. */
+export function unavailable(error: unknown): never {
+  if (isUnavailable(error))
+    throw new StoreUnavailableError(`The portal's database cannot be reached: ${(error as Error).message}`)
+  throw error
 }
 
 /** Why opening `database` (already described without its password, given as `flag`) failed, for the CLI. */

@@ -78,6 +78,14 @@ CREATE INDEX web_sessions_by_expiry ON web_sessions (expires_at);`),
     client.query(`
 ALTER TABLE dispatches ADD COLUMN lease_owner text, ADD COLUMN lease_until bigint;
 ALTER TABLE automation_events ADD COLUMN lease_owner text, ADD COLUMN lease_until bigint;`),
+  // What the processes on one database share beside the data: --rate-limit's request counts per
+  // caller and window, and when each agent last polled. Both are soon stale and rebuilt by the
+  // next requests, so UNLOGGED: no WAL for them, and a crash merely empties them.
+  (client) =>
+    client.query(`
+CREATE UNLOGGED TABLE request_counts (
+  caller text NOT NULL, window_ends bigint NOT NULL, count integer NOT NULL, PRIMARY KEY (caller, window_ends));
+CREATE UNLOGGED TABLE agent_polls (installation_id text PRIMARY KEY, polled_at bigint NOT NULL);`),
 ]
 
 /** Any constant, the same in every idp: the advisory lock that lets one process migrate at a time. */

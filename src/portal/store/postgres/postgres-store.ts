@@ -5,7 +5,7 @@ import pg from 'pg'
 import type {Action, AuditFilter, AuditRecord, Blueprint, Run, RunFilter, RunLog} from '../../../model/port.js'
 import {relationTargets} from '../../../domain/entity-rules.js'
 import {PortalNotice} from '../../notice.js'
-import {MAX_AUDIT_RECORDS, StoreUnavailableError} from '../store.js'
+import {MAX_AUDIT_RECORDS} from '../store.js'
 import type {
   ActionPermissions,
   AutomationEvent,
@@ -24,9 +24,10 @@ import type {
   WebSessionRow,
 } from '../store.js'
 import {describeDatabase} from './database-url.js'
-import {isUnavailable, openError} from './errors.js'
+import {openError, unavailable} from './errors.js'
 import {filterSql} from './filter.js'
 import {migrate} from './migrations.js'
+import {PostgresSharedState} from './shared-state.js'
 import {Where} from './where.js'
 
 /** Where to connect: a `postgres://` URL, else libpq's `PG*` variables (as pg reads them). */
@@ -72,11 +73,14 @@ export class PostgresStore implements Store {
   private queue: Promise<unknown> = Promise.resolve()
   /** The dedicated LISTEN connection (never a pooled one), once watchRuns or watchWork is called. */
   private listener: Listener | undefined
+  readonly shared: PostgresSharedState
 
   private constructor(
     private readonly pool: pg.Pool,
     private readonly options: PostgresOptions,
-  ) {}
+  ) {
+    this.shared = new PostgresSharedState(pool)
+  }
 
   /** Connects and migrates the schema; refuses a database that a newer idp migrated. */
   static async open(options: PostgresOptions): Promise<PostgresStore> {
@@ -784,13 +788,6 @@ class Listener {
 
 const RETRY_MIN_MS = 500
 const RETRY_MAX_MS = 30_000
-
-/** Rethrows a lost or refused connection as StoreUnavailableError (a 503), anything else as it is. */
-function unavailable(error: unknown): never {
-  if (isUnavailable(error))
-    throw new StoreUnavailableError(`The portal's database cannot be reached: ${(error as Error).message}`)
-  throw error
-}
 
 /**
  * A pool on a database whose schema is up to date. Errors come out for the CLI: the database

@@ -8,16 +8,17 @@ import {webSession} from '../helpers/web.js'
 
 /**
  * What every `idp portal serve` process on one PostgreSQL database shares beside the data: rate
- * limits, agents' polls and the audit log; and writes racing on one entity through two processes.
+ * limits, agents' polls and the audit log; writes racing on one entity through two processes; and
+ * `idp portal credential` on the database itself.
  */
 const server = await postgresServer()
 
 /** Two processes on a fresh database; the first made the admin, whose credentials both accept. */
 async function twoProcesses(env: Record<string, string> = {}) {
-  const {url} = withPassword(await freshDatabase(server!))
+  const {password, url} = withPassword(await freshDatabase(server!))
   const a = await serve(url, env)
   const b = await serve(url, env)
-  return {a, admin: await a.token(), b, url}
+  return {a, admin: await a.token(), b, password, url}
 }
 
 const stop = (...portals: ServedPortal[]) => Promise.all(portals.map((portal) => portal.kill()))
@@ -163,4 +164,58 @@ describe.skipIf(!server)('PostgreSQL: state every process shares', () => {
       await stop(a, b)
     }
   }, 90_000)
+
+  it('idp portal credential works on the database: what it creates and revokes, every process sees', async () => {
+    const {a, admin, b, password, url} = await twoProcesses()
+    try {
+      const onDatabase = {IDP_PORTAL_DATABASE_URL: url, IDP_PORTAL_STORE: 'postgres'}
+      const created = await a.run(['portal', 'credential', '--role', 'member', '--json'], onDatabase)
+      expect(created.code, created.stderr).toBe(0)
+      const member = created.json() as {clientId: string; clientSecret: string; role: string}
+      expect(member.role).toBe('member')
+      const token = await tokenFor(b, member)
+      for (const portal of [a, b]) expect((await call(portal, token, 'GET', '/v1/blueprints')).status).toBe(200)
+
+      // The URL on the command line works too, with a warning that the process list shows its password.
+      const listed = await a.run([
+        'portal',
+        'credential',
+        'list',
+        '--store',
+        'postgres',
+        '--database-url',
+        url,
+        '--json',
+      ])
+      expect(listed.code, listed.stderr).toBe(0)
+      expect(listed.json().credentials.map((credential: {clientId: string}) => credential.clientId)).toContain(
+        member.clientId,
+      )
+      expect(listed.stderr).toContain('the password in --database-url shows in the process list')
+
+      // libpq's PG* variables name the database when no URL does.
+      const parsed = new URL(url)
+      const revoked = await a.run(
+        ['portal', 'credential', 'revoke', member.clientId, '--store', 'postgres', '--json'],
+        {
+          PGDATABASE: parsed.pathname.slice(1),
+          PGHOST: parsed.hostname,
+          PGPORT: parsed.port,
+          PGUSER: decodeURIComponent(parsed.username),
+        },
+      )
+      expect(revoked.code, revoked.stderr).toBe(0)
+      expect(revoked.json()).toEqual({revoked: member.clientId})
+      for (const portal of [a, b]) expect((await call(portal, token, 'GET', '/v1/blueprints')).status).toBe(401)
+      expect((await call(b, admin, 'GET', '/v1/blueprints')).status).toBe(200)
+
+      const misused = await a.run(['portal', 'credential', 'list', '--database-url', url])
+      expect(misused.code).toBe(2)
+      expect(misused.stderr).toContain('--database-url is for --store postgres')
+      for (const result of [created, listed, revoked, misused])
+        expect(result.stdout + result.stderr).not.toContain(password)
+    } finally {
+      await stop(a, b)
+    }
+  }, 60_000)
 })

@@ -2,6 +2,7 @@ import {randomBytes} from 'node:crypto'
 
 import {conflict, notFound} from '../http/errors.js'
 import {generateId} from '../ids.js'
+import type {StoreKind} from '../store/open.js'
 import type {Credential, Role, Store} from '../store/store.js'
 import {ensureSystemBlueprints, syncCredentialUser} from './teams.js'
 import {systemClock, type Clock} from '../../shared/when.js'
@@ -77,13 +78,21 @@ export class Credentials {
   }
 }
 
-/** Opens a portal data directory's store (the portal may be running) for the duration of `work`. */
+/** Which portal store a command opens: a data directory's SQLite, or a PostgreSQL database. */
+export interface PortalStoreLocation {
+  dataDir: string
+  store: StoreKind
+  /** For PostgreSQL: its URL (else libpq's PG* variables name the database). */
+  databaseUrl?: string | undefined
+}
+
+/** Opens a portal's store (the portal may be running) for the duration of `work`. */
 export async function withCredentials<T>(
-  dataDir: string,
+  where: PortalStoreLocation,
   work: (credentials: Credentials, transaction: <R>(fn: () => Promise<R>) => Promise<R>) => Promise<T>,
 ): Promise<T> {
   const {openStore} = await import('../store/open.js')
-  const store = await openStore(dataDir)
+  const store = await openStore(where.dataDir, where.store, {url: where.databaseUrl})
   try {
     return await work(new Credentials(store), (fn) => store.transaction(fn))
   } finally {

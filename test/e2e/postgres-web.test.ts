@@ -1,9 +1,10 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {browserTestsNeedChromium, chromiumAvailable, launchChromium} from '../helpers/chromium.js'
-import {servePortal, type ServedPortal} from '../helpers/e2e.js'
+import type {ServedPortal} from '../helpers/e2e.js'
 import {accessToken} from '../helpers/http.js'
 import {dropDatabases, freshDatabase, postgresServer} from '../helpers/postgres.js'
+import {serve} from '../helpers/postgres-portal.js'
 import {webClient, webSession} from '../helpers/web.js'
 import {caller, type Caller} from '../security/helpers.js'
 
@@ -11,8 +12,6 @@ import {caller, type Caller} from '../security/helpers.js'
 // load balancer without sticky sessions. A browser's session is the database's, not a process's.
 
 const server = await postgresServer()
-
-const serve = (url: string) => servePortal({portalEnv: {IDP_PORTAL_DATABASE_URL: url, IDP_PORTAL_STORE: 'postgres'}})
 
 /** Opens a one-time link's path on a portal, as a browser would: its answer, not its redirect. */
 const openLink = (portal: ServedPortal, path: string) => fetch(portal.url + path, {redirect: 'manual'})

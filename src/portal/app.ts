@@ -78,7 +78,7 @@ export function createApp(options: AppOptions): RequestListener {
     if (!found) throw new PortalError(404, 'not_found', `No route ${method} ${url.pathname}`)
     const {route, params} = found
     const principal: Principal = route.auth === 'public' ? {kind: 'anonymous'} : await authenticate(request)
-    await limit(principal.kind === 'anonymous' ? undefined : principal.credential.clientId)
+    if (!route.unlimited) await limit(principal.kind === 'anonymous' ? undefined : principal.credential.clientId)
     authorize(route.auth, principal, {
       method,
       path: url.pathname,

@@ -4,6 +4,8 @@ import {afterAll, describe, expect, it} from 'vitest'
 import type {ServedPortal} from '../helpers/e2e.js'
 import {dropDatabases, freshDatabase, postgresServer} from '../helpers/postgres.js'
 import {call, serve, tokenFor, withPassword} from '../helpers/postgres-portal.js'
+import {tcpRelay} from '../helpers/tcp-relay.js'
+import {until} from '../helpers/http.js'
 import {webSession} from '../helpers/web.js'
 
 /**
@@ -53,6 +55,39 @@ describe.skipIf(!server)('PostgreSQL: state every process shares', () => {
       expect((await call(b, admin, 'GET', '/v1/blueprints')).status).toBe(200)
     } finally {
       await stop(a, b)
+    }
+  }, 60_000)
+
+  it('--rate-limit leaves health probes alone: they answer for the process and its database, whatever the counts', async () => {
+    const database = new URL(await freshDatabase(server!))
+    const relay = await tcpRelay(Number(database.port))
+    database.host = `127.0.0.1:${relay.port}`
+    const portal = await serve(database.toString(), {IDP_PORTAL_RATE_LIMIT: '20/24h'})
+    try {
+      const admin = await portal.token()
+      expect((await call(portal, admin, 'GET', '/v1/blueprints')).headers.get('x-ratelimit-limit')).toBe('20')
+      for (let probe = 0; probe < 25; probe++) {
+        const ready = await fetch(`${portal.url}/readyz`)
+        expect([ready.status, ready.headers.get('x-ratelimit-limit')]).toEqual([200, null])
+      }
+
+      await relay.cut()
+      expect((await fetch(`${portal.url}/healthz`)).status).toBe(200)
+      expect((await fetch(`${portal.url}/readyz`)).status).toBe(503)
+      expect(await call(portal, admin, 'GET', '/v1/blueprints')).toMatchObject({
+        body: {error: 'database_unavailable'},
+        status: 503,
+      })
+      await relay.restore()
+      const counted = await until(async () => {
+        const answer = await call(portal, admin, 'GET', '/v1/blueprints')
+        return answer.status === 200 ? answer : undefined
+      })
+      expect(counted.headers.get('x-ratelimit-limit')).toBe('20')
+      expect(portal.log()).not.toContain('unexpected error')
+    } finally {
+      await portal.kill()
+      await relay.close()
     }
   }, 60_000)
 

@@ -26,6 +26,8 @@ export interface Route {
   handler: Handler
   /** Who may call it (see auth/access.ts); required, so that no route is open by omission. */
   auth: Access
+  /** Not counted by `--rate-limit` (health probes: they are not Port's API, and must not touch the database). */
+  unlimited?: true
 }
 
 interface CompiledRoute extends Route {

@@ -14,6 +14,7 @@ export function healthRoutes(kit: RouteKit): Route[] {
       handler: async () => ok({status: 'up'}),
       method: 'GET',
       pattern: '/healthz',
+      unlimited: true,
     },
     {
       auth: 'public',
@@ -26,6 +27,7 @@ export function healthRoutes(kit: RouteKit): Route[] {
       },
       method: 'GET',
       pattern: '/readyz',
+      unlimited: true,
     },
   ]
 }

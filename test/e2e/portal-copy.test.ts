@@ -7,6 +7,7 @@ import pg from 'pg'
 import {afterAll, describe, expect, it} from 'vitest'
 
 import {LOCAL_PROFILE, ProfileStore} from '../../src/config/profiles.js'
+import {SHARED_STATE_TABLES} from '../../src/portal/store/postgres/shared-state.js'
 import {SqliteStore} from '../../src/portal/store/sqlite/store.js'
 import {COPIED_TABLES, NOT_COPIED} from '../../src/portal/store/transfer.js'
 import {runCli} from '../helpers/cli.js'
@@ -127,7 +128,9 @@ describe.skipIf(!server)('idp portal copy: a laptop portal onto PostgreSQL', () 
         (row) => row.tablename,
       ),
     )
-    expect(pgTables.sort()).toEqual([...COPIED_TABLES, ...Object.keys(NOT_COPIED), 'idp_schema_version'].sort())
+    expect(pgTables.sort()).toEqual(
+      [...COPIED_TABLES, ...Object.keys(NOT_COPIED), ...Object.keys(SHARED_STATE_TABLES), 'idp_schema_version'].sort(),
+    )
 
     // Either side at a schema this idp does not know is refused, in a dry run too.
     await onDatabase(url, (client) =>

@@ -3,6 +3,15 @@ import type pg from 'pg'
 import type {AgentPoll, SharedState} from '../store.js'
 import {unavailable} from './errors.js'
 
+/**
+ * The tables behind it, which only PostgreSQL has (one SQLite process keeps this in memory) and
+ * `idp portal copy` has nothing to fill from SQLite with, each with why.
+ */
+export const SHARED_STATE_TABLES: Record<string, string> = {
+  agent_polls: "agents' last polls, written again by the next poll",
+  request_counts: "--rate-limit's counts of the current windows, started afresh",
+}
+
 /** How long a window's count outlives its end: the processes' clocks may disagree by this much. */
 const WINDOW_GRACE_MS = 60_000
 

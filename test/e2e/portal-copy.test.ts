@@ -15,17 +15,11 @@ import {EXAMPLE_CATALOG, localPortal, runEnded, servePortal, type CliPortal} fro
 import {accessToken, request, until} from '../helpers/http.js'
 import {tempDir} from '../helpers/portal.js'
 import {dropDatabases, freshDatabase, postgresServer} from '../helpers/postgres.js'
+import {withPassword} from '../helpers/postgres-portal.js'
 
 const server = await postgresServer()
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-
-/** The test database's URL with a password in it (trust authentication ignores it), to look for. */
-function withPassword(url: string): {url: string; password: string} {
-  const parsed = new URL(url)
-  if (!parsed.password && !process.env.PGPASSWORD) parsed.password = 'pw-never-shown'
-  return {password: parsed.password, url: parsed.toString()}
-}
 
 const copy = (args: string[], url: string) =>
   runCli(['portal', 'copy', '--json', ...args], {env: {IDP_PORTAL_DATABASE_URL: url}, timeoutMs: 60_000})

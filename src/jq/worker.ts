@@ -14,6 +14,11 @@ console.error = (...args: unknown[]) => {
 /* eslint-enable no-console */
 
 const jq = new InlineJq()
+// Load and compile jq first, then say so and start taking calls (they wait in the port until
+// then): a call's time limit starts only once jq is ready, so a worker starting on a busy machine
+// does not fail the first expressions.
+await jq.first('[.]', null).catch(() => undefined)
+parentPort!.postMessage({ready: true})
 parentPort!.on('message', async ({expression, id, input}: {id: number; expression: string; input: unknown}) => {
   try {
     parentPort!.postMessage({id, value: await jq.first(expression, input)})

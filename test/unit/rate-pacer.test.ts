@@ -30,7 +30,7 @@ async function simulate(reset: 'epoch' | 'seconds', requests: number, concurrenc
         await pacer.acquire()
         const headers: Record<string, string> = {}
         try {
-          limiter.take('client', now, (name, value) => (headers[name] = value))
+          await limiter.take('client', now, (name, value) => (headers[name] = value))
           now += 5 // the request takes 5 ms
           pacer.release(headers)
           break

@@ -1,30 +1,20 @@
 /// <reference lib="dom" />
 /// <reference lib="dom.iterable" />
-import {existsSync, readFileSync} from 'node:fs'
+import {readFileSync} from 'node:fs'
 import {createRequire} from 'node:module'
 import {join} from 'node:path'
 
 import type {Browser, Page} from 'puppeteer-core'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
+import {browserTestsNeedChromium, chromiumAvailable, launchChromium} from '../helpers/chromium.js'
 import {ROOT, runCli} from '../helpers/cli.js'
 import {tempDir} from '../helpers/portal.js'
 import {login, startRolesPortal, type Caller, type RolesPortal} from '../security/helpers.js'
 
 // The web view in a real browser: Debian's chromium driven by puppeteer-core, one browser for
-// the file. Without Chromium these tests are skipped and say so in one line; with CI set (as
-// .ci/run runs), a missing Chromium fails instead.
-const CHROMIUM = process.env.IDP_CHROMIUM ?? '/usr/bin/chromium'
-const available = existsSync(CHROMIUM)
-const TESTS = 10
-if (!available) {
-  process.stderr.write(`Skipped ${TESTS} browser tests: no Chromium at ${CHROMIUM} (apt-get install chromium)\n`)
-}
-// Registered only where it fails, so that a run with Chromium counts no skipped test.
-if (!available && process.env.CI)
-  it('Chromium is installed (CI runs the browser tests)', () => {
-    expect.fail(`No Chromium at ${CHROMIUM}: .ci/run installs it`)
-  })
+// the file.
+browserTestsNeedChromium(10, 'the web view')
 
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8')
 let portal: RolesPortal
@@ -112,7 +102,7 @@ async function pick(page: Page, selector: string, typed: string, label: string) 
   await page.keyboard.press('Enter')
 }
 
-describe.runIf(available)('the web view in Chromium', () => {
+describe.runIf(chromiumAvailable)('the web view in Chromium', () => {
   let memberSecret: string
   beforeAll(async () => {
     portal = await startRolesPortal()
@@ -131,8 +121,7 @@ describe.runIf(available)('the web view in Chromium', () => {
     memberSecret = made.clientSecret
     Object.assign(portal.member, {clientId: made.clientId})
     portal.member.token = await login(portal.url, made.clientId, made.clientSecret)
-    const puppeteer = (await import('puppeteer-core')).default
-    browser = await puppeteer.launch({args: ['--no-sandbox'], executablePath: CHROMIUM})
+    browser = await launchChromium()
   }, 60_000)
   afterAll(async () => {
     await browser?.close()

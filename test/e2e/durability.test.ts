@@ -1,4 +1,5 @@
 import {createHash} from 'node:crypto'
+import {connect} from 'node:net'
 
 import {expect, it} from 'vitest'
 
@@ -61,4 +62,27 @@ it('killing the portal (SIGKILL) during writes loses no acknowledged write and l
   for (const batch of acknowledged) expect(batches.get(batch), batch).toBe(20)
   for (const [batch, count] of batches) expect(count, `batch ${batch} is all or nothing`).toBe(20)
   expect(await second.stop()).toBe(0)
+})
+
+it('a second Ctrl-C stops the portal at once (130) while the first waits for a request in flight', async () => {
+  const portal = await servePortal()
+  // A request whose headers never end: stopping waits for it (up to 10 s).
+  const {port} = new URL(portal.url)
+  const socket = connect(Number(port), '127.0.0.1')
+  socket.on('error', () => {})
+  await new Promise((resolve) => socket.once('connect', resolve))
+  socket.write('GET /healthz HTTP/1.1\r\nHost: portal\r\n')
+  const exited = portal.stop('SIGINT')
+  // Stopping has begun once the portal accepts no new connection.
+  await until(
+    () =>
+      request(portal.url, 'GET', '/healthz').then(
+        () => undefined,
+        () => true,
+      ),
+    10_000,
+  )
+  void portal.stop('SIGINT')
+  expect(await exited).toBe(130)
+  socket.destroy()
 })

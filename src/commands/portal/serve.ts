@@ -26,7 +26,7 @@ On the first start of a store it creates admin credentials and saves them as a C
 PostgreSQL: --database-url (or IDP_PORTAL_DATABASE_URL) names the database, else libpq's PG* variables do; sslmode and the other libpq URL parameters apply. Keep the password out of the URL (PGPASSWORD or ~/.pgpass): it is never printed. The schema is migrated on start (see "idp portal migrate").
 GET /healthz answers while the process is up, GET /readyz while its store answers (503 otherwise): both public, for load balancers.
 GITHUB backends use IDP_PORTAL_GITHUB_TOKEN (and IDP_PORTAL_GITHUB_URL for GitHub Enterprise) from the environment, never a flag.
-Stops cleanly on Ctrl-C or SIGTERM: it stops accepting connections, lets requests in flight finish (up to 10 s; long polls answer at once), and hands back the deliveries it was making, so that another process sharing the database makes them at once. With --json it prints one line when ready: {"url", "dataDir", "store", "database", "profile", "createdAdmin"}.`
+Stops cleanly on Ctrl-C or SIGTERM: it stops accepting connections, lets requests in flight finish (up to 10 s; long polls answer at once), and hands back the deliveries it was making, so that another process sharing the database makes them at once; a second Ctrl-C stops at once (exit 130). With --json it prints one line when ready: {"url", "dataDir", "store", "database", "profile", "createdAdmin"}.`
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --port 0 --data-dir ./portal-data --json',
@@ -168,9 +168,14 @@ Stops cleanly on Ctrl-C or SIGTERM: it stops accepting connections, lets request
     }
 
     await new Promise<void>((resolve) => {
-      process.on('SIGINT', resolve)
-      process.on('SIGTERM', resolve)
+      process.once('SIGINT', resolve)
+      process.once('SIGTERM', resolve)
     })
+    // Stopping lets requests in flight finish (up to 10 s); a second signal stops at once, which
+    // loses nothing committed (as kill -9 would not) and leaves held leases to lapse.
+    const now = () => process.exit(130)
+    process.once('SIGINT', now)
+    process.once('SIGTERM', now)
     await portal.close()
     this.note('Portal stopped.')
     return result

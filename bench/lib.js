@@ -80,7 +80,7 @@ export async function freshPortal({serveArgs = []} = {}) {
       headers: {authorization: `Bearer ${accessToken}`, 'content-type': 'application/json'},
       method,
     }).then((response) => response.json())
-  return {api, configDir, stop: () => child.kill('SIGTERM'), token: accessToken, url: ready.url}
+  return {api, child, configDir, stop: () => child.kill('SIGTERM'), token: accessToken, url: ready.url}
 }
 
 /** The agent-backed action with one required text input that the run and prompt benches start. */

@@ -97,10 +97,10 @@ async function floorRun(store, requests, inFlight) {
   return ms
 }
 
-export async function benchPortalWrites(rounds = 3) {
+export async function benchPortalWrites(rounds = 3, stores = ['sqlite', 'postgres']) {
   const {bulk, single} = workloads()
   const results = {}
-  for (const store of ['sqlite', 'postgres']) {
+  for (const store of stores) {
     for (const [name, requests, inFlight, count] of [
       ['single', single, SINGLE_IN_FLIGHT, 2 * SINGLE],
       ['bulk', bulk, BULK_IN_FLIGHT, BULK],

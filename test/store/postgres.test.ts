@@ -37,4 +37,20 @@ describe.skipIf(!server)('PostgreSQL store', () => {
       `this portal database has schema version 999, newer than this idp knows (${MIGRATIONS.length}); upgrade idp`,
     )
   })
+
+  it('a write transaction reads a definition once, afresh after changing one, and hands each caller its own copy', async () => {
+    const store = await open(await freshDatabase(server!))
+    const blueprint = {identifier: 'svc', relations: {}, schema: {properties: {}}, title: 'Service'}
+    await store.transaction(() => store.putBlueprint(blueprint))
+    const seen = await store.transaction(async () => {
+      const first = (await store.getBlueprint('svc'))!
+      first.title = 'changed by a caller, not stored'
+      const second = (await store.getBlueprint('svc'))!
+      await store.putBlueprint({...blueprint, title: 'Renamed'})
+      return [second.title, (await store.getBlueprint('svc'))!.title, (await store.listBlueprints())[0]!.title]
+    })
+    expect(seen).toEqual(['Service', 'Renamed', 'Renamed'])
+    expect((await store.getBlueprint('svc'))!.title).toBe('Renamed')
+    await store.close()
+  })
 })

@@ -52,8 +52,17 @@ const FINAL = ['SUCCESS', 'FAILURE', 'DECLINED']
 /** Any constant, the same in every idp: the advisory lock every write transaction holds. */
 export const WRITE_LOCK = 0x1d9_0002
 
-/** The pooled client of a store's open transaction (see PostgresStore.reader). */
-const inTransaction = new AsyncLocalStorage<{store: PostgresStore; client: pg.PoolClient}>()
+/**
+ * A store's open transaction: its pooled client (see PostgresStore.reader) and the definitions
+ * (blueprints, automations) it has read, which no other process can change while it holds
+ * WRITE_LOCK (see PostgresStore.definition).
+ */
+interface OpenTransaction {
+  store: PostgresStore
+  client: pg.PoolClient
+  definitions: Map<string, Promise<unknown>>
+}
+const inTransaction = new AsyncLocalStorage<OpenTransaction>()
 
 /**
  * The portal's store on PostgreSQL, for a portal that several processes share: a pool of
@@ -114,6 +123,27 @@ export class PostgresStore implements Store {
     return open.client
   }
 
+  /**
+   * A definition read once per write transaction: a write reads its blueprint and the automations
+   * several times (validation, timers, automations, inherited teams), and no other write can
+   * change them while this one holds WRITE_LOCK; this one's own changes forget them. Each caller
+   * gets a copy of its own. Outside a transaction, a plain read.
+   */
+  private async definition<T>(key: string, read: () => Promise<T>): Promise<T> {
+    const open = inTransaction.getStore()
+    if (open?.store !== this) return read()
+    let found = open.definitions.get(key) as Promise<T> | undefined
+    if (!found) open.definitions.set(key, (found = read()))
+    // A failed read is not kept.
+    found.catch(() => open.definitions.delete(key))
+    return structuredClone(await found)
+  }
+
+  /** A definition changes: this transaction reads them afresh. */
+  private forgetDefinitions(): void {
+    inTransaction.getStore()?.definitions.clear()
+  }
+
   private async rows<Row extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<Row[]> {
     return (await this.reader.query<Row>(sql, params).catch(unavailable)).rows
   }
@@ -127,9 +157,10 @@ export class PostgresStore implements Store {
       const client = await this.pool.connect().catch(unavailable)
       let broken: Error | undefined
       try {
-        await client.query('BEGIN')
-        await client.query('SELECT pg_advisory_xact_lock($1)', [WRITE_LOCK])
-        const result = await inTransaction.run({client, store: this}, work)
+        // One round trip (a write pays every round trip while it holds the lock). Its commit does
+        // not wait for the disk while holding the lock: durable() waits, after the lock is free.
+        await client.query(`BEGIN; SET LOCAL synchronous_commit = off; SELECT pg_advisory_xact_lock(${WRITE_LOCK})`)
+        const result = await inTransaction.run({client, definitions: new Map(), store: this}, work)
         await client.query('COMMIT')
         return result
       } catch (error) {
@@ -142,7 +173,23 @@ export class PostgresStore implements Store {
     }
     const next = this.queue.then(run, run)
     this.queue = next.catch(() => undefined)
-    return next
+    const result = await next
+    await this.durable()
+    return result
+  }
+
+  /**
+   * Returns once every transaction committed so far is as durable as the database's
+   * synchronous_commit makes a commit (on disk, or on a standby, as it says): a transaction with
+   * an id of its own commits under that setting, which flushes the log up to its commit record and
+   * so every commit before it. Write transactions commit without waiting (see transaction()),
+   * so that one write's flush does not hold the write lock for the next; each then waits here,
+   * where the writes waiting together share one flush, as concurrent commits do in PostgreSQL.
+   * A write is answered only once durable, as with a waiting commit; other sessions may read it a
+   * moment before it is, which only a crash of the database server itself could tell.
+   */
+  private async durable(): Promise<void> {
+    await this.pool.query('SELECT txid_current()').catch(unavailable)
   }
 
   async close(): Promise<void> {
@@ -203,20 +250,27 @@ export class PostgresStore implements Store {
   }
 
   async listBlueprints(): Promise<Blueprint[]> {
-    return this.documents<Blueprint>('SELECT data FROM blueprints ORDER BY seq')
+    return this.definition('blueprints', () => this.documents<Blueprint>('SELECT data FROM blueprints ORDER BY seq'))
   }
 
   async inheritingBlueprints(): Promise<Blueprint[]> {
-    return this.documents<Blueprint>(
-      "SELECT data FROM blueprints WHERE data #>> '{ownership,type}' = 'Inherited' ORDER BY seq",
+    return this.definition('inheriting blueprints', () =>
+      this.documents<Blueprint>(
+        "SELECT data FROM blueprints WHERE data #>> '{ownership,type}' = 'Inherited' ORDER BY seq",
+      ),
     )
   }
 
   async getBlueprint(identifier: string): Promise<Blueprint | undefined> {
-    return (await this.documents<Blueprint>('SELECT data FROM blueprints WHERE identifier = $1', [identifier]))[0]
+    return this.definition(
+      `blueprint ${identifier}`,
+      async () =>
+        (await this.documents<Blueprint>('SELECT data FROM blueprints WHERE identifier = $1', [identifier]))[0],
+    )
   }
 
   async putBlueprint(blueprint: Blueprint): Promise<void> {
+    this.forgetDefinitions()
     await this.write(
       `INSERT INTO blueprints (identifier, data) VALUES ($1, $2::jsonb)
        ON CONFLICT (identifier) DO UPDATE SET data = excluded.data`,
@@ -225,6 +279,7 @@ export class PostgresStore implements Store {
   }
 
   async deleteBlueprint(identifier: string): Promise<void> {
+    this.forgetDefinitions()
     await this.write('DELETE FROM blueprints WHERE identifier = $1', [identifier])
   }
 
@@ -338,16 +393,20 @@ export class PostgresStore implements Store {
   }
 
   async listAutomations(): Promise<Action[]> {
-    return this.documents<Action>(
-      "SELECT data FROM actions WHERE data #>> '{trigger,type}' = 'automation' ORDER BY seq",
+    return this.definition('automations', () =>
+      this.documents<Action>("SELECT data FROM actions WHERE data #>> '{trigger,type}' = 'automation' ORDER BY seq"),
     )
   }
 
   async getAction(identifier: string): Promise<Action | undefined> {
-    return (await this.documents<Action>('SELECT data FROM actions WHERE identifier = $1', [identifier]))[0]
+    return this.definition(
+      `action ${identifier}`,
+      async () => (await this.documents<Action>('SELECT data FROM actions WHERE identifier = $1', [identifier]))[0],
+    )
   }
 
   async putAction(action: Action): Promise<void> {
+    this.forgetDefinitions()
     await this.write(
       `INSERT INTO actions (identifier, data) VALUES ($1, $2::jsonb)
        ON CONFLICT (identifier) DO UPDATE SET data = excluded.data`,
@@ -356,6 +415,7 @@ export class PostgresStore implements Store {
   }
 
   async deleteAction(identifier: string): Promise<void> {
+    this.forgetDefinitions()
     await this.write('DELETE FROM actions WHERE identifier = $1', [identifier])
     await this.write('DELETE FROM action_permissions WHERE identifier = $1', [identifier])
   }

@@ -61,6 +61,8 @@ interface OpenTransaction {
   store: PostgresStore
   client: pg.PoolClient
   definitions: Map<string, Promise<unknown>>
+  /** Whether it wrote anything: a transaction that did not has nothing to make durable. */
+  wrote: boolean
 }
 const inTransaction = new AsyncLocalStorage<OpenTransaction>()
 
@@ -149,10 +151,13 @@ export class PostgresStore implements Store {
   }
 
   private async write<Row extends pg.QueryResultRow>(sql: string, params: unknown[] = []) {
-    return this.writer.query<Row>(sql, params).catch(unavailable)
+    const writer = this.writer
+    inTransaction.getStore()!.wrote = true
+    return writer.query<Row>(sql, params).catch(unavailable)
   }
 
   async transaction<T>(work: () => Promise<T>): Promise<T> {
+    let wrote = false
     const run = async (): Promise<T> => {
       const client = await this.pool.connect().catch(unavailable)
       let broken: Error | undefined
@@ -160,8 +165,10 @@ export class PostgresStore implements Store {
         // One round trip (a write pays every round trip while it holds the lock). Its commit does
         // not wait for the disk while holding the lock: durable() waits, after the lock is free.
         await client.query(`BEGIN; SET LOCAL synchronous_commit = off; SELECT pg_advisory_xact_lock(${WRITE_LOCK})`)
-        const result = await inTransaction.run({client, definitions: new Map(), store: this}, work)
+        const open: OpenTransaction = {client, definitions: new Map(), store: this, wrote: false}
+        const result = await inTransaction.run(open, work)
         await client.query('COMMIT')
+        wrote = open.wrote
         return result
       } catch (error) {
         await client.query('ROLLBACK').catch((failed: Error) => (broken = failed))
@@ -174,7 +181,7 @@ export class PostgresStore implements Store {
     const next = this.queue.then(run, run)
     this.queue = next.catch(() => undefined)
     const result = await next
-    await this.durable()
+    if (wrote) await this.durable()
     return result
   }
 

@@ -1,5 +1,5 @@
 // npm run bench: every benchmark measures idp against a floor measured in the same run.
-// BENCH=startup,prompt,portal,search,team,kill,noisy,runs,backends,catalog,ratelimit picks some;
+// BENCH=startup,prompt,portal,search,team,kill,wake,noisy,runs,backends,catalog,ratelimit picks some;
 // IDP_BENCH_SIZES=10000 limits the catalog sizes, and its largest size is the search's large blueprint
 // (IDP_BENCH_SIZES=100000 BENCH=search for the 100k search). The PostgreSQL benches start a
 // cluster of their own (postgres.js) unless IDP_BENCH_DATABASE_URL names a server.
@@ -12,11 +12,11 @@ import {benchRateLimit} from './ratelimit.js'
 import {benchRuns} from './runs.js'
 import {benchSearch} from './search.js'
 import {benchStartup} from './startup.js'
-import {benchKill, benchTeam} from './team.js'
+import {benchKill, benchTeam, benchWake} from './team.js'
 import {stopCluster} from './postgres.js'
 
 const only = new Set(
-  (process.env.BENCH ?? 'startup,prompt,portal,search,team,kill,noisy,runs,backends,catalog,ratelimit').split(','),
+  (process.env.BENCH ?? 'startup,prompt,portal,search,team,kill,wake,noisy,runs,backends,catalog,ratelimit').split(','),
 )
 console.log(`idp benchmarks on node ${process.version}, ${new Date().toISOString()}`)
 try {
@@ -27,6 +27,7 @@ try {
     await benchSearch(Math.max(...(process.env.IDP_BENCH_SIZES?.split(',').map(Number) ?? [10_000])))
   if (only.has('team')) await benchTeam()
   if (only.has('kill')) await benchKill()
+  if (only.has('wake')) await benchWake()
   if (only.has('noisy')) await benchNoisy()
   if (only.has('runs')) await benchRuns()
   if (only.has('backends')) await benchBackends()

@@ -10,7 +10,7 @@ import pg from 'pg'
 import {Pool} from 'undici'
 
 import {freshDatabase} from './postgres.js'
-import {BIN, freshPortal, median, row, startServer} from './lib.js'
+import {BIN, freshPortal, median, percentile, row, startServer} from './lib.js'
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -353,4 +353,48 @@ export async function benchKill() {
   )
   row('committed writes lost', `${lostWrites} of ${committed.size}`)
   return {firings, jobs: jobs.length, lostWrites}
+}
+
+const WAKES = 50
+
+/**
+ * A watcher long-polling a run on process B, the run patched through process A: how long after A
+ * answers the PATCH B answers the watcher (LISTEN/NOTIFY; target within 100 ms).
+ */
+export async function benchWake() {
+  const team = await servePortals(2, await freshDatabase())
+  const [a, b] = team.clients
+  try {
+    await setUp(a)
+    const created = await a('POST', '/v1/actions/job/runs', {properties: {}})
+    const id = created.body.run.id
+    // Queued for an agent, the run changes only when patched.
+    let run
+    do run = (await b('GET', `/v1/actions/runs/${id}`)).body.run
+    while (!run.pendingExecution)
+    const latencies = []
+    for (let index = 0; index < WAKES; index++) {
+      const since = encodeURIComponent(run.updatedAt)
+      let wokeAt = 0
+      const watching = b('GET', `/v1/actions/runs/${id}?idp_wait=30&idp_since=${since}`).then((answer) => {
+        wokeAt = performance.now()
+        return answer
+      })
+      await sleep(50) // the watcher is waiting on B
+      const patched = await a('PATCH', `/v1/actions/runs/${id}`, {statusLabel: `step ${index}`})
+      const answeredAt = performance.now()
+      if (patched.status !== 200) throw new Error(`PATCH: ${patched.status} ${JSON.stringify(patched.body)}`)
+      run = (await watching).body.run
+      if (run.statusLabel !== `step ${index}`) throw new Error(`the watcher saw ${JSON.stringify(run)}`)
+      latencies.push(wokeAt - answeredAt)
+    }
+    console.log(`\n## Watcher wake across processes (PostgreSQL, ${WAKES} patches)`)
+    row(
+      'PATCH answered on A → watcher answered on B',
+      `median ${median(latencies).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms, max ${Math.max(...latencies).toFixed(1)} ms  (target ≤ 100 ms)`,
+    )
+    return latencies
+  } finally {
+    await team.stop()
+  }
 }
